@@ -1,0 +1,1 @@
+//! The embedded adapter (redb). Written next.

@@ -1,0 +1,99 @@
+//! A decorator that counts the calls made to a store, by kind. Tests use it
+//! to prove the round-trip and write budgets of DESIGN.md; benchmarks use it
+//! to report round trips per vendor call.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use super::{Item, Key, Page, Query, Store, StoreResult, Write};
+
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub gets: AtomicU64,
+    pub batch_gets: AtomicU64,
+    pub queries: AtomicU64,
+    pub writes: AtomicU64,
+    pub transactions: AtomicU64,
+}
+
+/// A snapshot of [`Counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallCounts {
+    pub gets: u64,
+    pub batch_gets: u64,
+    pub queries: u64,
+    pub writes: u64,
+    pub transactions: u64,
+}
+
+impl CallCounts {
+    /// Calls that read (each one round trip).
+    pub fn reads(&self) -> u64 {
+        self.gets + self.batch_gets + self.queries
+    }
+    /// Calls that write (single writes and transactions).
+    pub fn write_calls(&self) -> u64 {
+        self.writes + self.transactions
+    }
+    pub fn round_trips(&self) -> u64 {
+        self.reads() + self.write_calls()
+    }
+}
+
+pub struct MeteredStore {
+    inner: Arc<dyn Store>,
+    counts: Arc<Counts>,
+}
+
+impl MeteredStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            counts: Arc::default(),
+        }
+    }
+
+    pub fn snapshot(&self) -> CallCounts {
+        let c = &self.counts;
+        CallCounts {
+            gets: c.gets.load(Ordering::SeqCst),
+            batch_gets: c.batch_gets.load(Ordering::SeqCst),
+            queries: c.queries.load(Ordering::SeqCst),
+            writes: c.writes.load(Ordering::SeqCst),
+            transactions: c.transactions.load(Ordering::SeqCst),
+        }
+    }
+
+    pub fn reset(&self) {
+        let c = &self.counts;
+        for n in [&c.gets, &c.batch_gets, &c.queries, &c.writes, &c.transactions] {
+            n.store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MeteredStore {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        self.counts.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        self.counts.batch_gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.batch_get(keys).await
+    }
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        self.counts.queries.fetch_add(1, Ordering::SeqCst);
+        self.inner.query(query).await
+    }
+    async fn write(&self, write: Write) -> StoreResult<()> {
+        self.counts.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.write(write).await
+    }
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        self.counts.transactions.fetch_add(1, Ordering::SeqCst);
+        self.inner.transact(writes).await
+    }
+}
