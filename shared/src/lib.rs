@@ -2,5 +2,17 @@
 //! routers of every endpoint and the embedded pages. Function crates and the
 //! local server only wire these together.
 
+pub mod app;
+pub mod cache;
 pub mod clock;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod pages;
+pub mod repo;
+pub mod services;
 pub mod store;
+
+pub use app::{App, AppState, Config};
+pub use error::{Error, Result};

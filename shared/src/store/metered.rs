@@ -68,7 +68,13 @@ impl MeteredStore {
 
     pub fn reset(&self) {
         let c = &self.counts;
-        for n in [&c.gets, &c.batch_gets, &c.queries, &c.writes, &c.transactions] {
+        for n in [
+            &c.gets,
+            &c.batch_gets,
+            &c.queries,
+            &c.writes,
+            &c.transactions,
+        ] {
             n.store(0, Ordering::SeqCst);
         }
     }

@@ -111,7 +111,10 @@ impl Cond {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Replace the whole item.
-    Put { item: Item, cond: Option<Cond> },
+    Put {
+        item: Item,
+        cond: Option<Cond>,
+    },
     /// Set and remove top-level attributes; creates the item when it is
     /// absent (as DynamoDB's `UpdateItem` does) unless `cond` forbids it.
     Update {
@@ -120,8 +123,14 @@ pub enum Write {
         remove: Vec<String>,
         cond: Option<Cond>,
     },
-    Delete { key: Key, cond: Option<Cond> },
-    Check { key: Key, cond: Cond },
+    Delete {
+        key: Key,
+        cond: Option<Cond>,
+    },
+    Check {
+        key: Key,
+        cond: Cond,
+    },
 }
 
 impl Write {

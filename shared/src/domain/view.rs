@@ -1,0 +1,116 @@
+//! The embedded views a launch can open: an area and a view slug, as they
+//! appear in `/{locale}/embed/franchise/{tenantKey}/{area}/{view}`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum View {
+    ConsultationStart,
+    ConsultationDashboard,
+    ConsultationDetails,
+    ConsultationAnswer,
+    FollowupStart,
+    FollowupDashboard,
+    FollowupDetails,
+    FollowupPlan,
+    FranchiseManagement,
+    FranchiseOnboarding,
+    FranchiseOffboarding,
+    Statistics,
+}
+
+/// Who the redeemed session acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Employee,
+    Patient,
+}
+
+/// What a view needs in its scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    /// A patient, optionally (a filter).
+    OptionalPatient,
+    /// A patient, always.
+    Patient,
+    /// A consultation by id, or a patient (whose latest consultation it is).
+    ConsultationOrPatient,
+    /// A follow-up by id, or a patient.
+    FollowupOrPatient,
+}
+
+impl View {
+    pub const ALL: [View; 12] = [
+        View::ConsultationStart,
+        View::ConsultationDashboard,
+        View::ConsultationDetails,
+        View::ConsultationAnswer,
+        View::FollowupStart,
+        View::FollowupDashboard,
+        View::FollowupDetails,
+        View::FollowupPlan,
+        View::FranchiseManagement,
+        View::FranchiseOnboarding,
+        View::FranchiseOffboarding,
+        View::Statistics,
+    ];
+
+    /// The `{area}/{view}` path segments.
+    pub fn segments(self) -> (&'static str, &'static str) {
+        match self {
+            View::ConsultationStart => ("consultation", "start"),
+            View::ConsultationDashboard => ("consultation", "dashboard"),
+            View::ConsultationDetails => ("consultation", "details"),
+            View::ConsultationAnswer => ("consultation", "answer"),
+            View::FollowupStart => ("followup", "start"),
+            View::FollowupDashboard => ("followup", "dashboard"),
+            View::FollowupDetails => ("followup", "details"),
+            View::FollowupPlan => ("followup", "plan"),
+            View::FranchiseManagement => ("administration", "franchise-management"),
+            View::FranchiseOnboarding => ("administration", "franchise-onboarding"),
+            View::FranchiseOffboarding => ("administration", "franchise-offboarding"),
+            View::Statistics => ("statistics", "dashboard"),
+        }
+    }
+
+    pub fn from_segments(area: &str, view: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.segments() == (area, view))
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            View::ConsultationAnswer => Role::Patient,
+            _ => Role::Employee,
+        }
+    }
+
+    pub fn needs(self) -> Needs {
+        match self {
+            View::ConsultationStart | View::FollowupStart | View::FollowupPlan => Needs::Patient,
+            View::ConsultationDashboard | View::FollowupDashboard => Needs::OptionalPatient,
+            View::ConsultationDetails | View::ConsultationAnswer => Needs::ConsultationOrPatient,
+            View::FollowupDetails => Needs::FollowupOrPatient,
+            View::FranchiseManagement
+            | View::FranchiseOnboarding
+            | View::FranchiseOffboarding
+            | View::Statistics => Needs::Nothing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_round_trip() {
+        for v in View::ALL {
+            let (a, s) = v.segments();
+            assert_eq!(View::from_segments(a, s), Some(v));
+        }
+        assert_eq!(View::from_segments("consultation", "nope"), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! The operations: plain async functions over the ports (`App`), knowing
+//! nothing of HTTP. Handlers translate requests into these calls.
+
+pub mod admin;
+pub mod auth;
+pub mod demo;
+pub mod launch;
