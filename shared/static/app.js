@@ -2,7 +2,7 @@
 // - The launch token is single-use; on first load the page receives a
 //   browser-session token, keeps it in sessionStorage (no third-party
 //   cookies needed) and removes the launch token from the address bar.
-// - Messages go to the franchise's allowed origins only, never "*".
+// - Messages go to the franchise's allowed origins only, never a wildcard.
 (function () {
   "use strict";
   var ctx = readContext(document);

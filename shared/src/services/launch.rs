@@ -74,13 +74,15 @@ pub struct Launch {
     pub expires_at: i64,
 }
 
-const ATTEMPTS: usize = 3;
+/// Attempts of a call whose conditional write lost a race (a concurrent
+/// creation of the same patient or user, or an update of the same version).
+const ATTEMPTS: u32 = 5;
 
 pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
     check_needs(req)?;
-    for _ in 1..ATTEMPTS {
+    for attempt in 1..ATTEMPTS {
         match try_issue(app, caller, req).await {
-            Err(Error::Store(e)) if e.is_condition_failure() => continue,
+            Err(Error::Store(e)) if e.is_condition_failure() => backoff(attempt).await,
             other => return other,
         }
     }
@@ -90,6 +92,16 @@ pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         )),
         other => other,
     }
+}
+
+/// A short, jittered pause, so that racing calls do not collide again.
+async fn backoff(attempt: u32) {
+    let mut b = [0u8; 1];
+    let jitter = getrandom::fill(&mut b).map_or(0, |()| u64::from(b[0] % 8));
+    tokio::time::sleep(std::time::Duration::from_millis(
+        u64::from(attempt) * 2 + jitter,
+    ))
+    .await;
 }
 
 fn check_needs(req: &LaunchRequest) -> Result<()> {

@@ -1,9 +1,10 @@
-//! A decorator that counts the calls made to a store, by kind. Tests use it
-//! to prove the round-trip and write budgets of DESIGN.md; benchmarks use it
-//! to report round trips per vendor call.
+//! A decorator that counts the calls made to a store, by kind, and keeps the
+//! writes it passed on. Tests use it to prove the round-trip and write
+//! budgets of DESIGN.md (and which items a call wrote); benchmarks use it to
+//! report round trips per vendor call.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -45,6 +46,7 @@ impl CallCounts {
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
     counts: Arc<Counts>,
+    written: Mutex<Vec<Write>>,
 }
 
 impl MeteredStore {
@@ -52,6 +54,7 @@ impl MeteredStore {
         Self {
             inner,
             counts: Arc::default(),
+            written: Mutex::default(),
         }
     }
 
@@ -77,6 +80,26 @@ impl MeteredStore {
         ] {
             n.store(0, Ordering::SeqCst);
         }
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Every write passed on since the last reset (those of transactions
+    /// included), whether or not it succeeded.
+    pub fn written(&self) -> Vec<Write> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn record(&self, writes: &[Write]) {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(writes);
     }
 }
 
@@ -96,10 +119,12 @@ impl Store for MeteredStore {
     }
     async fn write(&self, write: Write) -> StoreResult<()> {
         self.counts.writes.fetch_add(1, Ordering::SeqCst);
+        self.record(std::slice::from_ref(&write));
         self.inner.write(write).await
     }
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         self.counts.transactions.fetch_add(1, Ordering::SeqCst);
+        self.record(&writes);
         self.inner.transact(writes).await
     }
 }

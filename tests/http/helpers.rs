@@ -1,0 +1,214 @@
+//! `spawn_app`: every test gets its own app, its own store (metered, so
+//! tests can count round trips and see what was written), a clock that only
+//! moves when told to, and a seeded demo world.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shared::clock::ManualClock;
+use shared::services::demo::{self, DemoWorld};
+use shared::store::embedded::EmbeddedStore;
+use shared::store::metered::MeteredStore;
+use shared::store::{Key, Store, Write};
+use shared::{App, AppState, Config};
+use tower::ServiceExt;
+
+pub const BASE_URL: &str = "http://127.0.0.1:3000";
+/// 2026-01-01T00:00:00Z.
+pub const START_MS: i64 = 1_767_225_600_000;
+pub const HOST_ORIGIN: &str = "https://vendor.example.com";
+
+pub struct TestApp {
+    pub router: Router,
+    pub app: AppState,
+    pub store: Arc<MeteredStore>,
+    pub clock: ManualClock,
+    pub world: DemoWorld,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+pub fn b64(json: &str) -> String {
+    STANDARD.encode(json)
+}
+
+pub async fn spawn_app() -> TestApp {
+    let clock = ManualClock::new(START_MS);
+    let inner: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::in_memory(Arc::new(clock.clone())).expect("in-memory store"));
+    let store = Arc::new(MeteredStore::new(inner));
+    let app = App::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        Config::new(BASE_URL),
+    );
+    let world = demo::seed(&app, &[HOST_ORIGIN.to_owned()])
+        .await
+        .expect("demo world");
+    store.reset();
+    TestApp {
+        router: shared::http::app_router(app.clone()),
+        app,
+        store,
+        clock,
+        world,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request with the demo API key and the given extra headers.
+    pub fn request(
+        method: Method,
+        uri: &str,
+        key: &str,
+        headers: &[(&str, &str)],
+    ) -> http::request::Builder {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Api-key", key);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b
+    }
+
+    pub async fn post_json(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+        self.post_json_as(&self.world.api_key, path, headers, body)
+            .await
+    }
+
+    pub async fn post_json_as(
+        &self,
+        key: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Reply {
+        let req = Self::request(Method::POST, path, key, headers)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        self.get_as(&self.world.api_key, uri, headers).await
+    }
+
+    pub async fn get_as(&self, key: &str, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        let req = Self::request(Method::GET, uri, key, headers)
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Loads a page (an iframe URL) as a browser would: no API key.
+    pub async fn load(&self, url: &str, headers: &[(&str, &str)]) -> Reply {
+        let path = url.strip_prefix(BASE_URL).unwrap_or(url);
+        let mut b = Request::builder().uri(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send(b.body(Body::empty()).expect("request")).await
+    }
+
+    /// `POST /embeddable/consultation/create` with a patient; returns the reply.
+    pub async fn create(&self, patient: Value, headers: &[(&str, &str)]) -> Reply {
+        self.post_json(
+            "/embeddable/consultation/create",
+            headers,
+            &serde_json::json!({ "patient": patient }),
+        )
+        .await
+    }
+
+    /// The stored user, read straight from the store.
+    pub async fn user(&self, account: &str, user_id: &str) -> Option<shared::domain::User> {
+        let item = self
+            .store
+            .get(&shared::repo::user_key(account, user_id))
+            .await
+            .expect("store");
+        item.map(|i| shared::repo::entity_of(&i).expect("user"))
+    }
+
+    /// Writes (since the last reset) that targeted `key`.
+    pub fn writes_to(&self, key: &Key) -> Vec<Write> {
+        self.store
+            .written()
+            .into_iter()
+            .filter(|w| w.key() == key)
+            .collect()
+    }
+}
+
+/// Asserts the seed-002 error body: status, error, message, path, timestamp.
+pub fn assert_error(reply: &Reply, status: u16, message: &str, path: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(
+        body["error"],
+        StatusCode::from_u16(status)
+            .unwrap()
+            .canonical_reason()
+            .unwrap()
+    );
+    assert_eq!(body["message"], message, "{body}");
+    assert_eq!(body["path"], path);
+    let ts = body["timestamp"].as_str().expect("timestamp");
+    assert!(ts.ends_with('Z') && ts.len() == 24, "{ts}");
+    assert!(reply.header("content-type").starts_with("application/json"));
+}
+
+/// The launch token of an iframe URL.
+pub fn token_of(url: &str) -> &str {
+    url.split_once("?session=")
+        .map(|(_, t)| t)
+        .expect("a session token")
+}
