@@ -2,6 +2,7 @@
 //! process, on the embedded store kept on disk), and the operator commands
 //! that provision accounts, franchises and API keys.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -413,12 +414,16 @@ async fn serve(
     };
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("embedcare listening on {base_url}");
-    println!(
+    // A server must not die because whoever started it closed its stdout.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "embedcare listening on {base_url}");
+    let _ = writeln!(
+        out,
         "demo franchise: {}   API key: {}",
         world.tenant_key, world.api_key
     );
-    println!("demo world (every key): {}", demo_path.display());
+    let _ = writeln!(out, "demo world (every key): {}", demo_path.display());
+    let _ = out.flush();
     axum::serve(listener, shared::http::app_router(app))
         .with_graceful_shutdown(shutdown())
         .await?;
