@@ -20,6 +20,8 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unprocessable(String),
@@ -55,6 +57,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::Conflict(_) => 409,
+            Error::PayloadTooLarge(_) => 413,
             Error::UnsupportedMediaType(_) => 415,
             Error::Unprocessable(_) => 422,
             Error::Store(_) | Error::Internal(_) => 500,

@@ -267,3 +267,32 @@ async fn every_warm_vendor_call_costs_at_most_two_round_trips() {
         }
     }
 }
+
+#[tokio::test]
+async fn views_ignore_parameters_they_do_not_use() {
+    let (t, _) = with_patient().await;
+    // Seed 002's client sends a patientKey to every view.
+    for uri in [
+        "/embeddable/statistics?patientKey=nobody",
+        "/embeddable/administration/franchise-management?patientKey=nobody&consultationId=nope",
+        "/embeddable/consultation/view?patientKey=p-1&followupId=unknown",
+    ] {
+        let r = t.get(uri, &[]).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let t = spawn_app().await;
+    let big = json!({"patient": {"keys": [{"subSystem": "pms", "key": "1"}], "firstName": "x".repeat(3 * 1024 * 1024)}});
+    let r = t
+        .post_json("/embeddable/consultation/create", &[], &big)
+        .await;
+    assert_error(
+        &r,
+        413,
+        "Request body too large (at most 2 MB)",
+        "/embeddable/consultation/create",
+    );
+}

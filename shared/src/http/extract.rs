@@ -30,9 +30,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 "Content-Type must be application/json".into(),
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| Error::bad_request("Request body could not be read (at most 2 MB)"))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge("Request body too large (at most 2 MB)".into())
+            } else {
+                Error::bad_request("Request body could not be read")
+            }
+        })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
             Ok(_) => Err(Error::bad_request("Request body must be a JSON object")),

@@ -84,6 +84,9 @@ fn key_param(key: Option<&str>, sub_system: Option<&str>) -> Result<PatientRef> 
         Some(k) if k.chars().count() > 128 => {
             Err(Error::bad_request("patientKey is at most 128 characters"))
         }
+        Some(_) if sub_system.is_some_and(|s| s.chars().count() > 128) => {
+            Err(Error::bad_request("subSystem is at most 128 characters"))
+        }
         Some(k) => Ok(PatientRef::ByKey {
             key: k.to_owned(),
             sub_system: sub_system.map(str::to_owned),
@@ -186,6 +189,11 @@ pub async fn consultation_view(
         f.opt_str("consultationId", 64)?.as_deref(),
     )?;
     req.patient = match body.get("patientKey") {
+        Some(Value::Object(_)) if body.get("subSystem").is_some_and(|v| !v.is_null()) => {
+            return Err(Error::bad_request(
+                "Give subSystem inside the patientKey object or beside a patientKey string, not both",
+            ));
+        }
         Some(Value::Object(k)) => {
             let kf = Fields::new("patientKey", k);
             key_param(

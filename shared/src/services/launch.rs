@@ -79,6 +79,7 @@ pub struct Launch {
 const ATTEMPTS: u32 = 5;
 
 pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
+    let req = &scoped(req);
     check_needs(req)?;
     for attempt in 1..ATTEMPTS {
         match try_issue(app, caller, req).await {
@@ -102,6 +103,24 @@ async fn backoff(attempt: u32) {
         u64::from(attempt) * 2 + jitter,
     ))
     .await;
+}
+
+/// The request without what its view does not use: vendors often send the
+/// same parameters to every view (seed 002's client always passes a
+/// `patientKey`), and a statistics page must not fail on an unknown patient.
+fn scoped(req: &LaunchRequest) -> LaunchRequest {
+    let mut req = req.clone();
+    let needs = req.view.needs();
+    if needs == Needs::Nothing {
+        req.patient = PatientRef::None;
+    }
+    if needs != Needs::ConsultationOrPatient {
+        req.consultation_id = None;
+    }
+    if needs != Needs::FollowupOrPatient {
+        req.followup_id = None;
+    }
+    req
 }
 
 fn check_needs(req: &LaunchRequest) -> Result<()> {
