@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Runs every test of embedcare on a fresh machine: formatting, lints, and
-# every test of the workspace. Installs what it needs on the way.
+# every test of the workspace, on the embedded store and on DynamoDB (moto
+# server). Installs what it needs on the way (a Python virtualenv with moto
+# under ~/.cache/embedcare/venv).
 #
 #   ./tests/run.sh           everything
 #   QUICK=1 ./tests/run.sh   skip fmt and clippy
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 
-# The AWS SDK must never probe instance metadata here.
+# The AWS SDK must never probe instance metadata here, nor find real keys.
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+unset AWS_PROFILE AWS_SESSION_TOKEN || true
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+CACHE="${EMBEDCARE_CACHE:-$HOME/.cache/embedcare}"
+VENV="$CACHE/venv"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -19,15 +27,46 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+step "Python tools (moto server) in $VENV"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/tests/requirements.txt"
+export PATH="$VENV/bin:$PATH"
+export MOTO_SERVER="$VENV/bin/moto_server"
+
+step "moto server"
+MOTO_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+MOTO_LOG="$CACHE/moto.log"
+"$MOTO_SERVER" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if "$VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $MOTO_PORT), 1)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+export EMBEDCARE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+echo "moto on $EMBEDCARE_TEST_DYNAMODB_ENDPOINT"
+
 if [ -z "${QUICK:-}" ]; then
   step "cargo fmt --check"
-  rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
   cargo fmt --all -- --check
 
   step "cargo clippy (all targets, warnings are errors)"
-  rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
 
-step "cargo test (workspace)"
+step "cargo test (workspace; HTTP suite on the embedded store; store contract on both adapters)"
 cargo test --workspace --locked
+
+step "HTTP suite again, on DynamoDB (moto)"
+EMBEDCARE_TEST_STORE=dynamodb cargo test --locked -p integration-tests --test http
+
+step "no Scan in product code"
+if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
+  echo "a DynamoDB Scan appears in product code" >&2
+  exit 1
+fi
+echo "none"

@@ -9,8 +9,11 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod pages;
 pub mod repo;
+pub mod runtime;
 pub mod services;
 pub mod store;
 

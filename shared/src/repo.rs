@@ -102,8 +102,15 @@ pub fn item_of<T: Serialize>(key: Key, entity: &T, type_name: &str) -> Result<It
 
 /// Reads an entity back from an item (unknown attributes are ignored).
 pub fn entity_of<T: DeserializeOwned>(item: &Item) -> Result<T> {
-    serde_json::from_value(Value::Object(item.attrs.clone()))
-        .map_err(|e| Error::internal(format!("stored item {:?} is malformed: {e}", item.key.sk)))
+    // The serde message may quote a stored value (personal data): log only
+    // the item type and the kind of mismatch.
+    serde_json::from_value(Value::Object(item.attrs.clone())).map_err(|e| {
+        Error::internal(format!(
+            "stored {} item does not match its entity ({:?})",
+            item.key.sk,
+            e.classify()
+        ))
+    })
 }
 
 /// Epoch seconds for the `ttl` attribute, rounded up so an item is never
@@ -153,8 +160,12 @@ impl PatientKeyIndex {
             .get(&snapshot_attr(pid))
             .cloned()
             .ok_or_else(|| Error::internal("patient key index lacks its patient's record"))?;
-        let patient: Patient = serde_json::from_value(snapshot)
-            .map_err(|e| Error::internal(format!("patient snapshot is malformed: {e}")))?;
+        let patient: Patient = serde_json::from_value(snapshot).map_err(|e| {
+            Error::internal(format!(
+                "patient snapshot is malformed ({:?})",
+                e.classify()
+            ))
+        })?;
         self.patients.insert(pid.to_owned(), patient);
         Ok(())
     }

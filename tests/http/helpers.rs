@@ -58,10 +58,31 @@ pub fn b64(json: &str) -> String {
     STANDARD.encode(json)
 }
 
+/// Which adapter the suite runs on: `EMBEDCARE_TEST_STORE=dynamodb` for
+/// DynamoDB (moto), the embedded store otherwise. `tests/run.sh` runs it on both.
+pub fn on_dynamodb() -> bool {
+    std::env::var("EMBEDCARE_TEST_STORE").is_ok_and(|s| s == "dynamodb")
+}
+
 pub async fn spawn_app() -> TestApp {
+    // Logs of the app under test, when asked for: EMBEDCARE_LOG=debug.
+    if let Ok(filter) = std::env::var("EMBEDCARE_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let clock = ManualClock::new(START_MS);
-    let inner: Arc<dyn Store> =
-        Arc::new(EmbeddedStore::in_memory(Arc::new(clock.clone())).expect("in-memory store"));
+    let inner: Arc<dyn Store> = if on_dynamodb() {
+        Arc::new(crate::dynamo::store(Arc::new(clock.clone())).await.0)
+    } else {
+        Arc::new(EmbeddedStore::in_memory(Arc::new(clock.clone())).expect("in-memory store"))
+    };
+    spawn_app_on(inner, clock).await
+}
+
+/// An app on a given store (whose clock is `clock`).
+pub async fn spawn_app_on(inner: Arc<dyn Store>, clock: ManualClock) -> TestApp {
     let store = Arc::new(MeteredStore::new(inner));
     let app = App::new(
         store.clone(),

@@ -1,9 +1,12 @@
 //! The vendor API through HTTP (no socket: `oneshot` on the app's router),
 //! scenario by scenario.
 
+#[path = "../support/dynamo.rs"]
+mod dynamo;
 mod helpers;
 mod launches;
 mod patients;
+mod sdk_calls;
 mod seed_002;
 mod tenancy;
 mod views;

@@ -893,3 +893,60 @@ pub async fn start_after_continues_strictly_after_the_cursor(h: Harness) {
     };
     assert_eq!(sks(&run(&h, &q).await), ["a2"]);
 }
+
+/// Nested and single-element `And`/`Or`, attribute names that need escaping
+/// (`:` and spaces), as the patient-key index writes them. DynamoDB rejects
+/// redundant parentheses, so this also checks how an adapter builds them.
+pub async fn nested_conditions_and_unusual_attribute_names(h: Harness) {
+    let key = h.key("nested", "n");
+    let claim = |pid: &str| {
+        Cond::And(vec![Cond::Or(vec![
+            Cond::AttrNotExists("s:pharmacy system".into()),
+            Cond::AttrEq("s:pharmacy system".into(), json!(pid)),
+        ])])
+    };
+    h.store
+        .write(update(
+            &key,
+            json!({"s:pharmacy system": "p1"}),
+            &[],
+            Some(claim("p1")),
+        ))
+        .await
+        .expect("first claim");
+    h.store
+        .write(update(
+            &key,
+            json!({"p:p1": {"v": 2}}),
+            &[],
+            Some(claim("p1")),
+        ))
+        .await
+        .expect("same owner again");
+    assert_condition_failed(
+        h.store
+            .write(update(
+                &key,
+                json!({"s:pharmacy system": "p2"}),
+                &[],
+                Some(claim("p2")),
+            ))
+            .await,
+    );
+    let single = Cond::Or(vec![Cond::And(vec![Cond::Exists])]);
+    h.store
+        .transact(vec![
+            update(&key, json!({"x": 1}), &[], Some(single)),
+            update(
+                &h.key("nested", "other"),
+                json!({"y": 1}),
+                &[],
+                Some(Cond::And(vec![Cond::NotExists])),
+            ),
+        ])
+        .await
+        .expect("single-element groups");
+    let item = h.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(item.attrs["s:pharmacy system"], json!("p1"));
+    assert_eq!(item.attrs["p:p1"], json!({"v": 2}));
+}

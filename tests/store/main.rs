@@ -4,6 +4,8 @@
 //! Harness` giving a store no other case writes to (or a fresh namespace).
 
 mod cases;
+#[path = "../support/dynamo.rs"]
+mod dynamo;
 mod harness;
 
 use std::sync::Arc;
@@ -40,6 +42,7 @@ macro_rules! contract_tests {
                 start_after_continues_strictly_after_the_cursor,
                 concurrent_puts_if_not_exists,
                 concurrent_version_checked_updates,
+                nested_conditions_and_unusual_attribute_names,
             );
         }
     };
@@ -65,6 +68,19 @@ async fn make_embedded_harness() -> Harness {
 }
 
 contract_tests!(embedded, make_embedded_harness);
+
+/// DynamoDB (moto server), a table per case.
+async fn make_dynamo_harness() -> Harness {
+    let clock = ManualClock::new(START_MS);
+    let (store, _) = dynamo::store(Arc::new(clock.clone())).await;
+    Harness {
+        store: Arc::new(store),
+        clock,
+        ns: String::new(),
+    }
+}
+
+contract_tests!(dynamodb, make_dynamo_harness);
 
 /// The file-backed embedded store keeps what it acknowledged across a restart.
 #[tokio::test]

@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use shared::clock::{SystemClock, iso_ms};
 use shared::domain::Language;
+use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
 use shared::services::demo::{self, DemoWorld};
-use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
 #[derive(Parser)]
@@ -54,6 +54,20 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// The DynamoDB table (for development; the infrastructure defines it too).
+    #[command(subcommand)]
+    Table(TableCmd),
+}
+
+#[derive(Subcommand)]
+enum TableCmd {
+    /// Create the table from its single definition (keys, indexes, TTL,
+    /// stream) on the DynamoDB that AWS_REGION / AWS_ENDPOINT_URL name.
+    Create {
+        /// Defaults to EMBEDCARE_TABLE, then `embedcare`.
+        #[arg(long)]
+        table: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,12 +197,14 @@ fn init_logging() {
     }
 }
 
-fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    std::fs::create_dir_all(data_dir)?;
+/// The app on the store `EMBEDCARE_STORE` names (the embedded one in
+/// `data_dir` by default, or DynamoDB).
+async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
     let clock = Arc::new(SystemClock);
-    let store = EmbeddedStore::open(&data_dir.join("embedcare.redb"), clock.clone())?;
+    let kind = runtime::StoreKind::from_env(runtime::StoreKind::Embedded)?;
+    let store = runtime::store(kind, Some(data_dir), clock.clone()).await?;
     let config = Config::from_env(base_url)?;
-    Ok(App::new(Arc::new(store), clock, config))
+    Ok(App::new(store, clock, config))
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
@@ -198,7 +214,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             allow_origins,
         } => serve(&cli.data_dir, addr, allow_origins).await,
         Command::Account(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000")?;
+            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
             match cmd {
                 AccountCmd::Create { name, json } => {
                     let a = admin::create_account(&app, &name).await?;
@@ -212,11 +228,18 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Franchise(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000")?;
+            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
             franchise_cmd(&app, cmd).await
         }
+        Command::Table(TableCmd::Create { table }) => {
+            let name = table.unwrap_or_else(runtime::table_name);
+            let client = runtime::dynamo_client().await?;
+            shared::store::dynamodb::create_table(&client, &name).await?;
+            println!("table {name} created");
+            Ok(())
+        }
         Command::Key(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000")?;
+            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
             key_cmd(&app, cmd).await
         }
     }
@@ -391,13 +414,14 @@ async fn serve(
     extra_origins: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
-    let app = open_app(data_dir, &base_url)?;
+    let app = open_app(data_dir, &base_url).await?;
     let mut origins = vec![
         format!("http://localhost:{}", addr.port()),
         format!("http://127.0.0.1:{}", addr.port()),
     ];
     origins.extend(extra_origins);
 
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let demo_path = data_dir.join("demo.json");
     let world: DemoWorld = if demo_path.exists() {
         let world: DemoWorld = serde_json::from_slice(&std::fs::read(&demo_path)?)?;

@@ -100,18 +100,15 @@ fn default_message(status: StatusCode) -> &'static str {
     }
 }
 
-/// Gives each request an id (API Gateway's when present), and a tracing span
+/// Gives each request an id (API Gateway's, when the Lambda wiring put it
+/// there; a new one otherwise), and a tracing span
 /// with the method, the route template and the status, and never the query
 /// string, which may hold a launch token.
 pub async fn request_context(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get("x-amzn-requestid")
-        .or_else(|| req.headers().get("x-request-id"))
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 128)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = match req.extensions().get::<RequestId>() {
+        Some(RequestId(id)) => id.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
     req.extensions_mut().insert(RequestId(id.clone()));
     let route = req
         .extensions()

@@ -15,6 +15,7 @@
 //!
 //! Depends on nothing but serde_json; adapters live in sub-modules.
 
+pub mod dynamodb;
 pub mod embedded;
 pub mod metered;
 pub mod table;

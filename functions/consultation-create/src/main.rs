@@ -1,0 +1,13 @@
+//! Lambda `consultation-create`: POST /embeddable/consultation/create.
+//! Wiring only; everything worth testing is in `shared`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::init_logging();
+    // Configuration and AWS clients, once per instance (cold start).
+    let app = shared::runtime::lambda_app().await?;
+    lambda_http::run(shared::lambda::service(
+        shared::http::consultation_create_router(app),
+    ))
+    .await
+}

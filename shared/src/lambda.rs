@@ -1,0 +1,45 @@
+//! What every Lambda function shares: JSON logs, and the request id of API
+//! Gateway on every request (so a 500's `requestId` matches the access log).
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{Next, from_fn};
+use axum::response::Response;
+use lambda_http::request::RequestContext;
+
+use crate::http::error::RequestId;
+
+/// Structured JSON logs on stdout, level from `EMBEDCARE_LOG` (default
+/// `info`). Our events carry ids and statuses only, never personal data.
+pub fn init_logging() {
+    let filter = tracing_subscriber_filter();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+fn tracing_subscriber_filter() -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("EMBEDCARE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+}
+
+async fn api_gateway_request_id(mut req: Request, next: Next) -> Response {
+    let id = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    };
+    if let Some(id) = id {
+        req.extensions_mut().insert(RequestId(id));
+    }
+    next.run(req).await
+}
+
+/// The endpoint's router, ready for `lambda_http::run`.
+pub fn service(router: Router) -> Router {
+    router.layer(from_fn(api_gateway_request_id))
+}

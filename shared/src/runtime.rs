@@ -1,0 +1,97 @@
+//! Building the application from the environment, the same way for every
+//! Lambda function and for the local binary:
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `EMBEDCARE_STORE` | `embedded` or `dynamodb` |
+//! | `EMBEDCARE_TABLE` | the DynamoDB table (default `embedcare`) |
+//! | `AWS_REGION` | required for `dynamodb` (never guessed: guessing probes instance metadata) |
+//! | `AWS_ENDPOINT_URL` | optional, e.g. an emulator (read by the SDK itself) |
+//!
+//! plus the settings of `Config::from_env`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::app::{App, AppState, Config};
+use crate::clock::{Clock, SystemClock};
+use crate::store::Store;
+use crate::store::dynamodb::DynamoStore;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::table::DEFAULT_TABLE_NAME;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+impl StoreKind {
+    /// `EMBEDCARE_STORE`, or `default` when unset.
+    pub fn from_env(default: StoreKind) -> Result<Self, String> {
+        match std::env::var("EMBEDCARE_STORE").as_deref() {
+            Err(_) => Ok(default),
+            Ok("embedded") => Ok(StoreKind::Embedded),
+            Ok("dynamodb") => Ok(StoreKind::Dynamodb),
+            Ok(other) => Err(format!(
+                "EMBEDCARE_STORE must be embedded or dynamodb, not {other:?}"
+            )),
+        }
+    }
+}
+
+pub fn table_name() -> String {
+    std::env::var("EMBEDCARE_TABLE").unwrap_or_else(|_| DEFAULT_TABLE_NAME.to_owned())
+}
+
+/// The SDK's shared configuration: region from the environment only,
+/// credentials and endpoint from the SDK's usual environment chain.
+pub async fn aws_config() -> Result<aws_config::SdkConfig, String> {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .map_err(|_| "AWS_REGION must be set to use DynamoDB".to_owned())?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .load()
+        .await)
+}
+
+pub async fn dynamo_client() -> Result<aws_sdk_dynamodb::Client, String> {
+    Ok(aws_sdk_dynamodb::Client::new(&aws_config().await?))
+}
+
+/// The store `kind` names. The embedded store lives in `data_dir`.
+pub async fn store(
+    kind: StoreKind,
+    data_dir: Option<&Path>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Store>, String> {
+    match kind {
+        StoreKind::Embedded => {
+            let dir = data_dir.ok_or("the embedded store needs a data directory")?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let store = EmbeddedStore::open(&dir.join("embedcare.redb"), clock)
+                .map_err(|e| e.to_string())?;
+            Ok(Arc::new(store))
+        }
+        StoreKind::Dynamodb => Ok(Arc::new(DynamoStore::new(
+            dynamo_client().await?,
+            table_name(),
+            clock,
+        ))),
+    }
+}
+
+/// The application of a Lambda function: DynamoDB unless told otherwise,
+/// clients built once, here, at cold start.
+pub async fn lambda_app() -> Result<AppState, String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let kind = StoreKind::from_env(StoreKind::Dynamodb)?;
+    let data_dir = std::env::var("EMBEDCARE_DATA_DIR").ok();
+    let store = store(kind, data_dir.as_deref().map(Path::new), clock.clone()).await?;
+    let config = Config::from_env("")?;
+    if config.app_base_url.is_empty() {
+        return Err("EMBEDCARE_APP_BASE_URL must be set".into());
+    }
+    Ok(App::new(store, clock, config))
+}

@@ -1,0 +1,385 @@
+//! The real artifacts: the function binaries, built by cargo, run as Lambda
+//! runs them — under a fake Lambda Runtime API (`AWS_LAMBDA_RUNTIME_API`
+//! pointing here) that hands them API Gateway HTTP API (payload v2) events
+//! and receives their responses — against DynamoDB on moto.
+
+#[path = "../support/dynamo.rs"]
+mod dynamo;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use shared::clock::SystemClock;
+use shared::services::demo::{self, DemoWorld};
+use shared::{App, Config};
+use tokio::sync::{Notify, mpsc};
+
+const BASE_URL: &str = "https://app.embedcare.test";
+
+/// Builds the function binaries (debug profile) and returns their paths.
+fn build(functions: &[&str]) -> Vec<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--message-format=json-render-diagnostics"]);
+    for f in functions {
+        cmd.args(["-p", f]);
+    }
+    let out = cmd.stderr(Stdio::inherit()).output().expect("cargo build");
+    assert!(out.status.success(), "cargo build failed");
+    let mut paths = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let (true, Some(exe)) = (
+            msg["reason"] == "compiler-artifact",
+            msg["executable"].as_str(),
+        ) {
+            paths.push(PathBuf::from(exe));
+        }
+    }
+    functions
+        .iter()
+        .map(|f| {
+            paths
+                .iter()
+                .find(|p| p.file_name().is_some_and(|n| n == *f))
+                .unwrap_or_else(|| panic!("no binary for {f}"))
+                .clone()
+        })
+        .collect()
+}
+
+/// Where the fake Runtime API sends (invocation id, response).
+type Responses = mpsc::UnboundedSender<(String, Value)>;
+
+/// The fake Runtime API: a queue of events, and where responses go.
+#[derive(Clone, Default)]
+struct Runtime {
+    events: Arc<Mutex<VecDeque<(String, Value)>>>,
+    arrived: Arc<Notify>,
+    responses: Arc<Mutex<Option<Responses>>>,
+}
+
+async fn next(State(rt): State<Runtime>) -> Response {
+    loop {
+        let event = rt.events.lock().unwrap().pop_front();
+        if let Some((id, event)) = event {
+            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                .to_string();
+            let headers = [
+                ("lambda-runtime-aws-request-id", id),
+                ("lambda-runtime-deadline-ms", deadline),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:test".to_owned(),
+                ),
+                (
+                    "lambda-runtime-trace-id",
+                    "Root=1-00000000-000000000000000000000000".to_owned(),
+                ),
+            ];
+            let mut res = axum::Json(event).into_response();
+            for (k, v) in headers {
+                res.headers_mut().insert(k, v.parse().unwrap());
+            }
+            return res;
+        }
+        rt.arrived.notified().await;
+    }
+}
+
+async fn respond(State(rt): State<Runtime>, Path(id): Path<String>, body: String) -> &'static str {
+    let value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    if let Some(tx) = rt.responses.lock().unwrap().as_ref() {
+        let _ = tx.send((id, value));
+    }
+    "{}"
+}
+
+async fn error(
+    State(rt): State<Runtime>,
+    Path(id): Path<String>,
+    _h: HeaderMap,
+    body: String,
+) -> &'static str {
+    if let Some(tx) = rt.responses.lock().unwrap().as_ref() {
+        let _ = tx.send((id, json!({"lambdaError": body})));
+    }
+    "{}"
+}
+
+async fn init_error(body: String) -> &'static str {
+    panic!("the function failed to start: {body}");
+}
+
+struct Function {
+    child: Child,
+    runtime: Runtime,
+    responses: mpsc::UnboundedReceiver<(String, Value)>,
+    count: usize,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Function {
+    async fn start(binary: &PathBuf, table: &str) -> Function {
+        let runtime = Runtime::default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        *runtime.responses.lock().unwrap() = Some(tx);
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(runtime.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let name = binary.file_name().unwrap().to_string_lossy().into_owned();
+        let child = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", dynamo::endpoint())
+            .env("EMBEDCARE_TABLE", table)
+            .env("EMBEDCARE_APP_BASE_URL", BASE_URL)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the function");
+        Function {
+            child,
+            runtime,
+            responses: rx,
+            count: 0,
+        }
+    }
+
+    /// One invocation with an API Gateway v2 event; returns the v2 response.
+    async fn invoke(
+        &mut self,
+        method: &str,
+        path_and_query: &str,
+        headers: Value,
+        body: Option<&str>,
+    ) -> Value {
+        self.count += 1;
+        let id = format!("invocation-{}", self.count);
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "api.embedcare.test",
+                "domainPrefix": "api",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "tests"},
+                "requestId": format!("apigw-{}", self.count),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "21/Nov/2026:06:00:00 +0000",
+                "timeEpoch": 1_795_327_200_000_i64
+            },
+            "body": body,
+            "isBase64Encoded": false
+        });
+        self.runtime
+            .events
+            .lock()
+            .unwrap()
+            .push_back((id.clone(), event));
+        self.runtime.arrived.notify_waiters();
+        self.runtime.arrived.notify_one();
+        let (got, response) = tokio::time::timeout(Duration::from_secs(30), self.responses.recv())
+            .await
+            .expect("a response within 30 s")
+            .expect("runtime open");
+        assert_eq!(got, id);
+        assert!(response.get("lambdaError").is_none(), "{response}");
+        response
+    }
+
+    /// What the function printed (its JSON logs), after it is stopped.
+    fn logs(mut self) -> String {
+        let _ = self.child.kill();
+        let mut out = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        }
+        out
+    }
+}
+
+fn body_json(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("a body")).expect("a JSON body")
+}
+
+async fn seeded_table() -> (String, DemoWorld) {
+    let clock = Arc::new(SystemClock);
+    let (store, _) = dynamo::store(clock.clone()).await;
+    let table = store.table().to_owned();
+    let app = App::new(Arc::new(store), clock, Config::new(BASE_URL));
+    let world = demo::seed(&app, &["https://vendor.example.com".to_owned()])
+        .await
+        .unwrap();
+    (table, world)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
+    let bins = build(&[
+        "consultation-create",
+        "embed-pages",
+        "embeddable-url",
+        "consultation-view",
+    ]);
+    let (table, world) = seeded_table().await;
+    let json_headers = json!({"api-key": world.api_key, "content-type": "application/json"});
+
+    // consultation-create: a valid call, then a bad key.
+    let mut create = Function::start(&bins[0], &table).await;
+    let body = r#"{"patient":{"keys":[{"subSystem":"pms","key":"lambda-1"}],"firstName":"Ann","lastName":"Lee","dateOfBirth":"1958-03-14"},"locale":"en"}"#;
+    let r = create
+        .invoke(
+            "POST",
+            "/embeddable/consultation/create",
+            json_headers.clone(),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let launch = body_json(&r);
+    let url = launch["iframeUrl"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!(
+        "{BASE_URL}/en/embed/franchise/demo/consultation/start?session="
+    )));
+    // A warm instance: the same patient again.
+    let r = create
+        .invoke(
+            "POST",
+            "/embeddable/consultation/create",
+            json_headers.clone(),
+            Some(body),
+        )
+        .await;
+    assert_eq!(body_json(&r)["patientId"], launch["patientId"]);
+    let r = create
+        .invoke(
+            "POST",
+            "/embeddable/consultation/create",
+            json!({"api-key": "nope", "content-type": "application/json"}),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r["statusCode"], 401);
+    let err = body_json(&r);
+    assert_eq!(err["message"], "Authentication failed");
+    assert_eq!(err["path"], "/embeddable/consultation/create");
+    let logs = create.logs();
+    assert!(!logs.is_empty(), "the function logged nothing");
+    for line in logs.lines() {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+        assert!(entry.get("level").is_some(), "{line}");
+    }
+    for personal in ["Ann", "Lee", "1958", "lambda-1", world.api_key.as_str()] {
+        assert!(!logs.contains(personal), "{personal} in the logs");
+    }
+    assert!(
+        logs.contains("apigw-1"),
+        "the API Gateway request id is not in the logs"
+    );
+
+    // embed-pages: the URL opens once, then is expired.
+    let mut pages = Function::start(&bins[1], &table).await;
+    let path = url.strip_prefix(BASE_URL).unwrap();
+    let r = pages.invoke("GET", path, json!({}), None).await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let csp = r["headers"]["content-security-policy"].as_str().unwrap();
+    assert!(csp.contains("frame-ancestors https://vendor.example.com"));
+    assert!(r["body"].as_str().unwrap().contains("embed.ready"));
+    let r = pages.invoke("GET", path, json!({}), None).await;
+    assert_eq!(r["statusCode"], 410);
+    let r = pages
+        .invoke("GET", "/embed/static/app.js", json!({}), None)
+        .await;
+    assert_eq!(r["statusCode"], 200);
+
+    // embeddable-url: text by default, JSON on request.
+    let mut urls = Function::start(&bins[2], &table).await;
+    let r = urls
+        .invoke(
+            "GET",
+            "/embeddable/consultation/view?patientKey=lambda-1&locale=fr",
+            json!({"api-key": world.api_key}),
+            None,
+        )
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    assert!(r["body"].as_str().unwrap().starts_with(&format!(
+        "{BASE_URL}/fr/embed/franchise/demo/consultation/start?session="
+    )));
+    let r = urls
+        .invoke(
+            "GET",
+            "/embeddable/statistics",
+            json!({"api-key": world.api_key, "accept": "application/json", "x-integration-user": "eyJ1c2VySWQiOiJlbXA0NTYifQ=="}),
+            None,
+        )
+        .await;
+    assert_eq!(body_json(&r)["userId"], "emp456");
+
+    // consultation-view: the details of the patient's consultation.
+    let mut view = Function::start(&bins[3], &table).await;
+    let r = view
+        .invoke(
+            "POST",
+            "/embeddable/consultation/view",
+            json_headers,
+            Some(r#"{"patientKey":"lambda-1"}"#),
+        )
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    assert!(
+        body_json(&r)["iframeUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/consultation/details?session=")
+    );
+}
