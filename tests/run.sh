@@ -64,6 +64,20 @@ cargo test --workspace --locked
 step "HTTP suite again, on DynamoDB (moto)"
 EMBEDCARE_TEST_STORE=dynamodb cargo test --locked -p integration-tests --test http
 
+step "packaging: one function as Lambda ships it (cargo-lambda, release)"
+LAMBDA_DIR="$CACHE/lambda"
+rm -rf "$LAMBDA_DIR/consultation-create"
+cargo lambda build --release --locked -p consultation-create --output-format zip --lambda-dir "$LAMBDA_DIR"
+"$VENV/bin/python" - "$LAMBDA_DIR/consultation-create/bootstrap.zip" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+info = z.getinfo("bootstrap")
+head = z.open("bootstrap").read(4)
+assert head == b"\x7fELF", "bootstrap is not an ELF executable"
+assert (info.external_attr >> 16) & 0o111, "bootstrap is not executable"
+print(f"{sys.argv[1]}: bootstrap {info.file_size} bytes, zip {sum(i.compress_size for i in z.infolist())} bytes")
+PY
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;

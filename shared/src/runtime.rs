@@ -95,3 +95,11 @@ pub async fn lambda_app() -> Result<AppState, String> {
     }
     Ok(App::new(store, clock, config))
 }
+
+/// The bus the relay puts events on: EventBridge, `EMBEDCARE_EVENT_BUS`.
+pub async fn eventbridge_bus() -> Result<crate::events::eventbridge::EventBridgeBus, String> {
+    let bus = std::env::var("EMBEDCARE_EVENT_BUS")
+        .map_err(|_| "EMBEDCARE_EVENT_BUS must be set".to_owned())?;
+    let client = aws_sdk_eventbridge::Client::new(&aws_config().await?);
+    Ok(crate::events::eventbridge::EventBridgeBus::new(client, bus))
+}

@@ -68,6 +68,8 @@ enum TableCmd {
         #[arg(long)]
         table: Option<String>,
     },
+    /// Print the table's definition as JSON (what the infrastructure uses).
+    Definition,
 }
 
 #[derive(Subcommand)]
@@ -236,6 +238,11 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let client = runtime::dynamo_client().await?;
             shared::store::dynamodb::create_table(&client, &name).await?;
             println!("table {name} created");
+            Ok(())
+        }
+        Command::Table(TableCmd::Definition) => {
+            let def = shared::store::table::definition_json();
+            println!("{}", serde_json::to_string_pretty(&def)?);
             Ok(())
         }
         Command::Key(cmd) => {

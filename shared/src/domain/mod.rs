@@ -2,9 +2,11 @@
 //! write (user and patient upserts). Knows nothing of HTTP or AWS; the
 //! operations that talk to the store live in `services`.
 
+pub mod consultation;
 pub mod entities;
 pub mod fields;
 pub mod patient;
+pub mod reasons;
 pub mod types;
 pub mod user;
 pub mod view;

@@ -49,6 +49,14 @@ type ItemKey<'a> = (&'a str, &'a str);
 type IndexKey<'a> = (&'a str, &'a str, &'a str, &'a str);
 
 const ITEMS: TableDefinition<ItemKey<'static>, &[u8]> = TableDefinition::new("items");
+/// The change feed: sequence number → the new image of an inserted outbox
+/// item (what the DynamoDB stream, filtered as the relay's event source
+/// mapping filters it, carries in AWS).
+const STREAM: TableDefinition<u64, &[u8]> = TableDefinition::new("stream");
+/// Counters: the next stream sequence number, the relay's checkpoint.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const NEXT_SEQ: &str = "stream.next";
+const CHECKPOINT: &str = "stream.checkpoint";
 
 const fn index_table(def: &GsiDef) -> TableDefinition<'static, IndexKey<'static>, ()> {
     TableDefinition::new(def.name)
@@ -75,6 +83,7 @@ pub struct EmbeddedStore {
 struct Inner {
     db: Database,
     clock: Arc<dyn Clock>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -118,14 +127,83 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(ITEMS).map_err(unavailable)?;
+            txn.open_table(STREAM).map_err(unavailable)?;
+            txn.open_table(META).map_err(unavailable)?;
             for def in &GSIS {
                 txn.open_table(index_table(def)).map_err(unavailable)?;
             }
         }
         txn.commit().map_err(unavailable)?;
         Ok(Self {
-            inner: Arc::new(Inner { db, clock }),
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                changed: Arc::new(tokio::sync::Notify::new()),
+            }),
         })
+    }
+
+    /// Woken after every commit that added to the change feed.
+    pub fn changed(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.changed)
+    }
+
+    /// Up to `limit` change-feed records after the relay's checkpoint, in
+    /// order: (sequence number, new image).
+    pub async fn pending_changes(&self, limit: usize) -> StoreResult<Vec<(u64, Item)>> {
+        self.run(move |inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let meta = txn.open_table(META).map_err(unavailable)?;
+            let after = meta
+                .get(CHECKPOINT)
+                .map_err(unavailable)?
+                .map_or(0, |v| v.value());
+            let stream = txn.open_table(STREAM).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in stream
+                .range((after + 1)..)
+                .map_err(unavailable)?
+                .take(limit)
+            {
+                let (seq, bytes) = entry.map_err(unavailable)?;
+                let image: Attrs = decode(bytes.value())?;
+                let mut attrs = image;
+                let key = match (attrs.remove(PK), attrs.remove(SK)) {
+                    (Some(Value::String(pk)), Some(Value::String(sk))) => Key::new(pk, sk),
+                    _ => {
+                        return Err(StoreError::Unavailable(
+                            "change record without a key".into(),
+                        ));
+                    }
+                };
+                out.push((seq.value(), Item::new(key, attrs)));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Marks every record up to `seq` as relayed, and forgets them.
+    pub async fn acknowledge_changes(&self, seq: u64) -> StoreResult<()> {
+        self.run(move |inner| {
+            let txn = inner.db.begin_write().map_err(unavailable)?;
+            {
+                let mut meta = txn.open_table(META).map_err(unavailable)?;
+                let current = meta
+                    .get(CHECKPOINT)
+                    .map_err(unavailable)?
+                    .map_or(0, |v| v.value());
+                if seq > current {
+                    meta.insert(CHECKPOINT, seq).map_err(unavailable)?;
+                }
+                let mut stream = txn.open_table(STREAM).map_err(unavailable)?;
+                stream
+                    .retain_in(..=seq, |_, _| false)
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
     }
 
     /// Runs `f` on the blocking pool.
@@ -290,7 +368,14 @@ fn apply(inner: &Inner, writes: Vec<Write>, mode: Mode) -> StoreResult<()> {
     let now = inner.clock.now_s();
     let outcome = apply_in(&txn, writes, mode, now);
     match outcome {
-        Ok(()) => txn.commit().map_err(unavailable),
+        Ok(fed) => {
+            txn.commit().map_err(unavailable)?;
+            if fed {
+                inner.changed.notify_waiters();
+                inner.changed.notify_one();
+            }
+            Ok(())
+        }
         Err(e) => {
             txn.abort().map_err(unavailable)?;
             Err(e)
@@ -298,8 +383,10 @@ fn apply(inner: &Inner, writes: Vec<Write>, mode: Mode) -> StoreResult<()> {
     }
 }
 
-fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) -> StoreResult<()> {
+/// Applies the writes; true when something was added to the change feed.
+fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) -> StoreResult<bool> {
     let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
+    let mut fed = false;
 
     // The stored attributes of every target (expired or not), read once.
     let mut stored = Vec::with_capacity(writes.len());
@@ -386,6 +473,24 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
             }
         }
 
+        // An inserted outbox item goes to the change feed, in this transaction.
+        let inserted = old.as_ref().is_none_or(|a| is_expired(a, now));
+        if let Some(attrs) = new
+            .as_ref()
+            .filter(|a| inserted && a.get("type") == Some(&Value::from("outbox")))
+        {
+            let mut meta = txn.open_table(META).map_err(unavailable)?;
+            let seq = meta
+                .get(NEXT_SEQ)
+                .map_err(unavailable)?
+                .map_or(1, |v| v.value());
+            meta.insert(NEXT_SEQ, seq + 1).map_err(unavailable)?;
+            let image = serde_json::to_vec(&with_key(&key, attrs)).map_err(unavailable)?;
+            let mut stream = txn.open_table(STREAM).map_err(unavailable)?;
+            stream.insert(seq, image.as_slice()).map_err(unavailable)?;
+            fed = true;
+        }
+
         let k = (key.pk.as_str(), key.sk.as_str());
         match new {
             Some(attrs) => {
@@ -397,7 +502,7 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
             }
         }
     }
-    Ok(())
+    Ok(fed)
 }
 
 /// The index key of an item with these attributes, if it is in the index.
@@ -978,5 +1083,39 @@ mod tests {
             .await
             .expect("query");
         assert_eq!(page.items, vec![got]);
+    }
+
+    #[tokio::test]
+    async fn inserted_outbox_items_feed_the_change_stream_once() {
+        let s = store();
+        let put = |pk: &str, ty: &str| Write::Put {
+            item: Item::new(Key::new(pk, "X"), attrs(json!({"type": ty, "n": 1}))),
+            cond: None,
+        };
+        s.write(put("o1", "outbox")).await.unwrap();
+        s.write(put("p1", "patient")).await.unwrap();
+        s.transact(vec![put("o2", "outbox"), put("o3", "outbox")])
+            .await
+            .unwrap();
+        // Rewriting an existing outbox item is not a new event.
+        s.write(put("o1", "outbox")).await.unwrap();
+        let pending = s.pending_changes(10).await.unwrap();
+        let keys: Vec<&str> = pending.iter().map(|(_, i)| i.key.pk.as_str()).collect();
+        assert_eq!(keys, ["o1", "o2", "o3"]);
+        assert_eq!(pending[0].1.attrs["type"], json!("outbox"));
+        // A failed transaction feeds nothing.
+        let failing = vec![
+            put("o4", "outbox"),
+            Write::Check {
+                key: Key::new("nope", "X"),
+                cond: Cond::Exists,
+            },
+        ];
+        assert!(s.transact(failing).await.is_err());
+        assert_eq!(s.pending_changes(10).await.unwrap().len(), 3);
+        s.acknowledge_changes(pending[1].0).await.unwrap();
+        let rest = s.pending_changes(10).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].1.key.pk, "o3");
     }
 }

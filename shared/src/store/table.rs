@@ -38,3 +38,47 @@ pub fn gsi(index: Index) -> Option<&'static GsiDef> {
 
 /// Default table name when `EMBEDCARE_TABLE` is not set.
 pub const DEFAULT_TABLE_NAME: &str = "embedcare";
+
+/// The definition as JSON, for the infrastructure and its tests:
+/// `infra/table-definition.json` is this value (a test keeps it so), and the
+/// SAM and CDK tests check their tables against that file.
+pub fn definition_json() -> serde_json::Value {
+    use super::{PK, SK, TTL};
+    let gsis: Vec<serde_json::Value> = GSIS
+        .iter()
+        .map(|g| serde_json::json!({"indexName": g.name, "partitionKey": g.pk, "sortKey": g.sk, "projection": "ALL"}))
+        .collect();
+    let mut attributes = vec![PK, SK];
+    for g in GSIS {
+        attributes.extend([g.pk, g.sk]);
+    }
+    serde_json::json!({
+        "partitionKey": PK,
+        "sortKey": SK,
+        "stringAttributes": attributes,
+        "globalSecondaryIndexes": gsis,
+        "ttlAttribute": TTL,
+        "stream": "NEW_IMAGE",
+        "billingMode": "PAY_PER_REQUEST",
+        "pointInTimeRecovery": true,
+        "serverSideEncryption": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_infrastructure_file_is_the_definition() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../infra/table-definition.json"
+        );
+        let text = std::fs::read_to_string(path).expect("infra/table-definition.json");
+        let file: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(
+            file,
+            super::definition_json(),
+            "regenerate it: cargo run -p embedcare -- table definition > infra/table-definition.json"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! The consultation reasons: a seeded, bilingual catalogue of common
+//! pharmacy consultations (`shared/data/reasons.json`), each with its
+//! questionnaire, and the validation of a patient's answers against it.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::consultation::Answer;
+use super::types::Locale;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Text {
+    pub en: String,
+    pub fr: String,
+}
+
+impl Text {
+    pub fn get(&self, locale: Locale) -> &str {
+        match locale {
+            Locale::En => &self.en,
+            Locale::Fr => &self.fr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuestionKind {
+    /// One of `options`.
+    Single,
+    /// Any of `options` (at least one when required).
+    Multi,
+    /// `true` or `false`.
+    Yesno,
+    /// A number between `min` and `max`.
+    Number,
+    /// An integer between `min` and `max`.
+    Scale,
+    /// Free text of at most `max` characters.
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub id: String,
+    pub kind: QuestionKind,
+    pub label: Text,
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub code: String,
+    pub category: String,
+    pub title: Text,
+    pub description: Text,
+    pub questions: Vec<Question>,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    reasons: Vec<Reason>,
+}
+
+/// Every reason, in catalogue order.
+pub fn catalogue() -> &'static [Reason] {
+    static CATALOGUE: OnceLock<Vec<Reason>> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        // Embedded at build time; its shape is checked by a unit test.
+        serde_json::from_str::<Catalogue>(include_str!("../../data/reasons.json"))
+            .map(|c| c.reasons)
+            .unwrap_or_default()
+    })
+}
+
+pub fn reason(code: &str) -> Option<&'static Reason> {
+    catalogue().iter().find(|r| r.code == code)
+}
+
+/// A known reason code, or a 400 naming the field.
+pub fn known_reason(code: &str, field: &str) -> Result<&'static Reason> {
+    reason(code)
+        .ok_or_else(|| Error::bad_request(format!("{field} is not a known consultation reason")))
+}
+
+impl Reason {
+    /// Checks a patient's answers: each for a question of this reason, of the
+    /// question's kind and range, every required question answered, none
+    /// twice. Returns them in questionnaire order.
+    pub fn validate_answers(&self, answers: &[Answer]) -> Result<Vec<Answer>> {
+        for (i, a) in answers.iter().enumerate() {
+            if answers[..i].iter().any(|b| b.question_id == a.question_id) {
+                return Err(Error::bad_request(format!(
+                    "question {} is answered twice",
+                    a.question_id
+                )));
+            }
+            if !self.questions.iter().any(|q| q.id == a.question_id) {
+                return Err(Error::bad_request(format!(
+                    "{} is not a question of this consultation",
+                    a.question_id
+                )));
+            }
+        }
+        let mut out = Vec::new();
+        for q in &self.questions {
+            let answer = answers
+                .iter()
+                .find(|a| a.question_id == q.id)
+                .filter(|a| !is_blank(&a.value));
+            match answer {
+                None if q.required => {
+                    return Err(Error::bad_request(format!(
+                        "question {} needs an answer",
+                        q.id
+                    )));
+                }
+                None => {}
+                Some(a) => {
+                    q.check(&a.value)?;
+                    out.push(a.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn is_blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+impl Question {
+    fn check(&self, v: &Value) -> Result<()> {
+        let bad = |what: &str| Error::bad_request(format!("answer to {} must be {what}", self.id));
+        let in_range = |n: f64| self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m);
+        let is_option = |s: &str| self.options.iter().any(|o| o.value == s);
+        match self.kind {
+            QuestionKind::Single => match v.as_str() {
+                Some(s) if is_option(s) => Ok(()),
+                _ => Err(bad("one of its options")),
+            },
+            QuestionKind::Multi => match v.as_array() {
+                Some(items) if items.iter().all(|i| i.as_str().is_some_and(is_option)) => Ok(()),
+                _ => Err(bad("a list of its options")),
+            },
+            QuestionKind::Yesno => v.as_bool().map(drop).ok_or_else(|| bad("true or false")),
+            QuestionKind::Number => match v.as_f64() {
+                Some(n) if in_range(n) => Ok(()),
+                _ => Err(bad("a number in its range")),
+            },
+            QuestionKind::Scale => match v.as_i64() {
+                Some(n) if in_range(n as f64) => Ok(()),
+                _ => Err(bad("a whole number in its range")),
+            },
+            QuestionKind::Text => match v.as_str() {
+                Some(s) if s.chars().count() as f64 <= self.max.unwrap_or(1000.0) => Ok(()),
+                _ => Err(bad("text of a bounded length")),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_catalogue_is_complete_and_bilingual() {
+        let c = catalogue();
+        assert!(c.len() >= 5);
+        for r in c {
+            assert!(
+                !r.title.en.is_empty() && !r.title.fr.is_empty(),
+                "{}",
+                r.code
+            );
+            assert!(!r.questions.is_empty());
+            for q in &r.questions {
+                assert!(
+                    !q.label.en.is_empty() && !q.label.fr.is_empty(),
+                    "{}/{}",
+                    r.code,
+                    q.id
+                );
+                let needs_options = matches!(q.kind, QuestionKind::Single | QuestionKind::Multi);
+                assert_eq!(needs_options, !q.options.is_empty(), "{}/{}", r.code, q.id);
+            }
+        }
+        assert!(reason("uti").is_some());
+    }
+
+    fn a(id: &str, v: Value) -> Answer {
+        Answer {
+            question_id: id.into(),
+            value: v,
+        }
+    }
+
+    #[test]
+    fn answers_are_checked_against_the_questionnaire() {
+        let r = reason("uti").unwrap();
+        let good = vec![
+            a("symptoms", json!(["burning"])),
+            a("onset_days", json!(2)),
+            a("fever", json!(false)),
+            a("back_pain", json!(false)),
+            a("pregnant", json!(false)),
+            a("recent_uti", json!(true)),
+        ];
+        assert_eq!(r.validate_answers(&good).unwrap().len(), 6);
+        let mut missing = good.clone();
+        missing.pop();
+        assert!(
+            r.validate_answers(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("recent_uti")
+        );
+        let mut wrong = good.clone();
+        wrong[0] = a("symptoms", json!(["sneezing"]));
+        assert!(r.validate_answers(&wrong).is_err());
+        let mut out_of_range = good.clone();
+        out_of_range[1] = a("onset_days", json!(99));
+        assert!(r.validate_answers(&out_of_range).is_err());
+        let mut extra = good.clone();
+        extra.push(a("nope", json!(1)));
+        assert!(r.validate_answers(&extra).is_err());
+    }
+}
