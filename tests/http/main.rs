@@ -5,8 +5,10 @@
 mod dynamo;
 mod helpers;
 mod launches;
+mod pages;
 mod patients;
 mod sdk_calls;
 mod seed_002;
 mod tenancy;
+mod v2;
 mod views;

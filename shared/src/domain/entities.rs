@@ -21,8 +21,21 @@ pub struct Account {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum FranchiseStatus {
+    /// Provisioned by the operator; its terms not yet accepted.
     Active,
+    /// Its terms accepted in the onboarding view.
+    Onboarded,
     Offboarded,
+}
+
+impl FranchiseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FranchiseStatus::Active => "ACTIVE",
+            FranchiseStatus::Onboarded => "ONBOARDED",
+            FranchiseStatus::Offboarded => "OFFBOARDED",
+        }
+    }
 }
 
 /// A tenant.
@@ -35,6 +48,11 @@ pub struct Franchise {
     pub language: Language,
     pub allowed_origins: Vec<Origin>,
     pub status: FranchiseStatus,
+    /// Who accepted the terms, and when (onboarding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_accepted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms_accepted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,

@@ -6,6 +6,8 @@
 pub mod embed;
 pub mod error;
 pub mod extract;
+pub mod pages;
+pub mod v2;
 pub mod vendor;
 
 use axum::Router;
@@ -101,6 +103,7 @@ fn embed_routes() -> Router<AppState> {
         .route(EMBED_PAGE, get(embed::page))
         .route(EMBED_JS, get(embed::app_js))
         .route(EMBED_CSS, get(embed::app_css))
+        .merge(pages::routes())
 }
 
 /// `POST /embeddable/consultation/create` (Lambda `consultation-create`).
@@ -124,11 +127,38 @@ pub fn embed_router(app: AppState) -> Router {
     finish(embed_routes(), app)
 }
 
+/// `/v2/consultations…` (Lambda `v2-consultations`).
+pub fn v2_consultations_router(app: AppState) -> Router {
+    finish(v2::consultations_routes(), app)
+}
+
+/// `/v2/followups…` (Lambda `v2-followups`).
+pub fn v2_followups_router(app: AppState) -> Router {
+    finish(v2::followups_routes(), app)
+}
+
+/// `/v2/embed/…` (Lambda `v2-embed`).
+pub fn v2_embed_router(app: AppState) -> Router {
+    finish(v2::embed_routes(), app)
+}
+
 /// Every router in one app: the local server, and the HTTP tests.
 pub fn app_router(app: AppState) -> Router {
-    let all = consultation_create_routes()
+    finish(all_routes(), app)
+}
+
+/// Every route of every function, unfinished (the local server adds its own).
+pub fn all_routes() -> Router<AppState> {
+    consultation_create_routes()
         .merge(consultation_view_routes())
         .merge(embeddable_url_routes())
-        .merge(embed_routes());
-    finish(all, app)
+        .merge(embed_routes())
+        .merge(v2::consultations_routes())
+        .merge(v2::followups_routes())
+        .merge(v2::embed_routes())
+}
+
+/// `all_routes` plus local-only routes, with the shared layers.
+pub fn app_router_with(app: AppState, extra: Router<AppState>) -> Router {
+    finish(all_routes().merge(extra), app)
 }

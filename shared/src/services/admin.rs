@@ -78,6 +78,8 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         language: new.language,
         allowed_origins: parse_origins(new.allowed_origins)?,
         status: FranchiseStatus::Active,
+        terms_accepted_by: None,
+        terms_accepted_at: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -347,4 +349,85 @@ pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, St
         },
     )
     .await
+}
+
+/// Onboarding: the franchise's terms accepted by `user_id` → `ONBOARDED`,
+/// with its `Franchise Onboarded` event in the same transaction.
+pub async fn onboard_franchise(
+    app: &App,
+    tenant: &TenantKey,
+    user_id: &str,
+) -> Result<(Franchise, crate::events::Event)> {
+    change_franchise_status(app, tenant, FranchiseStatus::Onboarded, Some(user_id)).await
+}
+
+/// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise),
+/// with its `Franchise Offboarded` event.
+pub async fn offboard_franchise(
+    app: &App,
+    tenant: &TenantKey,
+) -> Result<(Franchise, crate::events::Event)> {
+    change_franchise_status(app, tenant, FranchiseStatus::Offboarded, None).await
+}
+
+async fn change_franchise_status(
+    app: &App,
+    tenant: &TenantKey,
+    to: FranchiseStatus,
+    accepted_by: Option<&str>,
+) -> Result<(Franchise, crate::events::Event)> {
+    let mut f = franchise(app, tenant.as_str()).await?;
+    let allowed = matches!(
+        (f.status, to),
+        (FranchiseStatus::Active, FranchiseStatus::Onboarded)
+            | (
+                FranchiseStatus::Active | FranchiseStatus::Onboarded,
+                FranchiseStatus::Offboarded
+            )
+    );
+    if !allowed {
+        return Err(Error::conflict(format!(
+            "A {} franchise cannot become {}",
+            f.status.as_str(),
+            to.as_str()
+        )));
+    }
+    let now = app.now_ms();
+    let previous = f.status;
+    let expected = f.version;
+    f.status = to;
+    f.version += 1;
+    f.updated_at = now;
+    let mut set = serde_json::Map::new();
+    set.insert("status".into(), Value::from(to.as_str()));
+    set.insert("version".into(), Value::from(f.version));
+    set.insert("updatedAt".into(), Value::from(now));
+    if let Some(user) = accepted_by {
+        f.terms_accepted_by = Some(user.to_owned());
+        f.terms_accepted_at = Some(now);
+        set.insert("termsAcceptedBy".into(), Value::from(user));
+        set.insert("termsAcceptedAt".into(), Value::from(now));
+    }
+    let event =
+        crate::events::Event::franchise(tenant, to.as_str(), previous.as_str(), f.version, now);
+    app.store
+        .transact(vec![
+            Write::Update {
+                key: repo::franchise_key(tenant),
+                set,
+                remove: vec![],
+                cond: Some(Cond::version_is(expected)),
+            },
+            event.outbox_write(now)?,
+        ])
+        .await
+        .map_err(|e| {
+            if e.is_condition_failure() {
+                Error::conflict("The franchise changed meanwhile")
+            } else {
+                e.into()
+            }
+        })?;
+    app.franchises.invalidate(tenant.as_str());
+    Ok((f, event))
 }

@@ -3,5 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod consultations;
 pub mod demo;
+pub mod idempotency;
 pub mod launch;

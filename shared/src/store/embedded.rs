@@ -279,7 +279,7 @@ impl Store for EmbeddedStore {
             let txn = inner.db.begin_read().map_err(unavailable)?;
             match plan.index {
                 Index::Table => query_table(&txn, &plan, now),
-                Index::Gsi1 | Index::Gsi2 => query_index(&txn, &plan, now),
+                Index::Gsi1 | Index::Gsi2 | Index::Gsi3 => query_index(&txn, &plan, now),
             }
         })
         .await
@@ -632,7 +632,7 @@ impl QueryPlan {
                     }
                     first(&c.sk)
                 }
-                Index::Gsi1 | Index::Gsi2 => match (&c.ipk, &c.isk) {
+                Index::Gsi1 | Index::Gsi2 | Index::Gsi3 => match (&c.ipk, &c.isk) {
                     (Some(ipk), Some(isk)) if *ipk == q.pk => {
                         (isk.clone(), c.pk.clone(), c.sk.clone())
                     }

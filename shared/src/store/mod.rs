@@ -149,6 +149,7 @@ pub enum Index {
     Table,
     Gsi1,
     Gsi2,
+    Gsi3,
 }
 
 /// A condition on the sort key of a query.

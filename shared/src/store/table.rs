@@ -29,7 +29,14 @@ pub const GSI2: GsiDef = GsiDef {
     sk: "gsi2sk",
 };
 
-pub const GSIS: [GsiDef; 2] = [GSI1, GSI2];
+pub const GSI3: GsiDef = GsiDef {
+    index: Index::Gsi3,
+    name: "gsi3",
+    pk: "gsi3pk",
+    sk: "gsi3sk",
+};
+
+pub const GSIS: [GsiDef; 3] = [GSI1, GSI2, GSI3];
 
 /// The definition of an index, or `None` for the table itself.
 pub fn gsi(index: Index) -> Option<&'static GsiDef> {
