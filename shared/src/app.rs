@@ -19,6 +19,9 @@ pub struct Config {
     pub launch_ttl_s: i64,
     /// Life of a browser session. `EMBEDCARE_SESSION_TTL_SECONDS`, default 7200.
     pub session_ttl_s: i64,
+    /// Life of a patient's answer link sent by e-mail (still single-use).
+    /// `EMBEDCARE_ANSWER_LINK_TTL_SECONDS`, default 604800 (7 days).
+    pub answer_link_ttl_s: i64,
     /// Staleness bound of the key and franchise caches.
     /// `EMBEDCARE_CACHE_TTL_SECONDS`, default 30, at most 60.
     pub cache_ttl_s: i64,
@@ -30,6 +33,7 @@ impl Config {
             app_base_url: app_base_url.into().trim_end_matches('/').to_owned(),
             launch_ttl_s: 300,
             session_ttl_s: 7200,
+            answer_link_ttl_s: 7 * 24 * 3600,
             cache_ttl_s: 30,
         }
     }
@@ -43,6 +47,12 @@ impl Config {
         c.launch_ttl_s = env_num("EMBEDCARE_LAUNCH_TTL_SECONDS", c.launch_ttl_s, 10, 86_400)?;
         c.session_ttl_s = env_num("EMBEDCARE_SESSION_TTL_SECONDS", c.session_ttl_s, 60, 86_400)?;
         c.cache_ttl_s = env_num("EMBEDCARE_CACHE_TTL_SECONDS", c.cache_ttl_s, 0, 60)?;
+        c.answer_link_ttl_s = env_num(
+            "EMBEDCARE_ANSWER_LINK_TTL_SECONDS",
+            c.answer_link_ttl_s,
+            300,
+            30 * 24 * 3600,
+        )?;
         Ok(c)
     }
 }

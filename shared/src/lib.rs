@@ -12,6 +12,7 @@ pub mod events;
 pub mod http;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod notify;
 pub mod pages;
 pub mod repo;
 pub mod runtime;

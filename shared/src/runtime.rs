@@ -103,3 +103,11 @@ pub async fn eventbridge_bus() -> Result<crate::events::eventbridge::EventBridge
     let client = aws_sdk_eventbridge::Client::new(&aws_config().await?);
     Ok(crate::events::eventbridge::EventBridgeBus::new(client, bus))
 }
+
+/// The SES notifier: sender from `EMBEDCARE_SES_SENDER`.
+pub async fn ses_notifier() -> Result<crate::notify::ses::SesNotifier, String> {
+    let sender = std::env::var("EMBEDCARE_SES_SENDER")
+        .map_err(|_| "EMBEDCARE_SES_SENDER must be set".to_owned())?;
+    let client = aws_sdk_sesv2::Client::new(&aws_config().await?);
+    Ok(crate::notify::ses::SesNotifier::new(client, sender))
+}

@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use shared::clock::{SystemClock, iso_ms};
 use shared::domain::Language;
+use shared::events::local::{LocalBus, run_embedded_relay};
+use shared::http::dev::Dev;
+use shared::notify::local::LocalNotifier;
 use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
 use shared::services::demo::{self, DemoWorld};
+use shared::services::notify;
+use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
 #[derive(Parser)]
@@ -202,11 +207,33 @@ fn init_logging() {
 /// The app on the store `EMBEDCARE_STORE` names (the embedded one in
 /// `data_dir` by default, or DynamoDB).
 async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    let clock = Arc::new(SystemClock);
+    Ok(open_app_and_store(data_dir, base_url).await?.0)
+}
+
+/// The app, and the embedded store when that is the one in use (the local
+/// relay reads its change feed).
+async fn open_app_and_store(
+    data_dir: &Path,
+    base_url: &str,
+) -> Result<(AppState, Option<EmbeddedStore>), BoxError> {
+    let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
     let kind = runtime::StoreKind::from_env(runtime::StoreKind::Embedded)?;
-    let store = runtime::store(kind, Some(data_dir), clock.clone()).await?;
     let config = Config::from_env(base_url)?;
-    Ok(App::new(store, clock, config))
+    match kind {
+        runtime::StoreKind::Embedded => {
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| format!("{}: {e}", data_dir.display()))?;
+            let store = EmbeddedStore::open(&data_dir.join("embedcare.redb"), clock.clone())?;
+            Ok((
+                App::new(Arc::new(store.clone()), clock, config),
+                Some(store),
+            ))
+        }
+        runtime::StoreKind::Dynamodb => {
+            let store = runtime::store(kind, Some(data_dir), clock.clone()).await?;
+            Ok((App::new(store, clock, config), None))
+        }
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
@@ -421,7 +448,7 @@ async fn serve(
     extra_origins: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
-    let app = open_app(data_dir, &base_url).await?;
+    let (app, embedded) = open_app_and_store(data_dir, &base_url).await?;
     let mut origins = vec![
         format!("http://localhost:{}", addr.port()),
         format!("http://127.0.0.1:{}", addr.port()),
@@ -455,10 +482,63 @@ async fn serve(
     );
     let _ = writeln!(out, "demo world (every key): {}", demo_path.display());
     let _ = out.flush();
-    axum::serve(listener, shared::http::app_router(app))
+    let _ = writeln!(
+        out,
+        "demo vendor page: http://localhost:{}/demo",
+        addr.port()
+    );
+    let _ = out.flush();
+
+    // Events: the in-process bus prints them, streams them at /dev/events,
+    // and drives the local patient notifier.
+    let bus = Arc::new(LocalBus::new(true));
+    let notifier = Arc::new(LocalNotifier::default());
+    match embedded {
+        Some(store) => {
+            tokio::spawn(run_embedded_relay(store, bus.clone()));
+        }
+        None => tracing::warn!(
+            "on DynamoDB, events are relayed by the outbox-relay function from the table's stream, not by this process"
+        ),
+    }
+    tokio::spawn(notify_patients(
+        app.clone(),
+        bus.subscribe(),
+        notifier.clone(),
+    ));
+    let dev = Arc::new(Dev {
+        bus,
+        notifier,
+        world,
+    });
+    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev));
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// The local stand-in for the `patient-notifier` function's rule.
+async fn notify_patients(
+    app: AppState,
+    mut events: tokio::sync::broadcast::Receiver<shared::events::local::Delivered>,
+    notifier: Arc<LocalNotifier>,
+) {
+    loop {
+        match events.recv().await {
+            Ok(delivered) => {
+                if let Err(e) =
+                    notify::on_event(&app, notifier.as_ref(), &delivered.envelope()).await
+                {
+                    tracing::warn!(error = %e, "patient notification failed");
+                }
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "the local notifier fell behind");
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn shutdown() {

@@ -61,3 +61,63 @@ impl EventBus for LocalBus {
             .collect())
     }
 }
+
+/// The local server's relay: the embedded store's change feed (new outbox
+/// items) to the bus, with the same `relay` as the Lambda. Acknowledges up
+/// to the first failure, so an event the bus refused is retried, in order,
+/// until it is delivered; a restart resumes from the persisted checkpoint.
+pub async fn run_embedded_relay(
+    store: crate::store::embedded::EmbeddedStore,
+    bus: std::sync::Arc<dyn EventBus>,
+) {
+    use std::time::Duration;
+
+    use super::{RelayPolicy, StreamRecord, relay};
+
+    let changed = store.changed();
+    loop {
+        let batch = match store.pending_changes(100).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!(error = %e, "change feed unreadable");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                () = changed.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            continue;
+        }
+        let records: Vec<StreamRecord> = batch
+            .iter()
+            .map(|(seq, item)| {
+                let mut image = item.attrs.clone();
+                image.insert(crate::store::PK.into(), item.key.pk.clone().into());
+                image.insert(crate::store::SK.into(), item.key.sk.clone().into());
+                StreamRecord {
+                    id: seq.to_string(),
+                    event_name: "INSERT".into(),
+                    new_image: Some(image),
+                }
+            })
+            .collect();
+        let failed = relay(&records, bus.as_ref(), RelayPolicy::default()).await;
+        let done_upto = match failed.first() {
+            None => batch.last().map(|(seq, _)| *seq),
+            Some(first) => first.parse::<u64>().ok().and_then(|s| s.checked_sub(1)),
+        };
+        let saved = match done_upto.filter(|s| *s > 0) {
+            Some(seq) => store.acknowledge_changes(seq).await,
+            None => Ok(()),
+        };
+        if let Err(e) = saved {
+            tracing::error!(error = %e, "checkpoint not saved");
+        }
+        if !failed.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! local server merges them all into one app, so a request takes the same
 //! code path on a laptop and in AWS.
 
+pub mod dev;
 pub mod embed;
 pub mod error;
 pub mod extract;
@@ -40,6 +41,19 @@ pub const VENDOR_ROUTES: &[(&str, &str)] = &[
     ("get", "/embeddable/administration/franchise-onboarding"),
     ("get", "/embeddable/administration/franchise-offboarding"),
     ("get", "/embeddable/statistics"),
+    ("get", v2::REASONS),
+    ("get", v2::CONSULTATIONS),
+    ("post", v2::CONSULTATIONS),
+    ("get", v2::CONSULTATION),
+    ("post", v2::CONSULTATION_CANCEL),
+    ("get", v2::FOLLOWUPS),
+    ("post", v2::FOLLOWUPS),
+    ("get", v2::FOLLOWUP),
+    ("post", v2::FOLLOWUP_CANCEL),
+    ("post", v2::EMBED_CONSULTATION_ANSWER),
+    ("post", v2::EMBED_CONSULTATION_DETAILS),
+    ("post", v2::EMBED_FOLLOWUP_ANSWER),
+    ("post", v2::EMBED_FOLLOWUP_DETAILS),
 ];
 
 /// The layers every router shares: a request id and span, and the seed-002

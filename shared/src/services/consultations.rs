@@ -348,7 +348,20 @@ pub async fn record_delivery(
     id: &str,
     delivery: Delivery,
 ) -> Result<Consultation> {
-    let mut c = consultation(app, tenant, id).await?;
+    let c = consultation(app, tenant, id).await?;
+    record_delivery_at(app, tenant, &c, delivery).await
+}
+
+/// Records a delivery on `c` as read (version-checked: `409` when it changed).
+pub async fn record_delivery_at(
+    app: &App,
+    tenant: &TenantKey,
+    c: &Consultation,
+    delivery: Delivery,
+) -> Result<Consultation> {
+    let mut c = c.clone();
+    let id = c.consultation_id.clone();
+    let id = id.as_str();
     let expected = c.version;
     c.delivery = Some(delivery.clone());
     c.version += 1;

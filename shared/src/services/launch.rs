@@ -339,6 +339,40 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
     })
 }
 
+/// Stores a launch for `scope` that lives `ttl_s`, and returns its URL and
+/// expiry. For launches that no vendor call asks for: a patient's answer
+/// link sent by e-mail (long-lived, still single-use).
+pub async fn issue_link(
+    app: &App,
+    tenant: &TenantKey,
+    scope: Scope,
+    ttl_s: i64,
+) -> Result<(String, i64)> {
+    let now = app.now_ms();
+    let token = random_token()?;
+    let expires_at = now + ttl_s * 1000;
+    let (view, locale) = (scope.view, scope.locale);
+    let launch = LaunchToken {
+        tenant_key: tenant.clone(),
+        scope,
+        issued_at: now,
+        expires_at,
+        redeemed_at: None,
+    };
+    let item = repo::item_of(
+        repo::launch_key(tenant, &hash_secret(&token)),
+        &launch,
+        "launch",
+    )?;
+    app.store
+        .write(Write::Put {
+            item: repo::with_ttl(item, expires_at),
+            cond: Some(Cond::NotExists),
+        })
+        .await?;
+    Ok((launch_url(app, tenant, view, locale, &token), expires_at))
+}
+
 /// `{base}/{locale}/embed/franchise/{tenantKey}/{area}/{view}?session={token}`:
 /// nothing in it identifies a person.
 pub fn launch_url(

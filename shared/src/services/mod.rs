@@ -7,3 +7,5 @@ pub mod consultations;
 pub mod demo;
 pub mod idempotency;
 pub mod launch;
+pub mod notify;
+pub mod v2;

@@ -1,0 +1,145 @@
+//! Sending a consultation to its patient: when a consultation becomes
+//! `SENT`, the patient gets a long-lived, single-use answer link through the
+//! notifier, and the delivery is recorded on the consultation.
+//!
+//! Driven by events (at least once): in AWS the `patient-notifier` function
+//! is the target of a rule on `Consultation Created|Updated` with status
+//! `SENT`; locally a subscriber of the in-process bus. A delivery already
+//! recorded is not sent again, so a repeated event sends nothing.
+
+use serde_json::Value;
+
+use crate::app::App;
+use crate::domain::consultation::{ConsultationStatus, Delivery, DeliveryStatus};
+use crate::domain::{Locale, Role, Scope, TenantKey, UserId, View};
+use crate::error::{Error, Result};
+use crate::notify::{Message, Notifier};
+use crate::services::{auth, consultations, launch};
+
+/// How long a claimed (pending) delivery keeps others from sending.
+const CLAIM_MS: i64 = 5 * 60 * 1000;
+
+/// Reacts to one bus event (EventBridge's envelope); other events are ignored.
+pub async fn on_event(
+    app: &App,
+    notifier: &dyn Notifier,
+    envelope: &Value,
+) -> Result<Option<Delivery>> {
+    let detail_type = envelope["detail-type"].as_str().unwrap_or_default();
+    let detail = &envelope["detail"];
+    if !matches!(detail_type, "Consultation Created" | "Consultation Updated")
+        || detail["status"] != "SENT"
+    {
+        return Ok(None);
+    }
+    let tenant = detail["tenantKey"]
+        .as_str()
+        .and_then(TenantKey::parse)
+        .ok_or_else(|| Error::bad_request("event without a valid tenantKey"))?;
+    let id = detail["data"]["consultationId"]
+        .as_str()
+        .ok_or_else(|| Error::bad_request("event without a consultationId"))?;
+    notify_patient(app, notifier, &tenant, id).await
+}
+
+/// Sends the answer link of a `SENT` consultation to its patient, once.
+pub async fn notify_patient(
+    app: &App,
+    notifier: &dyn Notifier,
+    tenant: &TenantKey,
+    id: &str,
+) -> Result<Option<Delivery>> {
+    let c = consultations::consultation(app, tenant, id).await?;
+    let now = app.now_ms();
+    let handled = c.delivery.as_ref().is_some_and(|d| {
+        d.status == DeliveryStatus::Sent
+            || (d.status == DeliveryStatus::Pending && now - d.at < CLAIM_MS)
+    });
+    if c.status != ConsultationStatus::Sent || handled {
+        return Ok(None);
+    }
+    // Claim the delivery first (a version-checked write): of two deliveries
+    // of the same event at once, one sends and the other stops here.
+    let claim = Delivery {
+        channel: "email".into(),
+        status: DeliveryStatus::Pending,
+        at: now,
+    };
+    match consultations::record_delivery_at(app, tenant, &c, claim).await {
+        Ok(_) => {}
+        Err(Error::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let patient = consultations::patient(app, tenant, &c.patient_id).await?;
+    let franchise = auth::franchise(app, tenant)
+        .await?
+        .ok_or_else(|| Error::not_found("Franchise not found"))?;
+    let Some(email) = patient.email.clone() else {
+        let delivery = Delivery {
+            channel: "none".into(),
+            status: DeliveryStatus::NoContact,
+            at: now,
+        };
+        consultations::record_delivery(app, tenant, id, delivery.clone()).await?;
+        return Ok(Some(delivery));
+    };
+    let locale: Locale = patient
+        .preferred_language
+        .unwrap_or(franchise.language)
+        .into();
+    let scope = Scope {
+        account_id: franchise.account_id.clone(),
+        user_id: UserId::parse(&c.created_by)
+            .ok_or_else(|| Error::internal("consultation without its creator"))?,
+        role: Role::Patient,
+        view: View::ConsultationAnswer,
+        locale,
+        patient_id: Some(c.patient_id.clone()),
+        consultation_id: Some(c.consultation_id.clone()),
+        followup_id: None,
+        prefill: None,
+    };
+    let (link, _) = launch::issue_link(app, tenant, scope, app.config.answer_link_ttl_s).await?;
+    let days = app.config.answer_link_ttl_s / 86_400;
+    let (subject, text) = match locale {
+        Locale::Fr => (
+            format!("{} : une consultation vous attend", franchise.name),
+            format!(
+                "Bonjour {},\n\n{} vous invite à répondre à une consultation en ligne.\n\nRépondre : {link}\n\nCe lien ne s'ouvre qu'une fois et reste valide {days} jours.\n",
+                patient.first_name, franchise.name
+            ),
+        ),
+        Locale::En => (
+            format!("{}: a consultation is waiting for you", franchise.name),
+            format!(
+                "Hello {},\n\n{} invites you to answer an online consultation.\n\nAnswer: {link}\n\nThis link opens once and stays valid for {days} days.\n",
+                patient.first_name, franchise.name
+            ),
+        ),
+    };
+    let message = Message {
+        to: email.as_str().to_owned(),
+        subject,
+        text,
+        link,
+    };
+    let status = match notifier.send(&message).await {
+        Ok(_) => DeliveryStatus::Sent,
+        Err(reason) => {
+            // The provider's reason, never the message.
+            tracing::warn!(%reason, "the patient could not be notified");
+            DeliveryStatus::Failed
+        }
+    };
+    let delivery = Delivery {
+        channel: "email".into(),
+        status,
+        at: now,
+    };
+    consultations::record_delivery(app, tenant, id, delivery.clone()).await?;
+    if status == DeliveryStatus::Failed {
+        // Let the event be retried (EventBridge retries the target).
+        return Err(Error::internal("the notifier failed"));
+    }
+    Ok(Some(delivery))
+}
