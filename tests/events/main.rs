@@ -272,7 +272,12 @@ impl EventBus for Faulty {
                 *n += 1;
                 *n == 1
             };
-            if first_time && self.counter.fetch_add(1, Ordering::SeqCst) % 3 == 0 {
+            if first_time
+                && self
+                    .counter
+                    .fetch_add(1, Ordering::SeqCst)
+                    .is_multiple_of(3)
+            {
                 outcomes[i] = Some("InternalFailure".into());
             } else {
                 pass.push(i);

@@ -1,4 +1,4 @@
-//! Launch URLs: presigned, single-use, short-lived, scoped; the landing page
+//! Launch URLs: presigned, single-use, short-lived, scoped; the first page
 //! they open; the expired page.
 
 use futures::future::join_all;
@@ -52,7 +52,7 @@ async fn the_url_has_the_design_shape_and_nothing_personal() {
 }
 
 #[tokio::test]
-async fn the_first_load_opens_the_landing_with_csp_and_ready_message() {
+async fn the_first_load_opens_the_view_with_csp_and_ready_message() {
     let t = spawn_app().await;
     let url = launch_url(&t).await;
     let r = t.load(&url, &[]).await;
@@ -219,12 +219,25 @@ async fn a_reload_inside_the_session_keeps_working() {
     let ctx = context(&page.text());
     assert_eq!(ctx["state"], "ready");
     assert!(ctx.get("sessionToken").is_none());
-    // The session is scoped to its view and its franchise.
+    // The session is scoped to its franchise and its role: an employee
+    // moves between the clinical views, but opens neither the
+    // administration views (not launched for them) nor a patient's view.
     let other = path.replace("/consultation/start", "/statistics/dashboard");
     assert_eq!(
         t.load(&other, &[("authorization", &auth)]).await.status,
-        410
+        200
     );
+    for view in [
+        "/administration/franchise-offboarding",
+        "/consultation/answer",
+    ] {
+        let other = path.replace("/consultation/start", view);
+        assert_eq!(
+            t.load(&other, &[("authorization", &auth)]).await.status,
+            403,
+            "{view}"
+        );
+    }
     let foreign = path.replace("/franchise/demo/", "/franchise/other/");
     assert_eq!(
         t.load(&foreign, &[("authorization", &auth)]).await.status,

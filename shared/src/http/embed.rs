@@ -3,7 +3,8 @@
 //! - with `?session={launch token}`: redeem it (exactly once) and answer the
 //!   page itself, with a browser-session token for the page's script;
 //! - with `Authorization: Bearer {session token}`: the page, for a reload
-//!   inside the session (the script sends it);
+//!   or a move inside the session (the script sends it; which views a
+//!   session may open is decided in `http::pages`);
 //! - with neither: a small shell whose script looks for the session token in
 //!   `sessionStorage` and asks again with it (cookies are not used: browsers
 //!   block them in third-party iframes).
@@ -11,6 +12,7 @@
 //! Every page sends `Content-Security-Policy: frame-ancestors` with the
 //! franchise's allowed origins (`'none'` when the franchise is unknown),
 //! loads nothing from third parties, and is never cached or referred.
+//! The views themselves are built in `http::pages`.
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -19,10 +21,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::extract::QueryParams;
+use super::pages;
 use crate::app::{App, AppState};
-use crate::domain::{BrowserSession, Franchise, Locale, TenantKey, User, View};
-use crate::pages::{self, LandingPage, MessagePage, Texts};
-use crate::repo;
+use crate::domain::{Franchise, Locale, TenantKey, View};
+use crate::pages::{MessagePage, Texts};
 use crate::services::{auth, launch};
 
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -66,7 +68,7 @@ pub fn content_security_policy(franchise: Option<&Franchise>) -> String {
     )
 }
 
-fn html(status: StatusCode, franchise: Option<&Franchise>, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, franchise: Option<&Franchise>, body: String) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -88,11 +90,11 @@ fn html(status: StatusCode, franchise: Option<&Franchise>, body: String) -> Resp
     res
 }
 
-fn origins(franchise: Option<&Franchise>) -> Value {
+pub(crate) fn origins(franchise: Option<&Franchise>) -> Value {
     franchise.map_or_else(|| json!([]), |f| json!(f.allowed_origins))
 }
 
-fn view_path(view: View) -> String {
+pub(crate) fn view_path(view: View) -> String {
     let (area, slug) = view.segments();
     format!("{area}/{slug}")
 }
@@ -108,7 +110,7 @@ fn message_page(
 ) -> Response {
     let page = MessagePage {
         t,
-        context_json: pages::script_json(&context),
+        context_json: crate::pages::script_json(&context),
         kind,
         title,
         body,
@@ -153,7 +155,7 @@ fn expired(t: &Texts, franchise: &Franchise, view: View) -> Response {
     )
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -166,9 +168,9 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let Some(locale) = Locale::parse(&locale) else {
-        return not_found(&pages::EN);
+        return not_found(&crate::pages::EN);
     };
-    let t = pages::texts(locale);
+    let t = crate::pages::texts(locale);
     let (Some(tenant), Some(view)) = (TenantKey::parse(&tenant), View::from_segments(&area, &slug))
     else {
         return not_found(t);
@@ -200,7 +202,7 @@ async fn render(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> crate::Result<Response> {
-    let t = pages::texts(locale);
+    let t = crate::pages::texts(locale);
     let Some(franchise) = auth::franchise(app, tenant).await? else {
         return Ok(not_found(t));
     };
@@ -210,17 +212,17 @@ async fn render(
     if let Some(token) = launch_token {
         return match launch::redeem(app, tenant, view, &token).await? {
             launch::Redemption::Started { token, session } => {
-                landing(app, t, &franchise, &session, Some(&token)).await
+                pages::view_page(app, locale, &franchise, &session, view, query, Some(&token)).await
             }
             launch::Redemption::Expired => Ok(expired(t, &franchise, view)),
         };
     }
     if let Some(token) = bearer(headers) {
         return match launch::session(app, tenant, token).await? {
-            Some(session) if session.scope.view == view => {
-                landing(app, t, &franchise, &session, None).await
+            Some(session) => {
+                pages::view_page(app, locale, &franchise, &session, view, query, None).await
             }
-            _ => Ok(expired(t, &franchise, view)),
+            None => Ok(expired(t, &franchise, view)),
         };
     }
     let context = json!({
@@ -239,71 +241,4 @@ async fn render(
         t.resume_title,
         t.resume_body,
     ))
-}
-
-/// The landing of a session: who is signed in, the franchise, the view and
-/// the ids in scope; its script posts `embed.ready`.
-async fn landing(
-    app: &App,
-    t: &Texts,
-    franchise: &Franchise,
-    session: &BrowserSession,
-    session_token: Option<&str>,
-) -> crate::Result<Response> {
-    let scope = &session.scope;
-    let user: Option<User> = app
-        .store
-        .get(&repo::user_key(&scope.account_id, scope.user_id.as_str()))
-        .await?
-        .map(|i| repo::entity_of(&i))
-        .transpose()?;
-    let user_name = user.map_or_else(
-        || scope.user_id.as_str().to_owned(),
-        |u| format!("{} {}", u.first_name, u.last_name),
-    );
-    let mut ids = Vec::new();
-    let mut ready = json!({
-        "type": "embed.ready",
-        "tenantKey": franchise.tenant_key,
-        "view": view_path(scope.view),
-        "locale": scope.locale,
-        "userId": scope.user_id,
-    });
-    for (label, name, value) in [
-        (t.patient_id, "patientId", &scope.patient_id),
-        (t.consultation_id, "consultationId", &scope.consultation_id),
-        (t.followup_id, "followupId", &scope.followup_id),
-    ] {
-        if let Some(v) = value {
-            ids.push((label, v.clone()));
-            ready[name] = v.as_str().into();
-        }
-    }
-    let mut context = json!({
-        "state": "ready",
-        "tenantKey": franchise.tenant_key,
-        "allowedOrigins": origins(Some(franchise)),
-        "ready": ready,
-        "expired": {"type": "session.expired", "tenantKey": franchise.tenant_key, "view": view_path(scope.view)},
-        "expiredText": {"title": t.expired_title, "body": t.expired_body},
-    });
-    if let Some(token) = session_token {
-        context["sessionToken"] = token.into();
-    }
-    let view_label = pages::view_label(scope.view, Locale::parse(t.lang).unwrap_or(Locale::En));
-    let page = LandingPage {
-        t,
-        context_json: pages::script_json(&context),
-        franchise_name: &franchise.name,
-        tenant_key: franchise.tenant_key.as_str(),
-        user_name,
-        user_id: scope.user_id.as_str(),
-        view_label,
-        view_path: view_path(scope.view),
-        ids,
-    };
-    let body = page
-        .render()
-        .map_err(|e| crate::Error::internal(format!("landing did not render: {e}")))?;
-    Ok(html(StatusCode::OK, Some(franchise), body))
 }

@@ -1,76 +1,21 @@
 //! The embedded pages: askama templates (compiled into the binary, checked
-//! at build time, escaped by default), their FR/EN texts, and the context
-//! each page hands to `static/app.js`.
+//! at build time, escaped by default), their FR/EN texts (`text.rs`), and
+//! the models the views render. The models hold words already in the
+//! page's language, so the templates only lay them out; what the page's
+//! script needs travels in the `embed-context` JSON element (no inline
+//! script, no inline style: the CSP allows neither).
+//!
+//! Depends on the domain only; `http::pages` loads the data and fills the
+//! models.
+
+mod text;
 
 use askama::Template;
 use serde_json::Value;
 
 use crate::domain::{Locale, View};
 
-/// The words of the pages, in one language.
-pub struct Texts {
-    pub lang: &'static str,
-    pub signed_in_as: &'static str,
-    pub session_scope: &'static str,
-    pub franchise: &'static str,
-    pub view: &'static str,
-    pub user_id: &'static str,
-    pub patient_id: &'static str,
-    pub consultation_id: &'static str,
-    pub followup_id: &'static str,
-    pub landing_note: &'static str,
-    pub expired_title: &'static str,
-    pub expired_body: &'static str,
-    pub not_found_title: &'static str,
-    pub not_found_body: &'static str,
-    pub resume_title: &'static str,
-    pub resume_body: &'static str,
-}
-
-pub const EN: Texts = Texts {
-    lang: "en",
-    signed_in_as: "Signed in as",
-    session_scope: "This session",
-    franchise: "Franchise",
-    view: "View",
-    user_id: "User id",
-    patient_id: "Patient id",
-    consultation_id: "Consultation id",
-    followup_id: "Follow-up id",
-    landing_note: "You are signed in. This view opens here.",
-    expired_title: "This link has expired",
-    expired_body: "For your security, each link opens once and only for a few minutes. Please open the view again from your software.",
-    not_found_title: "Page not found",
-    not_found_body: "This address does not match any embedcare view.",
-    resume_title: "Loading…",
-    resume_body: "Restoring your session.",
-};
-
-pub const FR: Texts = Texts {
-    lang: "fr",
-    signed_in_as: "Connecté·e en tant que",
-    session_scope: "Cette session",
-    franchise: "Franchise",
-    view: "Vue",
-    user_id: "Identifiant utilisateur",
-    patient_id: "Identifiant patient",
-    consultation_id: "Identifiant consultation",
-    followup_id: "Identifiant suivi",
-    landing_note: "Vous êtes connecté·e. Cette vue s'ouvre ici.",
-    expired_title: "Ce lien a expiré",
-    expired_body: "Pour votre sécurité, chaque lien ne s'ouvre qu'une fois et pendant quelques minutes. Veuillez rouvrir la vue depuis votre logiciel.",
-    not_found_title: "Page introuvable",
-    not_found_body: "Cette adresse ne correspond à aucune vue embedcare.",
-    resume_title: "Chargement…",
-    resume_body: "Restauration de votre session.",
-};
-
-pub fn texts(locale: Locale) -> &'static Texts {
-    match locale {
-        Locale::En => &EN,
-        Locale::Fr => &FR,
-    }
-}
+pub use text::{EN, FR, Texts, frequency_label, status_label, texts};
 
 /// The title of a view, in the page's language.
 pub fn view_label(view: View, locale: Locale) -> &'static str {
@@ -104,21 +49,8 @@ pub fn script_json(value: &Value) -> String {
         .replace('&', "\\u0026")
 }
 
-#[derive(Template)]
-#[template(path = "landing.html")]
-pub struct LandingPage<'a> {
-    pub t: &'a Texts,
-    pub context_json: String,
-    pub franchise_name: &'a str,
-    pub tenant_key: &'a str,
-    pub user_name: String,
-    pub user_id: &'a str,
-    pub view_label: &'a str,
-    pub view_path: String,
-    pub ids: Vec<(&'a str, String)>,
-}
-
-/// A page with one message: expired, not found, or "restoring the session".
+/// A page with one message and no session: expired, not found, or
+/// "restoring the session".
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
@@ -127,6 +59,243 @@ pub struct MessagePage<'a> {
     pub kind: &'a str,
     pub title: &'a str,
     pub body: &'a str,
+}
+
+/// A link inside the iframe; the script follows it with the session
+/// (`data-nav`) instead of letting the browser load it without one.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+impl NavLink {
+    pub fn new(href: impl Into<String>, label: impl Into<String>, current: bool) -> Self {
+        Self {
+            href: href.into(),
+            label: label.into(),
+            current,
+        }
+    }
+}
+
+/// What frames every view of a session: the franchise, and for employees
+/// who is signed in and the sections.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub franchise_name: String,
+    pub user_name: Option<String>,
+    pub nav: Vec<NavLink>,
+}
+
+/// A view of a session.
+#[derive(Template)]
+#[template(path = "view.html")]
+pub struct ViewPage<'a> {
+    pub t: &'a Texts,
+    pub context_json: String,
+    pub chrome: Chrome,
+    pub title: String,
+    pub body: Body,
+}
+
+/// What a view shows.
+pub enum Body {
+    /// A state to explain (nothing found, nothing to answer, thank you…).
+    Message(Message),
+    ConsultationStart(StartModel),
+    ConsultationDetails(Box<ConsultationModel>),
+    Dashboard(DashboardModel),
+    Answer(AnswerModel),
+    FollowupForm(FollowupFormModel),
+    FollowupDetails(Box<FollowupModel>),
+    Franchise(FranchiseModel),
+    Onboarding,
+    Offboarding,
+    Statistics(StatisticsModel),
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// `info`, `success`, `warning`.
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+    pub links: Vec<NavLink>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatientModel {
+    pub id: String,
+    pub name: String,
+    pub date_of_birth: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReasonOption {
+    pub code: String,
+    pub title: String,
+    pub description: String,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartModel {
+    pub patient: PatientModel,
+    pub reasons: Vec<ReasonOption>,
+}
+
+/// A label and a value, for a list of facts.
+#[derive(Debug, Clone)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+impl Fact {
+    pub fn new(label: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsultationModel {
+    pub id: String,
+    pub status: String,
+    pub status_label: String,
+    pub patient: PatientModel,
+    pub facts: Vec<Fact>,
+    pub answers: Vec<Fact>,
+    pub summary: Option<String>,
+    pub can_send: bool,
+    /// The reasons to pick from when sending a draft without one.
+    pub reasons: Vec<ReasonOption>,
+    pub can_complete: bool,
+    pub can_archive: bool,
+    pub can_cancel: bool,
+    pub links: Vec<NavLink>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub href: String,
+    pub when: String,
+    pub patient: String,
+    pub reason: String,
+    pub status: String,
+    pub status_label: String,
+    pub due: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DashboardModel {
+    pub followups: bool,
+    pub status_filters: Vec<NavLink>,
+    pub patient_filters: Vec<NavLink>,
+    pub rows: Vec<Row>,
+    pub pages: Vec<NavLink>,
+    pub links: Vec<NavLink>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub dom_id: String,
+}
+
+/// One question of a questionnaire, as a form control.
+#[derive(Debug, Clone)]
+pub struct QuestionField {
+    pub name: String,
+    pub dom_id: String,
+    /// `single`, `multi`, `yesno`, `number`, `scale`, `text`.
+    pub kind: &'static str,
+    pub label: String,
+    pub required: bool,
+    pub choices: Vec<Choice>,
+    pub min: String,
+    pub max: String,
+    pub step: &'static str,
+    pub maxlength: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AnswerModel {
+    pub consultation_id: String,
+    pub reason_title: String,
+    pub reason_description: String,
+    pub questions: Vec<QuestionField>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrequencyOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FollowupFormModel {
+    pub patient: PatientModel,
+    pub consultation_id: Option<String>,
+    pub reasons: Vec<ReasonOption>,
+    pub no_reason_selected: bool,
+    pub due_date: String,
+    pub min_date: String,
+    pub frequencies: Vec<FrequencyOption>,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub to: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct FollowupModel {
+    pub id: String,
+    pub status: String,
+    pub status_label: String,
+    pub patient: PatientModel,
+    pub facts: Vec<Fact>,
+    pub notes: Option<String>,
+    pub answers: Vec<Fact>,
+    pub moves: Vec<Move>,
+    pub links: Vec<NavLink>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FranchiseModel {
+    pub facts: Vec<Fact>,
+    pub origins: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CountRow {
+    pub status: String,
+    pub label: String,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct CountTable {
+    pub id: &'static str,
+    pub caption: &'static str,
+    pub rows: Vec<CountRow>,
+    pub total: usize,
+    /// The largest count (at least 1): the scale of the bars.
+    pub max: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatisticsModel {
+    pub tables: Vec<CountTable>,
 }
 
 #[cfg(test)]
@@ -143,19 +312,32 @@ mod tests {
 
     #[test]
     fn templates_escape_html() {
-        let page = LandingPage {
+        let page = ViewPage {
             t: &EN,
             context_json: "{}".into(),
-            franchise_name: "<b>F</b>",
-            tenant_key: "demo",
-            user_name: "<script>x</script>".into(),
-            user_id: "u",
-            view_label: "V",
-            view_path: "a/b".into(),
-            ids: vec![],
+            chrome: Chrome {
+                franchise_name: "<b>F</b>".into(),
+                user_name: Some("<script>x</script>".into()),
+                nav: vec![],
+            },
+            title: "V".into(),
+            body: Body::Message(Message {
+                kind: "info",
+                title: "<i>t</i>".into(),
+                body: "b".into(),
+                links: vec![],
+            }),
         };
         let html = page.render().unwrap();
         assert!(html.contains("&#60;script&#62;x") || html.contains("&lt;script&gt;x"));
         assert!(!html.contains("<script>x</script>"));
+        assert!(!html.contains("<b>F</b>") && !html.contains("<i>t</i>"));
+    }
+
+    #[test]
+    fn every_text_exists_in_both_languages() {
+        assert_eq!(EN.lang, "en");
+        assert_eq!(FR.lang, "fr");
+        assert_ne!(EN.send_to_patient, FR.send_to_patient);
     }
 }

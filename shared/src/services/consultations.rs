@@ -259,10 +259,8 @@ pub async fn send_consultation(
         reasons::known_reason(code, "reason")?;
     }
     change_consultation(app, tenant, id, |c, now| {
-        if let Some(code) = reason_code {
-            if c.status == ConsultationStatus::Draft {
-                c.reason_code = Some(code.to_owned());
-            }
+        if let (Some(code), ConsultationStatus::Draft) = (reason_code, c.status) {
+            c.reason_code = Some(code.to_owned());
         }
         if c.reason_code.is_none() {
             return Err(Error::bad_request(
