@@ -74,7 +74,7 @@ pub async fn spawn_app() -> TestApp {
     }
     let clock = ManualClock::new(START_MS);
     let inner: Arc<dyn Store> = if on_dynamodb() {
-        Arc::new(crate::dynamo::store(Arc::new(clock.clone())).await.0)
+        crate::dynamo::serialized(crate::dynamo::store(Arc::new(clock.clone())).await.0)
     } else {
         Arc::new(EmbeddedStore::in_memory(Arc::new(clock.clone())).expect("in-memory store"))
     };

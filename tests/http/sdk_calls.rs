@@ -14,7 +14,7 @@ use crate::helpers::*;
 async fn on_moto() -> (TestApp, RequestLog) {
     let clock = ManualClock::new(START_MS);
     let (store, log) = crate::dynamo::store(Arc::new(clock.clone())).await;
-    let t = spawn_app_on(Arc::new(store), clock).await;
+    let t = spawn_app_on(crate::dynamo::serialized(store), clock).await;
     log.take();
     (t, log)
 }

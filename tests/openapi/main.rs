@@ -25,7 +25,9 @@ const BASE_URL: &str = "http://127.0.0.1:3000";
 /// The document's URI in the validators' registry.
 const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-const PRODUCIBLE: [u16; 10] = [200, 400, 401, 403, 404, 409, 413, 415, 422, 500];
+const PRODUCIBLE: [u16; 11] = [200, 201, 400, 401, 403, 404, 409, 413, 415, 422, 500];
+/// The v2 routes that create something (and take an `Idempotency-Key`).
+const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];
 /// A well-formed key that no store knows.
 const BAD_KEY: &str = "ek_0123456789abcdef_notTheRightSecretAtAll0123";
 
@@ -38,6 +40,32 @@ fn document() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
     let text = std::fs::read_to_string(path).expect("openapi/openapi.json is readable");
     serde_json::from_str(&text).expect("openapi/openapi.json is JSON")
+}
+
+/// A JSON pointer as a URI fragment (path templates hold `{` and `}`).
+fn uri_fragment(pointer: &str) -> String {
+    pointer
+        .replace('%', "%25")
+        .replace('{', "%7B")
+        .replace('}', "%7D")
+}
+
+/// The documented path (template) a concrete request path matches.
+fn template_of(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').collect();
+    VENDOR_ROUTES
+        .iter()
+        .map(|(_, t)| *t)
+        .find(|t| {
+            let ts: Vec<&str> = t.split('/').collect();
+            ts.len() == segments.len()
+                && ts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.starts_with('{') || t == s)
+        })
+        .unwrap_or(path)
+        .to_owned()
 }
 
 /// `/a/b` as one JSON-pointer token.
@@ -94,7 +122,7 @@ impl Schemas {
             .with_draft(Draft::Draft202012)
             .with_registry(&self.registry)
             .should_validate_formats(true)
-            .build(&json!({ "$ref": format!("{DOC_URI}#{pointer}") }))
+            .build(&json!({ "$ref": format!("{DOC_URI}#{}", uri_fragment(pointer)) }))
             .unwrap_or_else(|e| panic!("schema at {pointer} does not compile: {e}"))
     }
 
@@ -180,6 +208,32 @@ fn vendor_routes() -> BTreeSet<(String, String)> {
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect()
+}
+
+/// True for the v1 `/embeddable/...` routes (the `GET`s answer text or JSON).
+fn is_v1(path: &str) -> bool {
+    path.starts_with("/embeddable/")
+}
+
+/// True when the route takes a JSON body (every `POST` but the cancels).
+fn takes_body(method: &str, path: &str) -> bool {
+    method == "post" && !path.ends_with("/cancel")
+}
+
+/// The `{name}` segments of a path template.
+fn path_params(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A path template with its parameters filled in.
+fn fill(path: &str, value: &str) -> String {
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') { value } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 // ---------------------------------------------------------------------------
@@ -360,13 +414,24 @@ fn every_operation_is_described_and_secured() {
                 "{what}: no {name} header parameter"
             );
         }
-        if method == "post" {
+        for name in path_params(&path) {
             assert!(
-                op.pointer("/requestBody/content/application~1json/schema")
-                    .is_some(),
-                "{what}: no JSON request body"
+                params.contains(&("path".into(), name.to_ascii_lowercase())),
+                "{what}: path parameter {name} undocumented"
             );
-        } else {
+        }
+        assert_eq!(
+            params.contains(&("header".into(), "idempotency-key".into())),
+            method == "post" && CREATING.contains(&path.as_str()),
+            "{what}: Idempotency-Key is documented on the creating POSTs, and only there"
+        );
+        assert_eq!(
+            op.pointer("/requestBody/content/application~1json/schema")
+                .is_some(),
+            takes_body(&method, &path),
+            "{what}: a JSON request body is documented iff the route takes one"
+        );
+        if method == "get" && is_v1(&path) {
             assert!(
                 params.contains(&("query".into(), "locale".into())),
                 "{what}: no locale"
@@ -433,16 +498,31 @@ fn documented_statuses_are_ones_the_routes_produce() {
                 "{what} documents {status}, which no vendor route produces"
             );
         }
-        for needed in [200, 400, 401, 403, 500] {
+        let success = if method == "post" && CREATING.contains(&path.as_str()) {
+            201
+        } else {
+            200
+        };
+        for needed in [success, 400, 401, 403, 500] {
             assert!(
                 statuses.contains(&needed),
                 "{what} does not document {needed}"
             );
         }
+        assert!(
+            !statuses.contains(&(if success == 200 { 201 } else { 200 })),
+            "{what}: one success status"
+        );
+        // A reused Idempotency-Key is the creating routes' own error.
+        assert_eq!(
+            statuses.contains(&422),
+            success == 201,
+            "{what}: 422 is documented iff the route creates"
+        );
         // Only a body can have the wrong media type.
         assert_eq!(
             statuses.contains(&415),
-            method == "post",
+            takes_body(&method, &path),
             "{what}: 415 is documented iff the route takes a body"
         );
         // Every error is the one Error schema.
@@ -464,7 +544,24 @@ fn documented_statuses_are_ones_the_routes_produce() {
 #[test]
 fn response_schemas_reject_undocumented_fields() {
     let s = Schemas::new();
-    for name in ["Launch", "LaunchWithPatient", "Error"] {
+    for name in [
+        "Launch",
+        "LaunchWithPatient",
+        "Error",
+        "Consultation",
+        "Followup",
+        "ConsultationCreated",
+        "FollowupCreated",
+        "ConsultationList",
+        "FollowupList",
+        "ReasonCatalogue",
+        "Reason",
+        "Question",
+        "Choice",
+        "Text",
+        "Delivery",
+        "Answer",
+    ] {
         assert_eq!(
             s.doc["components"]["schemas"][name]["additionalProperties"],
             json!(false),
@@ -561,8 +658,9 @@ async fn every_vendor_route_is_served() -> TestResult {
     let w = world().await?;
     let s = Schemas::new();
     for (method, path) in VENDOR_ROUTES {
-        let body = (*method == "post").then(|| create_body("p-1", "pms"));
-        let r = send(&w.router, method, path, &[("api-key", BAD_KEY)], body).await;
+        let body = takes_body(method, path).then(|| create_body("p-1", "pms"));
+        let uri = fill(path, "c-1");
+        let r = send(&w.router, method, &uri, &[("api-key", BAD_KEY)], body).await;
         assert_eq!(
             r.status,
             StatusCode::UNAUTHORIZED,
@@ -571,7 +669,7 @@ async fn every_vendor_route_is_served() -> TestResult {
         );
         let v = s.response_body(method, path, 401, "application/json");
         assert_valid(&v, &r.json(), &format!("{method} {path} 401"));
-        assert_eq!(r.json()["path"], *path);
+        assert_eq!(r.json()["path"], uri);
         assert_eq!(r.json()["message"], "Authentication failed");
     }
     Ok(())
@@ -646,8 +744,11 @@ async fn successful_responses_match_the_document() -> TestResult {
     }
     seen.insert(("post".to_owned(), path.to_owned()));
 
-    // Every GET: text/plain by default, JSON on request.
-    for (method, path) in VENDOR_ROUTES.iter().filter(|(m, _)| *m == "get") {
+    // Every v1 GET: text/plain by default, JSON on request.
+    for (method, path) in VENDOR_ROUTES
+        .iter()
+        .filter(|(m, p)| *m == "get" && is_v1(p))
+    {
         let uri = format!("{path}{}", valid_query(path));
         let r = send(&w.router, method, &uri, &[("api-key", key)], None).await;
         assert_eq!(r.status, StatusCode::OK, "GET {uri}: {}", r.text());
@@ -700,8 +801,208 @@ async fn successful_responses_match_the_document() -> TestResult {
         );
         seen.insert(((*method).to_owned(), (*path).to_owned()));
     }
+    seen.extend(v2_successes(&w, &s).await);
     assert_eq!(seen, vendor_routes(), "every route was exercised");
     Ok(())
+}
+
+/// Calls `method path` (a template, filled with `uri`) with the demo key;
+/// checks the request body and the response against the document.
+async fn checked(
+    w: &World,
+    s: &Schemas,
+    (method, path): (&str, &str),
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Value {
+    let what = format!("{method} {uri}");
+    if let Some(b) = &body {
+        let request = s.at(&format!(
+            "{}/requestBody/content/application~1json/schema",
+            s.operation(method, path)
+        ));
+        assert_valid(&request, b, &format!("{what} request"));
+    }
+    let mut all = vec![("api-key", w.demo.api_key.as_str())];
+    all.extend_from_slice(headers);
+    let r = send(&w.router, method, uri, &all, body).await;
+    let status = r.status.as_u16();
+    assert!(r.status.is_success(), "{what}: {}", r.text());
+    assert!(r.content_type().starts_with("application/json"), "{what}");
+    assert_eq!(no_store(&r), Some("no-store"), "{what}");
+    let json = r.json();
+    assert_valid(
+        &s.response_body(method, path, status, "application/json"),
+        &json,
+        &what,
+    );
+    json
+}
+
+/// Exercises every v2 route with valid requests; returns the routes seen.
+async fn v2_successes(w: &World, s: &Schemas) -> BTreeSet<(String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut call = async |route: (&'static str, &'static str),
+                          uri: &str,
+                          headers: &[(&str, &str)],
+                          body: Option<Value>| {
+        seen.insert((route.0.to_owned(), route.1.to_owned()));
+        checked(w, s, route, uri, headers, body).await
+    };
+    let reasons = call(
+        ("get", "/v2/consultation-reasons"),
+        "/v2/consultation-reasons",
+        &[],
+        None,
+    )
+    .await;
+    assert!(reasons["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+
+    let create = json!({
+        "patient": {"keys": [{"subSystem": "pms", "key": "v2-1"}], "firstName": "Marie", "lastName": "Tremblay"},
+        "reason": "uti",
+        "metadata": {"encounter": "A-1001"},
+        "user": {"userId": "emp456"}
+    });
+    let key = [("idempotency-key", "openapi-1")];
+    let created = call(
+        ("post", "/v2/consultations"),
+        "/v2/consultations",
+        &key,
+        Some(create.clone()),
+    )
+    .await;
+    // A replay is documented by the same schema.
+    let replayed = call(
+        ("post", "/v2/consultations"),
+        "/v2/consultations",
+        &key,
+        Some(create),
+    )
+    .await;
+    assert_eq!(replayed, created);
+    let draft = call(
+        ("post", "/v2/consultations"),
+        "/v2/consultations",
+        &[],
+        Some(json!({"patient": {"keys": [{"subSystem": "pms", "key": "v2-1"}]}, "send": false})),
+    )
+    .await;
+    let cid = created["consultation"]["consultationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let draft_id = draft["consultation"]["consultationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let pid = created["patientId"].as_str().unwrap_or_default().to_owned();
+    let one = call(
+        ("get", "/v2/consultations/{consultationId}"),
+        &format!("/v2/consultations/{cid}"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(one["answers"], json!([]));
+    for query in [
+        "?patientKey=v2-1&subSystem=pms&limit=1".to_owned(),
+        format!("?patientId={pid}&status=SENT"),
+        "?status=DRAFT".to_owned(),
+    ] {
+        call(
+            ("get", "/v2/consultations"),
+            &format!("/v2/consultations{query}"),
+            &[],
+            None,
+        )
+        .await;
+    }
+    let page = call(
+        ("get", "/v2/consultations"),
+        "/v2/consultations?limit=1",
+        &[],
+        None,
+    )
+    .await;
+    let cursor = page["nextCursor"].as_str().unwrap_or_default().to_owned();
+    call(
+        ("get", "/v2/consultations"),
+        &format!("/v2/consultations?limit=1&cursor={cursor}"),
+        &[],
+        None,
+    )
+    .await;
+    let cancelled = call(
+        ("post", "/v2/consultations/{consultationId}/cancel"),
+        &format!("/v2/consultations/{draft_id}/cancel"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "CANCELLED");
+
+    let followup = call(
+        ("post", "/v2/followups"),
+        "/v2/followups",
+        &[("idempotency-key", "openapi-2")],
+        Some(json!({
+            "patient": {"keys": [{"subSystem": "pms", "key": "v2-1"}]},
+            "dueDate": "2030-02-15", "frequency": "weekly", "reason": "blood-pressure",
+            "notes": "Check BP", "consultationId": cid, "metadata": {"plan": 1}
+        })),
+    )
+    .await;
+    let fid = followup["followup"]["followupId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    call(
+        ("get", "/v2/followups/{followupId}"),
+        &format!("/v2/followups/{fid}"),
+        &[],
+        None,
+    )
+    .await;
+    call(
+        ("get", "/v2/followups"),
+        "/v2/followups?patientKey=v2-1&status=PLANNED&limit=5",
+        &[],
+        None,
+    )
+    .await;
+
+    for (path, body) in [
+        (
+            "/v2/embed/consultation/answer",
+            json!({"consultationId": cid, "locale": "fr"}),
+        ),
+        (
+            "/v2/embed/consultation/details",
+            json!({"consultationId": cid, "user": {"userId": "emp456"}}),
+        ),
+        ("/v2/embed/followup/answer", json!({"followupId": fid})),
+        (
+            "/v2/embed/followup/details",
+            json!({"followupId": fid, "locale": "en"}),
+        ),
+    ] {
+        let launch = call(("post", path), path, &[], Some(body)).await;
+        assert!(
+            launch["iframeUrl"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(BASE_URL))
+        );
+    }
+    call(
+        ("post", "/v2/followups/{followupId}/cancel"),
+        &format!("/v2/followups/{fid}/cancel"),
+        &[],
+        None,
+    )
+    .await;
+    seen
 }
 
 fn no_store(r: &Reply) -> Option<&str> {
@@ -833,6 +1134,58 @@ async fn real_errors_match_the_error_schema() -> TestResult {
             400,
             "Patient creation failed - missing required fields: firstName, lastName",
         ),
+        (
+            "get",
+            "/v2/consultations?cursor=bm90IGpzb24",
+            vec![("api-key", key)],
+            None,
+            400,
+            "cursor is invalid: pass the nextCursor of the same list unchanged",
+        ),
+        (
+            "post",
+            "/v2/consultations",
+            vec![("api-key", key), ("idempotency-key", "")],
+            Some(json!({"patient": {"keys": [{"subSystem": "pms", "key": "dup"}]}})),
+            400,
+            "Idempotency-Key must be 1 to 255 printable characters",
+        ),
+        (
+            "get",
+            "/v2/consultations/c-404",
+            vec![("api-key", key)],
+            None,
+            404,
+            "Consultation not found",
+        ),
+        (
+            "post",
+            "/v2/embed/followup/details",
+            vec![("api-key", key)],
+            Some(json!({"followupId": "f-404"})),
+            404,
+            "Follow-up not found",
+        ),
+        (
+            "post",
+            "/v2/followups",
+            vec![("api-key", key), ("idempotency-key", "errors-1")],
+            Some(
+                json!({"patient": {"keys": [{"subSystem": "pms", "key": "dup"}]}, "dueDate": "2030-01-01"}),
+            ),
+            201,
+            "",
+        ),
+        (
+            "post",
+            "/v2/followups",
+            vec![("api-key", key), ("idempotency-key", "errors-1")],
+            Some(
+                json!({"patient": {"keys": [{"subSystem": "pms", "key": "dup"}]}, "dueDate": "2030-01-02"}),
+            ),
+            422,
+            "This Idempotency-Key was already used with another request",
+        ),
     ];
     let mut statuses = BTreeSet::new();
     for (method, uri, headers, body, status, message) in cases {
@@ -840,6 +1193,11 @@ async fn real_errors_match_the_error_schema() -> TestResult {
         let path = uri.split('?').next().unwrap_or(uri);
         let what = format!("{method} {uri}");
         assert_eq!(r.status.as_u16(), status, "{what}: {}", r.text());
+        if status < 400 {
+            // A step of a scenario (the first use of a key).
+            continue;
+        }
+        let template = template_of(path);
         assert!(r.content_type().starts_with("application/json"), "{what}");
         let body = r.json();
         assert_valid(&error, &body, &what);
@@ -847,19 +1205,59 @@ async fn real_errors_match_the_error_schema() -> TestResult {
         assert_eq!(body["path"], path, "{what}");
         assert_eq!(body["status"], status, "{what}");
         assert!(
-            s.documented_statuses(method, path).contains(&status),
+            s.documented_statuses(method, &template).contains(&status),
             "{what}: {status} happens but is not documented"
         );
         assert_valid(
-            &s.response_body(method, path, status, "application/json"),
+            &s.response_body(method, &template, status, "application/json"),
             &body,
             &what,
         );
         statuses.insert(status);
     }
 
-    // 415: a body that is not JSON, on both POSTs.
-    for path in [create, shared::http::CONSULTATION_VIEW] {
+    // 409: a move the state machine forbids (the document's template path).
+    let r = send(
+        &w.router,
+        "post",
+        "/v2/consultations",
+        &[("api-key", key)],
+        Some(json!({"patient": {"keys": [{"subSystem": "pms", "key": "dup"}]}})),
+    )
+    .await;
+    let id = r.json()["consultation"]["consultationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let cancel = format!("/v2/consultations/{id}/cancel");
+    assert_eq!(
+        send(&w.router, "post", &cancel, &[("api-key", key)], None)
+            .await
+            .status,
+        200
+    );
+    let r = send(&w.router, "post", &cancel, &[("api-key", key)], None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_valid(
+        &s.response_body(
+            "post",
+            "/v2/consultations/{consultationId}/cancel",
+            409,
+            "application/json",
+        ),
+        &r.json(),
+        "POST cancel 409",
+    );
+    assert_eq!(r.json()["path"], cancel);
+
+    // 415: a body that is not JSON, on every route that takes one.
+    let with_body: Vec<&str> = VENDOR_ROUTES
+        .iter()
+        .filter(|(m, p)| takes_body(m, p))
+        .map(|(_, p)| *p)
+        .collect();
+    assert!(with_body.len() >= 8);
+    for path in with_body {
         let req = Request::post(path)
             .header("api-key", key)
             .header(header::CONTENT_TYPE, "text/plain")
@@ -878,7 +1276,7 @@ async fn real_errors_match_the_error_schema() -> TestResult {
     }
     assert_eq!(
         statuses,
-        BTreeSet::from([400, 401, 403, 404, 409, 415]),
+        BTreeSet::from([400, 401, 403, 404, 409, 415, 422]),
         "every error status was exercised"
     );
     Ok(())

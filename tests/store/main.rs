@@ -74,7 +74,7 @@ async fn make_dynamo_harness() -> Harness {
     let clock = ManualClock::new(START_MS);
     let (store, _) = dynamo::store(Arc::new(clock.clone())).await;
     Harness {
-        store: Arc::new(store),
+        store: dynamo::serialized(store),
         clock,
         ns: String::new(),
     }

@@ -95,3 +95,52 @@ pub async fn store(clock: Arc<dyn Clock>) -> (DynamoStore, RequestLog) {
     log.take();
     (DynamoStore::new(client, table, clock), log)
 }
+
+/// moto evaluates a transaction's conditions and applies its writes without
+/// a lock: two concurrent `TransactWriteItems` can both pass a `NotExists`,
+/// and a cancelled one's rollback can undo another's write. DynamoDB itself
+/// serializes conflicting writes. Queuing the writes sent to moto gives
+/// back that guarantee, so that concurrency tests check *our* conditions
+/// (which must still reject the losers), not moto's thread safety; the
+/// reads, and so the race between reading and writing, stay concurrent.
+pub struct SerialWrites {
+    inner: Arc<dyn shared::store::Store>,
+    lock: tokio::sync::Mutex<()>,
+}
+
+pub fn serialized(inner: impl shared::store::Store + 'static) -> Arc<dyn shared::store::Store> {
+    Arc::new(SerialWrites {
+        inner: Arc::new(inner),
+        lock: tokio::sync::Mutex::new(()),
+    })
+}
+
+#[async_trait::async_trait]
+impl shared::store::Store for SerialWrites {
+    async fn get(
+        &self,
+        key: &shared::store::Key,
+    ) -> shared::store::StoreResult<Option<shared::store::Item>> {
+        self.inner.get(key).await
+    }
+    async fn batch_get(
+        &self,
+        keys: &[shared::store::Key],
+    ) -> shared::store::StoreResult<Vec<shared::store::Item>> {
+        self.inner.batch_get(keys).await
+    }
+    async fn query(
+        &self,
+        query: &shared::store::Query,
+    ) -> shared::store::StoreResult<shared::store::Page> {
+        self.inner.query(query).await
+    }
+    async fn write(&self, write: shared::store::Write) -> shared::store::StoreResult<()> {
+        let _turn = self.lock.lock().await;
+        self.inner.write(write).await
+    }
+    async fn transact(&self, writes: Vec<shared::store::Write>) -> shared::store::StoreResult<()> {
+        let _turn = self.lock.lock().await;
+        self.inner.transact(writes).await
+    }
+}

@@ -1,0 +1,10 @@
+//! Lambda `v2-embed`: POST /v2/embed/{consultation,followup}/{answer,details}.
+//! Wiring only; everything worth testing is in `shared`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::init_logging();
+    // Configuration and AWS clients, once per instance (cold start).
+    let app = shared::runtime::lambda_app().await?;
+    lambda_http::run(shared::lambda::service(shared::http::v2_embed_router(app))).await
+}
