@@ -21,7 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::extract::{JsonObject, QueryParams, header_str};
+use super::extract::{JsonObject, QueryParams};
 use crate::app::{App, AppState};
 use crate::clock::iso_ms;
 use crate::domain::consultation::{
@@ -30,10 +30,10 @@ use crate::domain::consultation::{
 use crate::domain::fields::Fields;
 use crate::domain::patient::PatientInput;
 use crate::domain::reasons;
-use crate::domain::user::{HEADER_FORMAT_MESSAGE, IntegrationUser};
+use crate::domain::user::IntegrationUser;
 use crate::domain::{Locale, View};
 use crate::error::{Error, Result};
-use crate::services::auth::{self, Caller};
+use crate::services::auth::Caller;
 use crate::services::consultations::{self, Listing};
 use crate::services::idempotency::{Idempotency, IdempotencyKey, StoredResponse};
 use crate::services::launch::{self, LaunchRequest};
@@ -60,7 +60,6 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Set on a response replayed for a repeated `Idempotency-Key`.
 pub const REPLAYED: &str = "idempotent-replayed";
 
-const USER_HEADER: &str = "x-integration-user";
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
@@ -95,40 +94,7 @@ pub fn embed_routes() -> Router<AppState> {
 
 // ---- requests ----------------------------------------------------------------
 
-async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
-    auth::authenticate(
-        app,
-        header_str(headers, "api-key"),
-        header_str(headers, "x-tenant-key"),
-    )
-    .await
-}
-
-/// The user from the header or from the body's `user`, never both (as v1).
-fn integration_user(
-    headers: &HeaderMap,
-    body: Option<&Map<String, Value>>,
-) -> Result<Option<IntegrationUser>> {
-    let from_header = match headers.get(USER_HEADER) {
-        None => None,
-        Some(v) => {
-            let raw = v
-                .to_str()
-                .map_err(|_| Error::bad_request(HEADER_FORMAT_MESSAGE))?;
-            Some(IntegrationUser::from_header(raw)?)
-        }
-    };
-    let from_body = match body.and_then(|b| b.get("user")) {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(IntegrationUser::from_body(v)?),
-    };
-    match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(Error::bad_request(
-            "Send the user in the x-integration-user header or in the body's user field, not both",
-        )),
-        (h, b) => Ok(h.or(b)),
-    }
-}
+use super::vendor::{caller, integration_user};
 
 /// Who a request acts as, for its idempotency fingerprint.
 fn acting_user(caller: &Caller, user: Option<&IntegrationUser>) -> Value {

@@ -21,7 +21,8 @@ use crate::services::launch::{self, Launch, LaunchRequest, PatientRef};
 
 pub const USER_HEADER: &str = "x-integration-user";
 
-async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
+/// The authenticated caller of a vendor request (every vendor API, v1 and v2).
+pub(crate) async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
     auth::authenticate(
         app,
         header_str(headers, "api-key"),
@@ -31,7 +32,7 @@ async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
 }
 
 /// The user from the header or from the body's `user`, never both.
-fn integration_user(
+pub(crate) fn integration_user(
     headers: &HeaderMap,
     body: Option<&Map<String, Value>>,
 ) -> Result<Option<IntegrationUser>> {

@@ -181,79 +181,20 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
     let mut writes = Vec::new();
 
     // The user.
-    let existing: Option<User> = find(&items, &user_key).map(repo::entity_of).transpose()?;
-    let user_plan = match &req.user {
-        None => UserPlan::Unchanged(
-            existing.ok_or_else(|| Error::internal("the API key's owner has no user profile"))?,
-        ),
-        Some(input) => {
-            let owner: Option<User> = find(&items, &owner_key).map(repo::entity_of).transpose()?;
-            plan_user(
-                input,
-                existing.as_ref(),
-                owner.as_ref(),
-                account,
-                caller.franchise.language,
-                now,
-            )?
-        }
-    };
-    match &user_plan {
-        UserPlan::Unchanged(_) => {}
-        UserPlan::Create(u) => writes.push(Write::Put {
-            item: repo::item_of(user_key.clone(), u, "user")?,
-            cond: Some(Cond::NotExists),
-        }),
-        UserPlan::Update {
-            user,
-            changed,
-            expected_version,
-        } => {
-            let mut set = changed.clone();
-            set.insert("version".into(), Value::from(user.version));
-            set.insert("updatedAt".into(), Value::from(user.updated_at));
-            writes.push(Write::Update {
-                key: user_key.clone(),
-                set,
-                remove: vec![],
-                cond: Some(Cond::And(vec![
-                    Cond::Exists,
-                    Cond::version_is(*expected_version),
-                ])),
-            });
-        }
-    }
+    let user = user_writes(
+        caller,
+        req.user.as_ref(),
+        &items,
+        &user_key,
+        &owner_key,
+        now,
+        &mut writes,
+    )?;
 
     // The patient.
     let mut patient_id = match &req.patient {
         PatientRef::None => None,
-        PatientRef::Upsert(input) => {
-            let index = PatientKeyIndex::read(tenant, &input.keys, &items)?;
-            let new_id = uuid::Uuid::new_v4().to_string();
-            let plan = plan_patient(
-                input,
-                index.first_match(&input.keys),
-                &index.owners,
-                tenant,
-                &new_id,
-                now,
-            )?;
-            match &plan {
-                PatientPlan::Unchanged(_) => {}
-                PatientPlan::Create(p) => writes.extend(repo::create_patient_writes(p)?),
-                PatientPlan::Update {
-                    before,
-                    after,
-                    changed,
-                    added_keys,
-                } => {
-                    writes.extend(repo::update_patient_writes(
-                        before, after, changed, added_keys,
-                    )?);
-                }
-            }
-            Some(plan.patient().patient_id.clone())
-        }
+        PatientRef::Upsert(input) => Some(patient_writes(tenant, input, &items, now, &mut writes)?),
         PatientRef::ByKey { key, sub_system } => {
             let item = find(&items, &repo::patient_key_index(tenant, key));
             match repo::patients_with_key_value(item, sub_system.as_deref()).as_slice() {
@@ -290,7 +231,6 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
     }
 
     // The launch.
-    let user = user_plan.user();
     let locale = req.locale.unwrap_or_else(|| user.preferred_language.into());
     let token = random_token()?;
     let expires_at = now + app.config.launch_ttl_s * 1000;
@@ -337,6 +277,97 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         iframe_url: launch_url(app, tenant, req.view, locale, &token),
         expires_at,
     })
+}
+
+/// Plans the session user's writes (none when unchanged, DESIGN.md's
+/// `x-integration-user` rules) from one batch read's `items`; returns the
+/// user. Shared by every call that acts for a user (v1 launches, v2).
+pub(crate) fn user_writes(
+    caller: &Caller,
+    input: Option<&IntegrationUser>,
+    items: &[Item],
+    user_key: &Key,
+    owner_key: &Key,
+    now: i64,
+    writes: &mut Vec<Write>,
+) -> Result<User> {
+    let existing: Option<User> = find(items, user_key).map(repo::entity_of).transpose()?;
+    let plan = match input {
+        None => UserPlan::Unchanged(
+            existing.ok_or_else(|| Error::internal("the API key's owner has no user profile"))?,
+        ),
+        Some(input) => {
+            let owner: Option<User> = find(items, owner_key).map(repo::entity_of).transpose()?;
+            plan_user(
+                input,
+                existing.as_ref(),
+                owner.as_ref(),
+                &caller.key.account_id,
+                caller.franchise.language,
+                now,
+            )?
+        }
+    };
+    match &plan {
+        UserPlan::Unchanged(_) => {}
+        UserPlan::Create(u) => writes.push(Write::Put {
+            item: repo::item_of(user_key.clone(), u, "user")?,
+            cond: Some(Cond::NotExists),
+        }),
+        UserPlan::Update {
+            user,
+            changed,
+            expected_version,
+        } => {
+            let mut set = changed.clone();
+            set.insert("version".into(), Value::from(user.version));
+            set.insert("updatedAt".into(), Value::from(user.updated_at));
+            writes.push(Write::Update {
+                key: user_key.clone(),
+                set,
+                remove: vec![],
+                cond: Some(Cond::And(vec![
+                    Cond::Exists,
+                    Cond::version_is(*expected_version),
+                ])),
+            });
+        }
+    }
+    Ok(plan.user().clone())
+}
+
+/// Plans the upsert of a request's patient from one batch read's `items`
+/// (none when unchanged); returns its id.
+pub(crate) fn patient_writes(
+    tenant: &TenantKey,
+    input: &PatientInput,
+    items: &[Item],
+    now: i64,
+    writes: &mut Vec<Write>,
+) -> Result<String> {
+    let index = PatientKeyIndex::read(tenant, &input.keys, items)?;
+    let new_id = uuid::Uuid::new_v4().to_string();
+    let plan = plan_patient(
+        input,
+        index.first_match(&input.keys),
+        &index.owners,
+        tenant,
+        &new_id,
+        now,
+    )?;
+    match &plan {
+        PatientPlan::Unchanged(_) => {}
+        PatientPlan::Create(p) => writes.extend(repo::create_patient_writes(p)?),
+        PatientPlan::Update {
+            before,
+            after,
+            changed,
+            added_keys,
+        } => writes.extend(repo::update_patient_writes(
+            before, after, changed, added_keys,
+        )?),
+    }
+    Ok(plan.patient().patient_id.clone())
 }
 
 /// Stores a launch for `scope` that lives `ttl_s`, and returns its URL and

@@ -21,13 +21,14 @@ use super::auth::Caller;
 use super::consultations::{self, ListFilter, Listing, NewConsultation, NewFollowup};
 use super::idempotency::{Idempotency, NextAction, StoredResponse};
 use crate::app::App;
+use crate::domain::TenantKey;
 use crate::domain::consultation::{Consultation, Followup};
-use crate::domain::patient::{PatientInput, PatientPlan, plan_patient};
-use crate::domain::user::{IntegrationUser, UserPlan, plan_user};
-use crate::domain::{TenantKey, User};
+use crate::domain::patient::PatientInput;
+use crate::domain::user::IntegrationUser;
 use crate::error::{Error, Result};
-use crate::repo::{self, PatientKeyIndex};
-use crate::store::{Cond, Cursor, Item, Key, StoreError, Write};
+use crate::repo;
+use crate::services::launch::{patient_writes, user_writes};
+use crate::store::{Cursor, Item, Key, StoreError, Write};
 
 /// What every creation names: the patient (upserted by key), the acting
 /// user (`None`: the key's owner), and the request's idempotency, if any.
@@ -240,98 +241,6 @@ async fn try_create(
     // Round trip 2: all of it, or nothing.
     app.store.transact(writes).await?;
     Ok(Outcome::Created(response))
-}
-
-fn find<'a>(items: &'a [Item], key: &Key) -> Option<&'a Item> {
-    items.iter().find(|i| i.key == *key)
-}
-
-/// The acting user's writes (none when unchanged), as `launch::issue` does.
-fn user_writes(
-    caller: &Caller,
-    input: Option<&IntegrationUser>,
-    items: &[Item],
-    user_key: &Key,
-    owner_key: &Key,
-    now: i64,
-    writes: &mut Vec<Write>,
-) -> Result<User> {
-    let existing: Option<User> = find(items, user_key).map(repo::entity_of).transpose()?;
-    let plan = match input {
-        None => UserPlan::Unchanged(
-            existing.ok_or_else(|| Error::internal("the API key's owner has no user profile"))?,
-        ),
-        Some(input) => {
-            let owner: Option<User> = find(items, owner_key).map(repo::entity_of).transpose()?;
-            plan_user(
-                input,
-                existing.as_ref(),
-                owner.as_ref(),
-                &caller.key.account_id,
-                caller.franchise.language,
-                now,
-            )?
-        }
-    };
-    match &plan {
-        UserPlan::Unchanged(_) => {}
-        UserPlan::Create(u) => writes.push(Write::Put {
-            item: repo::item_of(user_key.clone(), u, "user")?,
-            cond: Some(Cond::NotExists),
-        }),
-        UserPlan::Update {
-            user,
-            changed,
-            expected_version,
-        } => {
-            let mut set = changed.clone();
-            set.insert("version".into(), Value::from(user.version));
-            set.insert("updatedAt".into(), Value::from(user.updated_at));
-            writes.push(Write::Update {
-                key: user_key.clone(),
-                set,
-                remove: vec![],
-                cond: Some(Cond::And(vec![
-                    Cond::Exists,
-                    Cond::version_is(*expected_version),
-                ])),
-            });
-        }
-    }
-    Ok(plan.user().clone())
-}
-
-/// The patient's writes (none when unchanged); returns its id.
-fn patient_writes(
-    tenant: &TenantKey,
-    input: &PatientInput,
-    items: &[Item],
-    now: i64,
-    writes: &mut Vec<Write>,
-) -> Result<String> {
-    let index = PatientKeyIndex::read(tenant, &input.keys, items)?;
-    let new_id = uuid::Uuid::new_v4().to_string();
-    let plan = plan_patient(
-        input,
-        index.first_match(&input.keys),
-        &index.owners,
-        tenant,
-        &new_id,
-        now,
-    )?;
-    match &plan {
-        PatientPlan::Unchanged(_) => {}
-        PatientPlan::Create(p) => writes.extend(repo::create_patient_writes(p)?),
-        PatientPlan::Update {
-            before,
-            after,
-            changed,
-            added_keys,
-        } => writes.extend(repo::update_patient_writes(
-            before, after, changed, added_keys,
-        )?),
-    }
-    Ok(plan.patient().patient_id.clone())
 }
 
 // ---- lists -----------------------------------------------------------------
