@@ -84,13 +84,15 @@ pub fn check_metadata(v: Option<&Value>) -> Result<Option<Value>> {
     }
 }
 
-/// Writes a new or changed consultation with its event, in one transaction.
-/// `expected`: the version the change was planned from (`None`: new).
-async fn save_consultation(
+/// Writes a new or changed entity's item with its event, in one
+/// transaction. `expected`: the version the change was planned from (`None`:
+/// new); a lost race is a `409` naming `what`.
+async fn save_with_event(
     app: &App,
-    c: &Consultation,
+    item: crate::store::Item,
     expected: Option<u64>,
     event: &Event,
+    what: &str,
 ) -> Result<()> {
     let now = app.now_ms();
     let cond = match expected {
@@ -99,18 +101,29 @@ async fn save_consultation(
     };
     let writes = vec![
         Write::Put {
-            item: consultation_item(c)?,
+            item,
             cond: Some(cond),
         },
         event.outbox_write(now)?,
     ];
     app.store.transact(writes).await.map_err(|e| {
         if e.is_condition_failure() {
-            Error::conflict("The consultation changed meanwhile; reload it and try again")
+            Error::conflict(format!(
+                "The {what} changed meanwhile; reload it and try again"
+            ))
         } else {
             e.into()
         }
     })
+}
+
+async fn save_consultation(
+    app: &App,
+    c: &Consultation,
+    expected: Option<u64>,
+    event: &Event,
+) -> Result<()> {
+    save_with_event(app, consultation_item(c)?, expected, event, "consultation").await
 }
 
 async fn save_followup(
@@ -119,25 +132,7 @@ async fn save_followup(
     expected: Option<u64>,
     event: &Event,
 ) -> Result<()> {
-    let now = app.now_ms();
-    let cond = match expected {
-        None => Cond::NotExists,
-        Some(v) => Cond::And(vec![Cond::Exists, Cond::version_is(v)]),
-    };
-    let writes = vec![
-        Write::Put {
-            item: followup_item(f)?,
-            cond: Some(cond),
-        },
-        event.outbox_write(now)?,
-    ];
-    app.store.transact(writes).await.map_err(|e| {
-        if e.is_condition_failure() {
-            Error::conflict("The follow-up changed meanwhile; reload it and try again")
-        } else {
-            e.into()
-        }
-    })
+    save_with_event(app, followup_item(f)?, expected, event, "follow-up").await
 }
 
 /// What a new consultation is made of.
