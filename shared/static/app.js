@@ -49,13 +49,25 @@
     }
   }
 
+  // The height of the content itself: the document's scrollHeight is never
+  // less than the iframe's own height, so reporting it would let a host grow
+  // the frame but never shrink it back for a shorter page.
   function reportHeight() {
-    var h = Math.ceil(document.documentElement.scrollHeight);
+    var root = document.getElementById("embed-root");
+    var h = root
+      ? Math.ceil(root.getBoundingClientRect().bottom + window.scrollY)
+      : Math.ceil(document.body.scrollHeight);
     if (h !== lastHeight) { lastHeight = h; post({ type: "embed.resize", height: h }); }
   }
 
+  var heightObserver = window.ResizeObserver ? new ResizeObserver(reportHeight) : null;
+
+  // Watches the current content (again after each swap of #embed-root).
   function watchHeight() {
-    if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
+    if (heightObserver) {
+      heightObserver.disconnect();
+      heightObserver.observe(document.getElementById("embed-root") || document.body);
+    }
     reportHeight();
   }
 
@@ -78,7 +90,10 @@
     var doc = new DOMParser().parseFromString(html, "text/html");
     var root = doc.getElementById("embed-root");
     var here = document.getElementById("embed-root");
-    if (root && here) here.replaceWith(root);
+    if (root && here) {
+      here.replaceWith(root);
+      watchHeight();
+    }
     var context = doc.getElementById("embed-context");
     var old = document.getElementById("embed-context");
     if (context && old) old.textContent = context.textContent;
