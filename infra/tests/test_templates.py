@@ -1,0 +1,682 @@
+"""Offline checks of both deployments of embedcare, run by infra/test.sh:
+
+- every crate under functions/ (but `local`) is exactly one Lambda function,
+  with the right routes, in the SAM template and in the CDK synth output;
+  the event-driven functions (the stream relay, the rule-driven patient
+  notifier) have none;
+- every route of openapi/openapi.json is wired to a function in both;
+- drift SAM <-> CDK: functions, routes, runtime settings, environment
+  variable names, IAM actions per function (and what each applies to), the
+  table (both equal to infra/table-definition.json), the bus, its archive,
+  the schemas (equal to events/schemas/*.json), the example consumer, the
+  relay's event source mapping, the patient notifier's rule (retries,
+  dead letters, condition HasSesSender), the alarms.
+
+The SAM transform needs AWS to run in full, so the SAM template is read as
+written (AWS::Serverless::Function + Globals) and both templates are
+normalised to the same shape before they are compared.
+
+    python -m unittest infra/tests/test_templates.py   (CDK_TEMPLATE=path/to/Embedcare.template.json)
+"""
+
+import json
+import os
+import pathlib
+import re
+import tomllib
+import unittest
+
+from cfnlint.decode import decode
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SAM_PATH = ROOT / "infra" / "template.yaml"
+CDK_PATH = pathlib.Path(
+    os.environ.get("CDK_TEMPLATE", ROOT / "infra" / "cdk" / "cdk.out" / "Embedcare.template.json")
+)
+
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+API_ITEM_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+}
+RELAY = "outbox-relay"
+# Rule target (EventBridge), deployed only with an SES sender (HasSesSender).
+NOTIFIER = "patient-notifier"
+# Functions with no route: driven by the table's stream or by a rule.
+EVENT_DRIVEN = {RELAY, NOTIFIER}
+# Parameter -> condition of the notifier's resources.
+SES_SENDER_PARAMETER = "SesSenderEmail"
+SES_CONDITION = "HasSesSender"
+
+
+def expected_crates():
+    """Lambda crates: functions/*/Cargo.toml, but the local binary."""
+    crates = {}
+    for manifest in sorted((ROOT / "functions").glob("*/Cargo.toml")):
+        if manifest.parent.name == "local":
+            continue
+        crates[manifest.parent.name] = tomllib.loads(manifest.read_text())["package"]["name"]
+    return crates
+
+
+def load_sam():
+    template, matches = decode(str(SAM_PATH))
+    assert not matches, matches
+    return template
+
+
+def load_cdk():
+    if not CDK_PATH.exists():
+        raise unittest.SkipTest(f"no CDK synth output at {CDK_PATH}: run `npx cdk synth` in infra/cdk first")
+    return json.loads(CDK_PATH.read_text())
+
+
+def refs(value):
+    """Logical ids (with attribute) that a value refers to: Ref, GetAtt, ${X} / ${X.Attr} in Sub."""
+    out = []
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            out.append((value["Ref"], None))
+        if "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            if isinstance(target, str):
+                target = target.split(".", 1)
+            out.append((target[0], target[1]))
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            for name in re.findall(r"\$\{([^}!]+)\}", text):
+                lid, _, attr = name.partition(".")
+                out.append((lid, attr or None))
+        for k, v in value.items():
+            if k not in ("Ref", "Fn::GetAtt"):
+                out.extend(refs(v))
+    elif isinstance(value, list):
+        for v in value:
+            out.extend(refs(v))
+    return out
+
+
+def text_of(value):
+    """The literal text of a value (Join/Sub flattened, references dropped)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "Fn::Join" in value:
+            return "".join(text_of(v) for v in value["Fn::Join"][1])
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            return re.sub(r"\$\{[^}]+\}", "", text)
+        return ""
+    if isinstance(value, list):
+        return "".join(text_of(v) for v in value)
+    return ""
+
+
+class Model:
+    """A template normalised to what both deployments must agree on."""
+
+    def __init__(self, template):
+        self.t = template
+        self.res = template["Resources"]
+        self.globals = template.get("Globals", {}).get("Function", {})
+
+    def of_type(self, *types):
+        return {k: v for k, v in self.res.items() if v["Type"] in types}
+
+    def kind(self, lid, attr, literal=""):
+        """What a policy resource or an ARN points at, independent of naming."""
+        if lid is None:
+            return "*" if literal == "*" else f"literal:{literal}"
+        if lid in self.t.get("Parameters", {}):
+            # The SES identity of the sender parameter (pseudo parameters,
+            # dropped from `literal`, fill partition, region and account).
+            if lid == SES_SENDER_PARAMETER and literal == "arn::ses:::identity/":
+                return "ses-identity"
+            return f"parameter:{lid}:{literal}"
+        rtype = self.res.get(lid, {}).get("Type", "?")
+        if rtype == "AWS::DynamoDB::Table":
+            if attr == "StreamArn":
+                return "table-stream"
+            return "table-index" if "/index/" in literal else "table"
+        return {
+            "AWS::Events::EventBus": "bus",
+            "AWS::SQS::Queue": "queue",
+            "AWS::Logs::LogGroup": "own-log-group",
+        }.get(rtype, rtype)
+
+    def resource_kinds(self, resource):
+        items = resource if isinstance(resource, list) else [resource]
+        kinds = set()
+        for item in items:
+            # Pseudo parameters (AWS::Partition, AWS::Region...) name no resource.
+            found = [(lid, attr) for lid, attr in refs(item) if not lid.startswith("AWS::")]
+            if not found:
+                kinds.add(self.kind(None, None, text_of(item)))
+            for lid, attr in found:
+                kinds.add(self.kind(lid, attr, text_of(item)))
+        return kinds
+
+    def crate_of(self, lid, fn):
+        meta = fn.get("Metadata", {})
+        if "embedcare:crate" in meta:
+            return meta["embedcare:crate"]
+        return meta.get("BuildProperties", {}).get("Binary")
+
+    def prop(self, fn, name):
+        props = fn["Properties"]
+        if name in props:
+            return props[name]
+        return self.globals.get(name)
+
+    def functions(self):
+        """crate -> logical id."""
+        out = {}
+        for lid, fn in self.of_type(*FUNCTION_TYPES).items():
+            crate = self.crate_of(lid, fn)
+            assert crate, f"{lid}: no crate (SAM Metadata.BuildProperties.Binary / CDK Metadata embedcare:crate)"
+            assert crate not in out, f"two functions for crate {crate}: {out[crate]} and {lid}"
+            out[crate] = lid
+        return out
+
+    def function_settings(self, lid):
+        fn = self.res[lid]
+        env = dict(self.globals.get("Environment", {}).get("Variables", {}))
+        env.update(fn["Properties"].get("Environment", {}).get("Variables", {}))
+        tracing = self.prop(fn, "Tracing") or (self.prop(fn, "TracingConfig") or {}).get("Mode")
+        return {
+            "runtime": self.prop(fn, "Runtime"),
+            "handler": self.prop(fn, "Handler"),
+            "memory": self.prop(fn, "MemorySize"),
+            "timeout": self.prop(fn, "Timeout"),
+            "tracing": tracing,
+            "env": sorted(env),
+            "log_group": self.kind(*refs(self.prop(fn, "LoggingConfig") or {})[0]) if refs(self.prop(fn, "LoggingConfig") or {}) else None,
+        }
+
+    def env_value(self, lid, name):
+        env = dict(self.globals.get("Environment", {}).get("Variables", {}))
+        env.update(self.res[lid]["Properties"].get("Environment", {}).get("Variables", {}))
+        return env.get(name)
+
+    def routes(self):
+        """function logical id -> set of route keys."""
+        integrations = {}
+        for lid, integ in self.of_type("AWS::ApiGatewayV2::Integration").items():
+            fns = [r for r, _ in refs(integ["Properties"]["IntegrationUri"]) if r in self.res]
+            assert len(fns) == 1, f"{lid}: integration target unclear: {fns}"
+            assert integ["Properties"].get("PayloadFormatVersion") == "2.0", f"{lid}: payload v2 expected"
+            integrations[lid] = fns[0]
+        out = {}
+        for lid, route in self.of_type("AWS::ApiGatewayV2::Route").items():
+            targets = [r for r, _ in refs(route["Properties"]["Target"]) if r in integrations]
+            assert len(targets) == 1, f"{lid}: route target unclear"
+            out.setdefault(integrations[targets[0]], set()).add(route["Properties"]["RouteKey"])
+        # SAM HttpApi events, should a function use them.
+        for lid, fn in self.of_type("AWS::Serverless::Function").items():
+            for ev in fn["Properties"].get("Events", {}).values():
+                if ev["Type"] == "HttpApi":
+                    p = ev["Properties"]
+                    out.setdefault(lid, set()).add(f"{p['Method'].upper()} {p['Path']}")
+        return out
+
+    def statements(self, fn_lid):
+        """Every IAM statement of a function's role (inline policies and attached AWS::IAM::Policy)."""
+        fn = self.res[fn_lid]
+        role_refs = refs(fn["Properties"].get("Role"))
+        assert role_refs, f"{fn_lid}: has no explicit role (least privilege needs one)"
+        role_lid = role_refs[0][0]
+        role = self.res[role_lid]
+        assert not role["Properties"].get("ManagedPolicyArns"), f"{role_lid}: managed policies are too broad"
+        docs = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+        for plid, pol in self.of_type("AWS::IAM::Policy").items():
+            if role_lid in [r for r, _ in refs(pol["Properties"].get("Roles", []))]:
+                docs.append(pol["Properties"]["PolicyDocument"])
+        out = []
+        for doc in docs:
+            for st in doc["Statement"]:
+                assert st["Effect"] == "Allow"
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                out.append((set(actions), self.resource_kinds(st["Resource"])))
+        return out
+
+    def permissions(self, fn_lid):
+        """Set of (action, resource kind)."""
+        return {(a, k) for actions, kinds in self.statements(fn_lid) for a in actions for k in kinds}
+
+    def stream_mappings(self):
+        """function logical id -> normalised event source mapping settings."""
+        out = {}
+        keys = [
+            "StartingPosition", "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
+            "FunctionResponseTypes", "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+            "MaximumRecordAgeInSeconds",
+        ]
+
+        def norm(fn_lid, p, source):
+            m = {k: p.get(k) for k in keys}
+            m["Source"] = self.resource_kinds(source)
+            m["Filters"] = [json.loads(f["Pattern"]) for f in p.get("FilterCriteria", {}).get("Filters", [])]
+            dest = p.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            m["OnFailure"] = self.resource_kinds(dest) if dest else None
+            m["OnFailureQueue"] = refs(dest)[0][0] if dest else None
+            out[fn_lid] = m
+
+        for lid, esm in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            fn_lid = refs(esm["Properties"]["FunctionName"])[0][0]
+            norm(fn_lid, esm["Properties"], esm["Properties"]["EventSourceArn"])
+        for lid, fn in self.of_type("AWS::Serverless::Function").items():
+            for ev in fn["Properties"].get("Events", {}).values():
+                if ev["Type"] == "DynamoDB":
+                    norm(lid, ev["Properties"], ev["Properties"]["Stream"])
+        return out
+
+    def table(self):
+        tables = self.of_type("AWS::DynamoDB::Table")
+        assert len(tables) == 1, f"one table expected, got {list(tables)}"
+        (lid, t), = tables.items()
+        p = t["Properties"]
+        key = lambda schema: {k["KeyType"]: k["AttributeName"] for k in schema}
+        return {
+            "lid": lid,
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]},
+            "key": key(p["KeySchema"]),
+            "gsis": {
+                g["IndexName"]: (key(g["KeySchema"]), g["Projection"]["ProjectionType"])
+                for g in p.get("GlobalSecondaryIndexes", [])
+            },
+            "ttl": p.get("TimeToLiveSpecification"),
+            "stream": p.get("StreamSpecification", {}).get("StreamViewType"),
+            "billing": p.get("BillingMode"),
+            "pitr": p.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"),
+            "sse": p.get("SSESpecification", {}).get("SSEEnabled"),
+            "deletion_protection": p.get("DeletionProtectionEnabled"),
+            "deletion_policy": t.get("DeletionPolicy"),
+        }
+
+    def alarms(self):
+        """Set of (namespace, metric, what it watches)."""
+        out = set()
+        for lid, a in self.of_type("AWS::CloudWatch::Alarm").items():
+            p = a["Properties"]
+            dims = p.get("Dimensions", [])
+            watched = set()
+            for d in dims:
+                for r, _ in refs(d["Value"]):
+                    if r in self.res:
+                        rtype = self.res[r]["Type"]
+                        if rtype in FUNCTION_TYPES:
+                            watched.add(self.crate_of(r, self.res[r]))
+                        else:
+                            watched.add(rtype)
+            out.add((p["Namespace"], p["MetricName"], ",".join(sorted(watched))))
+        return out
+
+
+class Both(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.crates = expected_crates()
+        cls.sam = Model(load_sam())
+        cls.cdk = Model(load_cdk())
+        cls.models = {"SAM": cls.sam, "CDK": cls.cdk}
+        cls.definition = json.loads((ROOT / "infra" / "table-definition.json").read_text())
+
+    # ------------------------------------------------------------ functions
+    def test_every_crate_is_exactly_one_function(self):
+        self.assertIn(RELAY, self.crates, "functions/outbox-relay is expected (the stream relay)")
+        for crate, package in self.crates.items():
+            self.assertEqual(crate, package, f"functions/{crate}: binary (package) name differs from the directory")
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                self.assertEqual(set(m.functions()), set(self.crates), f"{name}: functions differ from functions/*/Cargo.toml")
+
+    def test_sam_functions_build_their_crate(self):
+        for crate, lid in self.sam.functions().items():
+            fn = self.sam.res[lid]
+            self.assertEqual(fn["Metadata"]["BuildMethod"], "rust-cargolambda", lid)
+            self.assertEqual(fn["Properties"]["CodeUri"], f"../functions/{crate}", lid)
+
+    def test_function_settings(self):
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    s = m.function_settings(lid)
+                    self.assertEqual(s["runtime"], "provided.al2023")
+                    self.assertEqual(s["handler"], "bootstrap")
+                    self.assertEqual(s["tracing"], "Active")
+                    self.assertEqual(s["log_group"], "own-log-group")
+                    self.assertEqual(s["memory"], 256)
+                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30}.get(crate, 10))
+                    expected_env = {"EMBEDCARE_STORE", "EMBEDCARE_TABLE", "EMBEDCARE_APP_BASE_URL",
+                                    "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG"}
+                    if crate == RELAY:
+                        expected_env.add("EMBEDCARE_EVENT_BUS")
+                    if crate == NOTIFIER:
+                        expected_env |= {"EMBEDCARE_SES_SENDER", "EMBEDCARE_ANSWER_LINK_TTL_SECONDS"}
+                    self.assertEqual(set(s["env"]), expected_env)
+                    self.assertEqual(m.env_value(lid, "EMBEDCARE_STORE"), "dynamodb")
+                    table_ref = refs(m.env_value(lid, "EMBEDCARE_TABLE"))
+                    self.assertEqual(m.res[table_ref[0][0]]["Type"], "AWS::DynamoDB::Table")
+        sam = {c: self.sam.function_settings(l) for c, l in self.sam.functions().items()}
+        cdk = {c: self.cdk.function_settings(l) for c, l in self.cdk.functions().items()}
+        self.assertEqual(sam, cdk)
+
+    def test_log_groups_have_retention(self):
+        for name, m in self.models.items():
+            for lid, lg in m.of_type("AWS::Logs::LogGroup").items():
+                with self.subTest(template=name, log_group=lid):
+                    self.assertEqual(refs(lg["Properties"].get("RetentionInDays")), [("LogRetentionDays", None)])
+
+    # ---------------------------------------------------------------- routes
+    def function_routes(self, m):
+        routes = m.routes()
+        return {crate: routes.get(lid, set()) for crate, lid in m.functions().items()}
+
+    def test_routes_match_between_templates(self):
+        self.assertEqual(self.function_routes(self.sam), self.function_routes(self.cdk))
+
+    def test_routes(self):
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                r = self.function_routes(m)
+                self.assertEqual(r["consultation-create"], {"POST /embeddable/consultation/create"})
+                self.assertEqual(r["consultation-view"], {"POST /embeddable/consultation/view"})
+                self.assertEqual(r["embed-pages"], {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}"})
+                self.assertEqual(r["v2-consultations"], {
+                    "GET /v2/consultation-reasons", "GET /v2/consultations", "POST /v2/consultations",
+                    "GET /v2/consultations/{consultationId}", "POST /v2/consultations/{consultationId}/cancel"})
+                self.assertEqual(r["v2-followups"], {
+                    "GET /v2/followups", "POST /v2/followups", "GET /v2/followups/{followupId}",
+                    "POST /v2/followups/{followupId}/cancel"})
+                self.assertEqual(r["v2-embed"], {
+                    "POST /v2/embed/consultation/answer", "POST /v2/embed/consultation/details",
+                    "POST /v2/embed/followup/answer", "POST /v2/embed/followup/details"})
+                for crate in EVENT_DRIVEN:
+                    self.assertEqual(r[crate], set(), f"{crate} is event-driven: no route")
+                self.assertTrue(r["embeddable-url"])
+                self.assertTrue(all(k.startswith("GET /embeddable/") for k in r["embeddable-url"]))
+                every = [k for v in r.values() for k in v]
+                self.assertEqual(len(every), len(set(every)), "a route is wired twice")
+                for crate, keys in r.items():
+                    if crate not in EVENT_DRIVEN:
+                        self.assertTrue(keys, f"{crate} has no route")
+
+    def test_every_openapi_route_is_wired(self):
+        spec = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+        wanted = {
+            f"{method.upper()} {p}"
+            for p, item in spec["paths"].items()
+            for method in item
+            if method in ("get", "post", "put", "patch", "delete")
+        }
+        self.assertTrue(wanted)
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                wired = {k for v in self.function_routes(m).values() for k in v}
+                self.assertLessEqual(wanted, wired, f"{name}: OpenAPI routes not wired")
+                api_routes = {k for k in wired if " /embeddable/" in k or " /v2/" in k}
+                self.assertEqual(api_routes, wanted, f"{name}: /embeddable or /v2 routes not in the OpenAPI document")
+
+    def test_api_stage(self):
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                stages = list(m.of_type("AWS::ApiGatewayV2::Stage").values())
+                self.assertEqual(len(stages), 1)
+                p = stages[0]["Properties"]
+                self.assertEqual(p["StageName"], "$default")
+                self.assertTrue(p["AutoDeploy"])
+                fmt = json.loads(p["AccessLogSettings"]["Format"])
+                self.assertEqual(fmt["requestId"], "$context.requestId")
+                self.assertEqual(fmt["routeKey"], "$context.routeKey")
+                self.assertEqual(fmt["status"], "$context.status")
+                self.assertIn("$context.responseLatency", fmt.values())
+                self.assertFalse([v for v in fmt.values() if "path" in v or "querystring" in v.lower()])
+                self.assertGreater(p["DefaultRouteSettings"]["ThrottlingBurstLimit"], 0)
+                self.assertGreater(p["DefaultRouteSettings"]["ThrottlingRateLimit"], 0)
+                sam_p = next(iter(self.sam.of_type("AWS::ApiGatewayV2::Stage").values()))["Properties"]
+                self.assertEqual(json.loads(sam_p["AccessLogSettings"]["Format"]), fmt)
+                self.assertEqual(sam_p["DefaultRouteSettings"], p["DefaultRouteSettings"])
+
+    # ------------------------------------------------------------------- IAM
+    def test_least_privilege(self):
+        expected = {
+            "consultation-create": {(a, "table") for a in API_ITEM_ACTIONS},
+            "consultation-view": {(a, "table") for a in API_ITEM_ACTIONS},
+            "embeddable-url": {(a, "table") for a in API_ITEM_ACTIONS},
+            "embed-pages": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
+            "v2-consultations": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
+            "v2-followups": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
+            "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},
+            RELAY: {(a, "table-stream") for a in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                  "dynamodb:GetShardIterator", "dynamodb:ListStreams")}
+            | {("events:PutEvents", "bus"), ("sqs:SendMessage", "queue")},
+            # The sender's identity only; sqs:SendMessage: its own DLQ (failed
+            # asynchronous invocations, sent by Lambda with the role).
+            NOTIFIER: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")}
+            | {("ses:SendEmail", "ses-identity"), ("sqs:SendMessage", "queue")},
+        }
+        common = {("logs:CreateLogStream", "own-log-group"), ("logs:PutLogEvents", "own-log-group"),
+                  ("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    perms = m.permissions(lid)
+                    for action, _ in perms:
+                        self.assertNotIn("*", action, "wildcard action")
+                        self.assertNotEqual(action.lower(), "dynamodb:scan")
+                    # New crates must be listed here with their permissions.
+                    self.assertIn(crate, expected, f"{crate}: add its expected permissions to this test")
+                    self.assertEqual(perms, expected[crate] | common)
+                    # "*" only for X-Ray, which has no resource-level permissions.
+                    self.assertEqual({a for a, k in perms if k == "*"}, {"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+        # Each function writes to its own log group, and only to it.
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    own = refs(m.res[lid]["Properties"]["LoggingConfig"])[0][0]
+                    fn_role = refs(m.res[lid]["Properties"]["Role"])[0][0]
+                    docs = json.dumps(m.res[fn_role]["Properties"].get("Policies", []))
+                    self.assertIn(f'"{own}"', docs)
+
+    # ----------------------------------------------------------------- table
+    def test_table_matches_the_definition(self):
+        d = self.definition
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                t = m.table()
+                self.assertEqual(t["attributes"], {a: "S" for a in d["stringAttributes"]})
+                self.assertEqual(t["key"], {"HASH": d["partitionKey"], "RANGE": d["sortKey"]})
+                self.assertEqual(
+                    t["gsis"],
+                    {g["indexName"]: ({"HASH": g["partitionKey"], "RANGE": g["sortKey"]}, g["projection"])
+                     for g in d["globalSecondaryIndexes"]},
+                )
+                self.assertEqual(t["ttl"], {"AttributeName": d["ttlAttribute"], "Enabled": True})
+                self.assertEqual(t["stream"], d["stream"])
+                self.assertEqual(t["billing"], d["billingMode"])
+                self.assertEqual(t["pitr"], d["pointInTimeRecovery"])
+                self.assertEqual(t["sse"], d["serverSideEncryption"])
+                self.assertTrue(t["deletion_protection"])
+                self.assertEqual(t["deletion_policy"], "Retain")
+
+    # ---------------------------------------------------------------- events
+    def test_bus_archive_and_schemas(self):
+        files = {f.stem: json.loads(f.read_text()) for f in sorted((ROOT / "events" / "schemas").glob("*.json"))}
+        self.assertTrue(files)
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                buses = m.of_type("AWS::Events::EventBus")
+                self.assertEqual(len(buses), 1)
+                bus = next(iter(buses))
+                archives = list(m.of_type("AWS::Events::Archive").values())
+                self.assertEqual(len(archives), 1)
+                self.assertEqual(refs(archives[0]["Properties"]["SourceArn"])[0][0], bus)
+                self.assertEqual(archives[0]["Properties"]["EventPattern"], {"source": ["embedcare"]})
+                self.assertEqual(len(m.of_type("AWS::EventSchemas::Registry")), 1)
+                schemas = {}
+                for lid, s in m.of_type("AWS::EventSchemas::Schema").items():
+                    p = s["Properties"]
+                    self.assertEqual(p["Type"], "JSONSchemaDraft4")
+                    schemas[p["SchemaName"].split("@", 1)[1]] = json.loads(p["Content"])
+                self.assertEqual(schemas.keys(), files.keys(),
+                                 "one AWS::EventSchemas::Schema per events/schemas/*.json (SAM: copy the file into Content)")
+                for stem in files:
+                    self.assertEqual(schemas[stem], files[stem], f"{name}: schema {stem} differs from events/schemas/{stem}.json")
+                relay = m.functions()[RELAY]
+                self.assertEqual(refs(m.env_value(relay, "EMBEDCARE_EVENT_BUS"))[0][0], bus)
+
+    def test_example_consumer(self):
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                # The rule(s) that send to a queue (the notifier's rule targets a function).
+                rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                         if any(m.res[refs(t["Arn"])[0][0]]["Type"] == "AWS::SQS::Queue" for t in r["Properties"]["Targets"])}
+                self.assertEqual(len(rules), 1)
+                (rule_lid, rule), = rules.items()
+                p = rule["Properties"]
+                self.assertEqual(p["EventPattern"], {"source": ["embedcare"], "detail-type": ["Consultation Updated"],
+                                                     "detail": {"status": ["TO_BE_ANALYZED"]}})
+                self.assertEqual(m.res[refs(p["EventBusName"])[0][0]]["Type"], "AWS::Events::EventBus")
+                (target,) = p["Targets"]
+                queue = refs(target["Arn"])[0][0]
+                self.assertEqual(m.res[queue]["Type"], "AWS::SQS::Queue")
+                self.assertTrue(m.res[queue]["Properties"].get("SqsManagedSseEnabled"))
+                policies = [q for q in m.of_type("AWS::SQS::QueuePolicy").values()
+                            if queue in [r for r, _ in refs(q["Properties"]["Queues"])]]
+                self.assertEqual(len(policies), 1)
+                allows = [s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+                self.assertEqual(len(allows), 1)
+                self.assertEqual(allows[0]["Principal"], {"Service": "events.amazonaws.com"})
+                self.assertEqual(refs(allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"]), [(rule_lid, "Arn")])
+
+    # ----------------------------------------------------------------- relay
+    def test_relay_mapping(self):
+        mappings = {}
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                ms = m.stream_mappings()
+                relay = m.functions()[RELAY]
+                self.assertEqual(set(ms), {relay}, "only the relay reads the stream")
+                r = dict(ms[relay])
+                self.assertEqual(r["Source"], {"table-stream"})
+                self.assertEqual(r["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+                self.assertTrue(r["BisectBatchOnFunctionError"])
+                self.assertTrue(0 < r["MaximumRetryAttempts"] <= 10)
+                self.assertTrue(60 <= r["MaximumRecordAgeInSeconds"] <= 86400)
+                self.assertEqual(r["StartingPosition"], "TRIM_HORIZON")
+                self.assertTrue(1 <= r["BatchSize"] <= 1000)
+                self.assertEqual(r["Filters"], [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"type": {"S": ["outbox"]}}}}])
+                self.assertEqual(r["OnFailure"], {"queue"})
+                dlq = m.res[r.pop("OnFailureQueue")]
+                self.assertTrue(dlq["Properties"].get("SqsManagedSseEnabled") or dlq["Properties"].get("KmsMasterKeyId"))
+                mappings[name] = r
+        self.assertEqual(mappings["SAM"], mappings["CDK"])
+
+    # -------------------------------------------------------------- notifier
+    def notifier(self, name, m):
+        """Checks the patient notifier's wiring in one template; returns what both must agree on."""
+        fn = m.functions()[NOTIFIER]
+        fn_props = m.res[fn]["Properties"]
+        rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                 if any(refs(t["Arn"])[0][0] == fn for t in r["Properties"]["Targets"])}
+        self.assertEqual(len(rules), 1, f"{name}: one rule targets the notifier")
+        (rule_lid, rule), = rules.items()
+        p = rule["Properties"]
+        self.assertEqual(m.res[refs(p["EventBusName"])[0][0]]["Type"], "AWS::Events::EventBus")
+        self.assertEqual(p["EventPattern"], {"source": ["embedcare"],
+                                             "detail-type": ["Consultation Created", "Consultation Updated"],
+                                             "detail": {"status": ["SENT"]}})
+        (target,) = p["Targets"]
+        retry = target["RetryPolicy"]
+        self.assertTrue(0 < retry["MaximumRetryAttempts"] <= 185)
+        self.assertTrue(60 <= retry["MaximumEventAgeInSeconds"] <= 86400)
+        # Dead letters: what the rule could not deliver and what Lambda gave
+        # up on (asynchronous invocation), in one encrypted queue.
+        (dlq, _), = refs(target["DeadLetterConfig"]["Arn"])
+        self.assertEqual(m.res[dlq]["Type"], "AWS::SQS::Queue")
+        self.assertTrue(m.res[dlq]["Properties"].get("SqsManagedSseEnabled"))
+        fn_dlq = fn_props.get("DeadLetterQueue", {}).get("TargetArn") or fn_props.get("DeadLetterConfig", {}).get("TargetArn")
+        self.assertEqual(refs(fn_dlq), [(dlq, "Arn")], f"{name}: the function's DLQ is the rule's")
+        policies = {lid: q for lid, q in m.of_type("AWS::SQS::QueuePolicy").items()
+                    if dlq in [r for r, _ in refs(q["Properties"]["Queues"])]}
+        self.assertEqual(len(policies), 1)
+        allows = [s for q in policies.values() for s in q["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        self.assertEqual(len(allows), 1)
+        self.assertEqual(allows[0]["Principal"], {"Service": "events.amazonaws.com"})
+        self.assertEqual(allows[0]["Action"], "sqs:SendMessage")
+        self.assertEqual(refs(allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"]), [(rule_lid, "Arn")])
+        # Invoked by this rule only: one permission, events.amazonaws.com, SourceArn the rule.
+        permissions = {lid: x for lid, x in m.of_type("AWS::Lambda::Permission").items()
+                       if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]}
+        self.assertEqual(len(permissions), 1, f"{name}: {sorted(permissions)}")
+        (perm_lid, perm), = permissions.items()
+        self.assertEqual(perm["Properties"]["Principal"], "events.amazonaws.com")
+        self.assertEqual(perm["Properties"]["Action"], "lambda:InvokeFunction")
+        self.assertEqual(refs(perm["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
+        # The dead-letter queue is alarmed.
+        dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
+                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
+        self.assertEqual(len(dlq_alarms), 1)
+        # Sender and link life from the parameters.
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_SES_SENDER")), [(SES_SENDER_PARAMETER, None)])
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_ANSWER_LINK_TTL_SECONDS")), [("AnswerLinkTtlSeconds", None)])
+        ttl = m.t["Parameters"]["AnswerLinkTtlSeconds"]
+        self.assertEqual((ttl["Type"], int(ttl["Default"]), int(ttl["MinValue"]), int(ttl["MaxValue"])),
+                         ("Number", 604800, 300, 2592000))
+        # Deployed only with a sender: exactly the notifier's resources carry
+        # the condition (so the SES permission exists only with the sender).
+        self.assertEqual(m.t["Conditions"][SES_CONDITION],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": SES_SENDER_PARAMETER}, ""]}]})
+        role = refs(fn_props["Role"])[0][0]
+        log_group = refs(fn_props["LoggingConfig"])[0][0]
+        fn_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
+                     if fn in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
+        role_policies = [lid for lid, x in m.of_type("AWS::IAM::Policy").items()
+                         if role in [r for r, _ in refs(x["Properties"].get("Roles", []))]]
+        notifier_resources = {fn, role, log_group, rule_lid, perm_lid, dlq, *policies, *dlq_alarms, *fn_alarms, *role_policies}
+        conditional = {lid for lid, r in m.res.items() if r.get("Condition") == SES_CONDITION}
+        self.assertEqual(conditional, notifier_resources, f"{name}: resources under {SES_CONDITION}")
+        self.assertEqual(len(fn_alarms), 2)
+        return {
+            "pattern": p["EventPattern"],
+            "retry": retry,
+            "state": p.get("State", "ENABLED"),
+            "types": sorted(m.res[lid]["Type"].replace("AWS::Serverless::Function", "AWS::Lambda::Function")
+                            for lid in notifier_resources if m.res[lid]["Type"] != "AWS::IAM::Policy"),
+        }
+
+    def test_patient_notifier(self):
+        found = {}
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                found[name] = self.notifier(name, m)
+        self.assertEqual(found["SAM"], found["CDK"])
+
+    # ---------------------------------------------------------------- alarms
+    def test_alarms(self):
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                alarms = m.alarms()
+                for crate in self.crates:
+                    self.assertIn(("AWS/Lambda", "Errors", crate), alarms)
+                    self.assertIn(("AWS/Lambda", "Throttles", crate), alarms)
+                self.assertIn(("AWS/Lambda", "IteratorAge", RELAY), alarms)
+                self.assertIn(("AWS/SQS", "ApproximateNumberOfMessagesVisible", ""), alarms | {
+                    (ns, mt, "") for ns, mt, _ in alarms if ns == "AWS/SQS"})
+                self.assertIn(("AWS/ApiGateway", "5xx", "AWS::ApiGatewayV2::Api"), alarms)
+        strip = lambda s: {(ns, mt, w.replace("AWS::Serverless::Function", "")) for ns, mt, w in s}
+        self.assertEqual(strip(self.sam.alarms()), strip(self.cdk.alarms()))
+
+    def test_outputs(self):
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn"},
+                                     set(m.t["Outputs"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
