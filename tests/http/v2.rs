@@ -864,3 +864,46 @@ async fn an_expired_record_lets_the_key_create_again() {
     let again = t.post_json(CONSULTATIONS, &key, &body).await;
     assert_eq!(again.json(), second);
 }
+
+/// DESIGN.md: a follow-up DONE for two days becomes ARCHIVED — with its
+/// event — the next time anyone reads it (one, or a list).
+#[tokio::test]
+async fn a_follow_up_done_for_two_days_is_archived() {
+    use shared::domain::consultation::FollowupStatus;
+    use shared::services::consultations;
+
+    let t = spawn_app().await;
+    let r = t
+        .post_json(
+            FOLLOWUPS,
+            &[],
+            &json!({"patient": patient("p-arch"), "dueDate": "2026-01-10"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["followup"]["followupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    consultations::move_followup(&t.app, &tenant(), &id, FollowupStatus::Done, None)
+        .await
+        .unwrap();
+
+    t.clock.advance_ms(2 * 24 * 3600 * 1000 - 1000);
+    let r = t.get(&format!("{FOLLOWUPS}/{id}"), &[]).await;
+    assert_eq!(r.json()["status"], "DONE", "{}", r.text());
+
+    t.store.reset();
+    t.clock.advance_ms(1000);
+    let r = t.get(&format!("{FOLLOWUPS}/{id}"), &[]).await;
+    assert_eq!(r.json()["status"], "ARCHIVED", "{}", r.text());
+    let events = outbox_writes(&t);
+    assert_eq!(events.len(), 1, "one event for the archiving");
+    assert_eq!(events[0].attrs["detail"]["status"], "ARCHIVED");
+    assert_eq!(events[0].attrs["detail"]["data"]["previousStatus"], "DONE");
+    // Read again: already archived, nothing more is written.
+    t.store.reset();
+    let r = t.get(&format!("{FOLLOWUPS}/{id}"), &[]).await;
+    assert_eq!(r.json()["status"], "ARCHIVED");
+    assert!(outbox_writes(&t).is_empty());
+}
