@@ -141,6 +141,10 @@ impl Drop for Function {
 
 impl Function {
     async fn start(binary: &PathBuf, table: &str) -> Function {
+        Self::start_with(binary, table, &[]).await
+    }
+
+    async fn start_with(binary: &PathBuf, table: &str, env: &[(&str, &str)]) -> Function {
         let runtime = Runtime::default();
         let (tx, rx) = mpsc::unbounded_channel();
         *runtime.responses.lock().unwrap() = Some(tx);
@@ -173,6 +177,7 @@ impl Function {
             .env("AWS_ENDPOINT_URL", dynamo::endpoint())
             .env("EMBEDCARE_TABLE", table)
             .env("EMBEDCARE_APP_BASE_URL", BASE_URL)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -193,8 +198,7 @@ impl Function {
         headers: Value,
         body: Option<&str>,
     ) -> Value {
-        self.count += 1;
-        let id = format!("invocation-{}", self.count);
+        let n = self.count + 1;
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -210,7 +214,7 @@ impl Function {
                 "domainName": "api.embedcare.test",
                 "domainPrefix": "api",
                 "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "tests"},
-                "requestId": format!("apigw-{}", self.count),
+                "requestId": format!("apigw-{n}"),
                 "routeKey": "$default",
                 "stage": "$default",
                 "time": "21/Nov/2026:06:00:00 +0000",
@@ -219,6 +223,13 @@ impl Function {
             "body": body,
             "isBase64Encoded": false
         });
+        self.invoke_raw(event).await
+    }
+
+    /// One invocation with any event payload; returns the function's response.
+    async fn invoke_raw(&mut self, event: Value) -> Value {
+        self.count += 1;
+        let id = format!("invocation-{}", self.count);
         self.runtime
             .events
             .lock()
@@ -382,4 +393,210 @@ async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
             .unwrap()
             .contains("/consultation/details?session=")
     );
+}
+
+fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(dynamo::endpoint())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("test", "test", None, None, "tests"),
+            ),
+        )
+        .build()
+}
+
+/// The two event-driven functions, as Lambda runs them: the relay takes a
+/// DynamoDB stream event and puts its outbox event on the bus (a rule
+/// delivers it to SQS); the notifier takes that EventBridge event and
+/// e-mails the patient through SES.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
+    use shared::domain::consultation::DeliveryStatus;
+    use shared::domain::patient::PatientInput;
+    use shared::domain::{TenantKey, View};
+    use shared::services::consultations::{self, NewConsultation};
+    use shared::services::launch::{self, LaunchRequest, PatientRef};
+
+    let bins = build(&["outbox-relay", "patient-notifier"]);
+    let clock = Arc::new(SystemClock);
+    let (store, _) = dynamo::store(clock.clone()).await;
+    let table = store.table().to_owned();
+    let app = App::new(Arc::new(store), clock, Config::new(BASE_URL));
+    let world = demo::seed(&app, &[]).await.unwrap();
+    let caller = shared::services::auth::authenticate(&app, Some(&world.api_key), None)
+        .await
+        .unwrap();
+    let mut req = LaunchRequest::new(View::ConsultationStart);
+    req.patient = PatientRef::Upsert(
+        PatientInput::from_json(
+            &json!({"keys":[{"subSystem":"pms","key":"relay-1"}],"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}),
+            "2026-11-21",
+        )
+        .unwrap(),
+    );
+    let patient_id = launch::issue(&app, &caller, &req)
+        .await
+        .unwrap()
+        .patient_id
+        .unwrap();
+    let tenant = TenantKey::parse("demo").unwrap();
+    let (c, event) = consultations::create_consultation(
+        &app,
+        &tenant,
+        NewConsultation {
+            patient_id,
+            created_by: "demo-owner".into(),
+            reason_code: Some("uti".into()),
+            metadata: None,
+            send: true,
+        },
+    )
+    .await
+    .unwrap();
+
+    // The bus, a rule and a queue on moto.
+    let conf = sdk_config();
+    let events = aws_sdk_eventbridge::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let bus = format!("bus-{suffix}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("q-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn_attr = aws_sdk_sqs::types::QueueAttributeName::QueueArn;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(arn_attr.clone())
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attrs.attributes.unwrap()[&arn_attr].clone();
+    events
+        .put_rule()
+        .name(format!("r-{suffix}"))
+        .event_bus_name(&bus)
+        .event_pattern(json!({"source": ["embedcare"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(format!("r-{suffix}"))
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // The relay, with the stream record of the outbox item (DynamoDB JSON).
+    let outbox_key = shared::events::outbox_key(&tenant, &event.id);
+    let item = aws_sdk_dynamodb::Client::new(&conf)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the outbox item");
+    let image = serde_json::to_value(
+        item.iter()
+            .map(|(k, v)| (k.clone(), dynamodb_json(v)))
+            .collect::<serde_json::Map<String, Value>>(),
+    )
+    .unwrap();
+    let stream_event = json!({"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": "100", "NewImage": image}}]});
+    let mut relay = Function::start_with(&bins[0], &table, &[("EMBEDCARE_EVENT_BUS", &bus)]).await;
+    let r = relay.invoke_raw(stream_event).await;
+    assert_eq!(r, json!({"batchItemFailures": []}));
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<Value> = received
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
+    assert_eq!(bodies[0]["detail-type"], "Consultation Created");
+
+    // The notifier, with that EventBridge event; SES (moto) needs a verified sender.
+    let ses = aws_sdk_sesv2::Client::new(&conf);
+    ses.create_email_identity()
+        .email_identity("care@pharmacy.example")
+        .send()
+        .await
+        .unwrap();
+    let mut notifier = Function::start_with(
+        &bins[1],
+        &table,
+        &[("EMBEDCARE_SES_SENDER", "care@pharmacy.example")],
+    )
+    .await;
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": true}), "{r}");
+    let stored = consultations::consultation(&app, &tenant, &c.consultation_id)
+        .await
+        .unwrap();
+    let delivery = stored.delivery.expect("a delivery");
+    assert_eq!(
+        (delivery.channel.as_str(), delivery.status),
+        ("email", DeliveryStatus::Sent)
+    );
+    // Delivered at least once: the same event again sends nothing.
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": false}));
+    let logs = notifier.logs();
+    for personal in ["Ann", "ann@example.com", "relay-1"] {
+        assert!(
+            !logs.contains(personal),
+            "{personal} in the notifier's logs"
+        );
+    }
+}
+
+/// An attribute value in DynamoDB's JSON, as a stream record carries it.
+fn dynamodb_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    match v {
+        Av::S(s) => json!({"S": s}),
+        Av::N(n) => json!({"N": n}),
+        Av::Bool(b) => json!({"BOOL": b}),
+        Av::Null(_) => json!({"NULL": true}),
+        Av::M(m) => {
+            json!({"M": m.iter().map(|(k, v)| (k.clone(), dynamodb_json(v))).collect::<serde_json::Map<String, Value>>()})
+        }
+        Av::L(l) => json!({"L": l.iter().map(dynamodb_json).collect::<Vec<_>>()}),
+        _ => Value::Null,
+    }
 }
