@@ -64,6 +64,14 @@ cargo test --workspace --locked
 step "HTTP suite again, on DynamoDB (moto)"
 EMBEDCARE_TEST_STORE=dynamodb cargo test --locked -p integration-tests --test http
 
+step "browser (Chromium, seed 000 walk)"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && apt-get install -y -qq chromium
+fi
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+cargo build -p embedcare
+EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare" node --test tests/browser/
+
 step "packaging: one function as Lambda ships it (cargo-lambda, release)"
 LAMBDA_DIR="$CACHE/lambda"
 rm -rf "$LAMBDA_DIR/consultation-create"
@@ -77,6 +85,12 @@ assert head == b"\x7fELF", "bootstrap is not an ELF executable"
 assert (info.external_attr >> 16) & 0o111, "bootstrap is not executable"
 print(f"{sys.argv[1]}: bootstrap {info.file_size} bytes, zip {sum(i.compress_size for i in z.infolist())} bytes")
 PY
+
+step "infrastructure (SAM and CDK, offline)"
+./infra/test.sh
+
+step "benchmarks (quick mode: every benchmark runs, counted budgets hold)"
+./benches/run.sh quick
 
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then

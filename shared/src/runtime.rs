@@ -17,6 +17,7 @@ use crate::app::{App, AppState, Config};
 use crate::clock::{Clock, SystemClock};
 use crate::store::Store;
 use crate::store::dynamodb::DynamoStore;
+#[cfg(feature = "embedded")]
 use crate::store::embedded::EmbeddedStore;
 use crate::store::table::DEFAULT_TABLE_NAME;
 
@@ -67,6 +68,12 @@ pub async fn store(
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<dyn Store>, String> {
     match kind {
+        #[cfg(not(feature = "embedded"))]
+        StoreKind::Embedded => {
+            let _ = (data_dir, clock);
+            Err("this build has no embedded store (a Lambda function): set EMBEDCARE_STORE=dynamodb".into())
+        }
+        #[cfg(feature = "embedded")]
         StoreKind::Embedded => {
             let dir = data_dir.ok_or("the embedded store needs a data directory")?;
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

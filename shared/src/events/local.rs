@@ -62,6 +62,7 @@ impl EventBus for LocalBus {
     }
 }
 
+#[cfg(feature = "embedded")]
 /// The local server's relay: the embedded store's change feed (new outbox
 /// items) to the bus, with the same `relay` as the Lambda. Acknowledges up
 /// to the first failure, so an event the bus refused is retried, in order,

@@ -16,6 +16,7 @@
 //! Depends on nothing but serde_json; adapters live in sub-modules.
 
 pub mod dynamodb;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod metered;
 pub mod table;
