@@ -60,5 +60,22 @@ impl<'a> Fields<'a> {
     }
 }
 
+impl Fields<'_> {
+    /// An optional `preferredLanguage`-style field: exactly `FR` or `EN`.
+    pub fn opt_language(&self, field: &str) -> Result<Option<super::types::Language>> {
+        use super::types::Language;
+        self.opt_parsed(
+            field,
+            2,
+            |s| match s {
+                "FR" => Some(Language::Fr),
+                "EN" => Some(Language::En),
+                _ => None,
+            },
+            "must be FR or EN",
+        )
+    }
+}
+
 /// Names and other short free text.
 pub const MAX_NAME: usize = 100;

@@ -65,16 +65,7 @@ impl PatientInput {
                 |s| valid_phone(s).then(|| s.to_owned()),
                 "must hold 7 to 15 digits (spaces, dashes, dots, brackets and a leading + allowed)",
             )?,
-            preferred_language: f.opt_parsed(
-                "preferredLanguage",
-                2,
-                |s| match s {
-                    "FR" => Some(Language::Fr),
-                    "EN" => Some(Language::En),
-                    _ => None,
-                },
-                "must be FR or EN",
-            )?,
+            preferred_language: f.opt_language("preferredLanguage")?,
         })
     }
 }

@@ -80,16 +80,7 @@ impl IntegrationUser {
             last_name: f.opt_str("lastName", MAX_NAME)?,
             email: f.opt_parsed("email", 254, Email::parse, "is not a valid e-mail address")?,
             license_number: f.opt_str("licenseNumber", MAX_LICENSE)?,
-            preferred_language: f.opt_parsed(
-                "preferredLanguage",
-                2,
-                |s| match s {
-                    "FR" => Some(Language::Fr),
-                    "EN" => Some(Language::En),
-                    _ => None,
-                },
-                "must be FR or EN",
-            )?,
+            preferred_language: f.opt_language("preferredLanguage")?,
         })
     }
 

@@ -94,7 +94,7 @@ pub fn embed_routes() -> Router<AppState> {
 
 // ---- requests ----------------------------------------------------------------
 
-use super::vendor::{caller, integration_user};
+use super::vendor::{caller, integration_user, json_response};
 
 /// Who a request acts as, for its idempotency fingerprint.
 fn acting_user(caller: &Caller, user: Option<&IntegrationUser>) -> Value {
@@ -179,15 +179,6 @@ fn creation(
 }
 
 // ---- responses ---------------------------------------------------------------
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
-}
 
 fn created(body: &Value) -> Result<StoredResponse> {
     Ok(StoredResponse {

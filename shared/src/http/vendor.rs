@@ -112,7 +112,8 @@ fn launch_json(launch: &Launch, with_patient: bool) -> Value {
     body
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response {
+/// A JSON response that no cache keeps (launch URLs are single-use).
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -141,7 +142,7 @@ pub async fn consultation_create(
     )?;
     req.prefill = consultation_prefill(body.get("consultation"))?;
     let launch = launch::issue(&app, &caller, &req).await?;
-    Ok(json_response(StatusCode::OK, launch_json(&launch, true)))
+    Ok(json_response(StatusCode::OK, &launch_json(&launch, true)))
 }
 
 /// The optional `consultation` of a create request: `{reason?, metadata?}`,
@@ -158,14 +159,7 @@ fn consultation_prefill(value: Option<&Value>) -> Result<Option<Value>> {
     };
     let f = Fields::new("consultation", map);
     let reason = f.opt_str("reason", 64)?;
-    let metadata = match map.get("metadata") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(m)) if Value::Object(m.clone()).to_string().len() <= 4096 => {
-            Some(Value::Object(m.clone()))
-        }
-        Some(Value::Object(_)) => return Err(f.error("metadata", "must be at most 4 KB of JSON")),
-        Some(_) => return Err(f.error("metadata", "must be a JSON object")),
-    };
+    let metadata = crate::services::consultations::check_metadata(map.get("metadata"))?;
     if reason.is_none() && metadata.is_none() {
         return Ok(None);
     }
@@ -216,7 +210,7 @@ pub async fn consultation_view(
     req.user = integration_user(&headers, Some(&body))?;
     req.locale = locale(f.opt_str("locale", 2)?.as_deref())?;
     let launch = launch::issue(&app, &caller, &req).await?;
-    Ok(json_response(StatusCode::OK, launch_json(&launch, false)))
+    Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
 /// `GET /embeddable/...`: the URL as `text/plain`, or JSON
@@ -240,7 +234,7 @@ pub async fn embeddable_url(
     req.user = integration_user(headers, None)?;
     let launch = launch::issue(app, &caller, &req).await?;
     if wants_json(headers) {
-        return Ok(json_response(StatusCode::OK, launch_json(&launch, false)));
+        return Ok(json_response(StatusCode::OK, &launch_json(&launch, false)));
     }
     Ok((
         StatusCode::OK,
