@@ -164,9 +164,16 @@ async fn run(plan: Plan) -> Res<Vec<String>> {
         if release { "release" } else { "debug" }
     ));
     let t = Instant::now();
-    let mut packages: Vec<&str> = FUNCTIONS.to_vec();
-    packages.extend(["embedcare", "benchmarks"]);
-    let bins = util::build(release, &packages, &[], None)?;
+    // The functions in a build of their own: built together with `embedcare`
+    // or `benchmarks`, cargo would unify `shared`'s features and link the
+    // embedded store into them, which their packaged builds do not have.
+    let mut bins = util::build(release, FUNCTIONS, &[], None)?;
+    bins.extend(util::build(
+        release,
+        &["embedcare", "benchmarks"],
+        &[],
+        None,
+    )?);
     let build_secs = t.elapsed().as_secs_f64();
     let bin = |name: &str| -> Res<PathBuf> {
         bins.get(name)
@@ -568,9 +575,15 @@ async fn alternatives(
     for level in &plan.alt_opt_levels {
         step(&format!("alternative build: opt-level = {level}"));
         let dir = target.join(format!("bench-opt-{level}"));
-        let bins = util::build(
+        let mut bins = util::build(
             true,
-            &["consultation-create", "benchmarks"],
+            &["benchmarks"],
+            &[("CARGO_PROFILE_RELEASE_OPT_LEVEL", level.as_str())],
+            Some(&dir),
+        )?;
+        bins.extend(util::build(
+            true,
+            &["consultation-create"],
             &[
                 ("CARGO_PROFILE_RELEASE_OPT_LEVEL", level.as_str()),
                 // Kept unstripped for the symbol breakdown below; sizes are
@@ -578,7 +591,7 @@ async fn alternatives(
                 ("CARGO_PROFILE_RELEASE_STRIP", "false"),
             ],
             Some(&dir),
-        )?;
+        )?);
         for n in picked {
             let path = bins.get(n).ok_or("no alt binary")?;
             let alt_scratch = scratch.join(format!("opt-{level}"));
