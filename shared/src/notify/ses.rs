@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::error::DisplayErrorContext;
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 
 use super::{Message, Notifier};
@@ -46,8 +46,16 @@ impl Notifier for SesNotifier {
             .content(EmailContent::builder().simple(email).build())
             .send()
             .await
-            // The SDK's error text names the operation, never the message.
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            // Only the error's code: SES's messages can quote the recipient
+            // (e.g. "identities failed the check: <address>"), and this
+            // reason is logged.
+            .map_err(|e| {
+                let code = e
+                    .as_service_error()
+                    .and_then(|se| se.code())
+                    .unwrap_or("unreachable");
+                format!("SES SendEmail failed: {code}")
+            })?;
         Ok(out.message_id.unwrap_or_default())
     }
 }
