@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use shared::clock::{Clock, SystemClock};
-use shared::domain::{Patient, PatientKey, TenantKey};
+use shared::domain::{Patient, PatientId, PatientKey, TenantKey};
 use shared::services::demo;
 use shared::store::embedded::EmbeddedStore;
 use shared::store::{MAX_TRANSACT_ITEMS, Store};
@@ -42,7 +42,7 @@ pub async fn prepare(dir: &Path, n: usize) -> Res<(String, Duration)> {
     for i in 0..n {
         let p = Patient {
             tenant_key: tenant.clone(),
-            patient_id: uuid::Uuid::new_v4().to_string(),
+            patient_id: PatientId::generate(),
             keys: vec![PatientKey {
                 sub_system: "pms".into(),
                 key: patient_key(i),
@@ -58,7 +58,7 @@ pub async fn prepare(dir: &Path, n: usize) -> Res<(String, Duration)> {
             updated_at: now,
             version: 1,
         };
-        let writes = shared::repo::create_patient_writes(&p)?;
+        let writes = shared::store::items::create_patient_writes(&p)?;
         if batch.len() + writes.len() > MAX_TRANSACT_ITEMS {
             store.transact(std::mem::take(&mut batch)).await?;
         }

@@ -380,6 +380,11 @@ fn cold_case(name: &str, endpoint: &str, table: &str, key: &str) -> (Value, Vec<
             "EMBEDCARE_APP_BASE_URL".to_owned(),
             cold::BASE_URL.to_owned(),
         ),
+        // Every function requires the deployment secret.
+        (
+            "EMBEDCARE_SECRET".to_owned(),
+            "bench-secret-of-at-least-thirty-two-chars".to_owned(),
+        ),
     ];
     let json_h = json!({"api-key": key, "content-type": "application/json"});
     let event = match name {

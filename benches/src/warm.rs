@@ -20,6 +20,7 @@ use shared::store::Store;
 use shared::store::dynamodb::{DynamoStore, create_table};
 use shared::store::embedded::EmbeddedStore;
 use shared::store::metered::MeteredStore;
+use shared::store::{Key, keys};
 use shared::{App, Config};
 use tower::ServiceExt;
 
@@ -339,10 +340,13 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
             if round == 0 {
                 continue; // the first round fills the caches
             }
-            let user_writes = call.id_only_user.as_ref().map(|u| {
-                let key = shared::repo::user_key(&world.account_id, u);
-                store.written().iter().filter(|w| *w.key() == key).count()
-            });
+            let user_writes = match &call.id_only_user {
+                Some(u) => {
+                    let key = user_key(&world.account_id, u)?;
+                    Some(store.written().iter().filter(|w| *w.key() == key).count())
+                }
+                None => None,
+            };
             out.push(Counted {
                 name: call.name.clone(),
                 status: r.status,
@@ -460,4 +464,11 @@ async fn time_call(router: &Router, iterations: usize, make: impl Fn(usize) -> C
         p50_us: pct(&s, 50.0),
         p99_us: pct(&s, 99.0),
     })
+}
+
+/// The store key of a user, from the demo world's strings.
+fn user_key(account: &str, user: &str) -> Res<Key> {
+    let account = shared::domain::AccountId::parse(account).ok_or("an account id")?;
+    let user = shared::domain::UserId::parse(user).ok_or("a user id")?;
+    Ok(keys::user_key(&account, &user))
 }

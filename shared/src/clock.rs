@@ -44,11 +44,21 @@ impl Clock for ManualClock {
     }
 }
 
+fn date_time(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// The UTC day of epoch milliseconds: "today" for every rule that needs one
+/// (a birth date is in the past, a follow-up's default due date).
+pub fn day_of(ms: i64) -> time::Date {
+    date_time(ms).date()
+}
+
 /// Formats epoch milliseconds as RFC 3339 UTC with millisecond precision,
-/// e.g. `2025-01-15T14:30:00.123Z` (the timestamps of seed 002).
+/// e.g. `2025-01-15T14:30:00.123Z` (the timestamps of the error body).
 pub fn iso_ms(ms: i64) -> String {
-    let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let dt = date_time(ms);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         dt.year(),
@@ -69,5 +79,12 @@ mod tests {
     fn iso_ms_has_millisecond_precision_and_z() {
         assert_eq!(iso_ms(1_736_951_400_123), "2025-01-15T14:30:00.123Z");
         assert_eq!(iso_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn the_day_is_the_utc_day() {
+        assert_eq!(day_of(1_736_951_400_123).to_string(), "2025-01-15");
+        assert_eq!(day_of(1_736_985_599_999).to_string(), "2025-01-15");
+        assert_eq!(day_of(1_736_985_600_000).to_string(), "2025-01-16");
     }
 }

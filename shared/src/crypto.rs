@@ -1,5 +1,6 @@
-//! Secrets: random tokens, their hashes, constant-time comparison, and the
-//! API key format `ek_<keyId>_<secret>`.
+//! Secrets: random tokens, their hashes, constant-time comparison, the API
+//! key format `ek_<keyId>_<secret>`, and the deployment secret with the
+//! keyed tags (HMAC-SHA256) derived from it.
 //!
 //! Launch tokens, session tokens and API key secrets are 256 random bits, so
 //! a single SHA-256 is the right hash: a slow password hash protects
@@ -7,24 +8,30 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::KeyId;
 use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn random_bytes(n: usize) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
+    Ok(buf)
+}
 
 /// 32 random bytes from the operating system, base64url without padding
 /// (43 characters).
 pub fn random_token() -> Result<String> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
 }
 
 /// Lower-case hex of random bytes (used for public ids such as key ids).
 pub fn random_hex(bytes: usize) -> Result<String> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness: {e}")))?;
-    Ok(hex(&buf))
+    Ok(hex(&random_bytes(bytes)?))
 }
 
 /// SHA-256 of the input as lower-case hex: what we store instead of a secret.
@@ -39,7 +46,7 @@ pub fn digest_b64(input: &str) -> String {
 
 /// Constant-time equality of two strings (of hashes).
 pub fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    ct_eq_bytes(a.as_bytes(), b.as_bytes())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -52,10 +59,92 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The deployment secret: at least 32 bytes, never logged, never used
+/// directly. Each use derives its own key from it with [`Secret::derive`]
+/// (`embedcare/cursor/v1` for list cursors), so a later one (a keyed hash,
+/// webhook secrets) cannot weaken another.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Secret {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    /// A secret of these bytes, if there are enough of them.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Option<Self> {
+        let bytes = bytes.into();
+        (bytes.len() >= Self::MIN_LEN).then_some(Self(bytes))
+    }
+
+    /// A new random secret, as text (43 base64url characters), the form in
+    /// which it is kept in a file or an environment variable.
+    pub fn generate_text() -> Result<String> {
+        random_token()
+    }
+
+    /// A random secret for a process that keeps it nowhere (tests): two
+    /// UUID v4s, drawn from the operating system like every id we make.
+    pub fn ephemeral() -> Self {
+        let mut bytes = uuid::Uuid::new_v4().as_bytes().to_vec();
+        bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        Self(bytes)
+    }
+
+    /// The key of one purpose: HMAC-SHA256(secret, purpose).
+    pub fn derive(&self, purpose: &str) -> TagKey {
+        TagKey(tag_with(&self.0, &[purpose.as_bytes()]))
+    }
+}
+
+/// A key derived for one purpose; it only makes and checks tags.
+#[derive(Clone)]
+pub struct TagKey([u8; 32]);
+
+impl std::fmt::Debug for TagKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TagKey(..)")
+    }
+}
+
+impl TagKey {
+    /// HMAC-SHA256 of `parts`, each prefixed with its length so that no two
+    /// different lists of parts have the same input.
+    pub fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        tag_with(&self.0, parts)
+    }
+
+    /// Whether `tag` is the tag of `parts` (in constant time).
+    pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        ct_eq_bytes(&self.tag(parts), tag)
+    }
+}
+
+fn tag_with(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC takes a key of any length: `new_from_slice` cannot fail.
+    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+        return [0; 32];
+    };
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 /// An API key as presented: the public key id and the secret.
 #[derive(Clone)]
 pub struct PresentedKey {
-    pub key_id: String,
+    pub key_id: KeyId,
     pub secret: String,
 }
 
@@ -84,16 +173,21 @@ impl PresentedKey {
             && secret
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        (id_ok && secret_ok).then(|| Self {
-            key_id: key_id.to_owned(),
+        if !(id_ok && secret_ok) {
+            return None;
+        }
+        Some(Self {
+            key_id: KeyId::parse(key_id)?,
             secret: secret.to_owned(),
         })
     }
 
     /// A new key: a random id and a random secret.
     pub fn generate() -> Result<Self> {
+        let key_id = KeyId::parse(&random_hex(KEY_ID_LEN / 2)?)
+            .ok_or_else(|| Error::internal("a generated key id is not an id"))?;
         Ok(Self {
-            key_id: random_hex(KEY_ID_LEN / 2)?,
+            key_id,
             secret: random_token()?,
         })
     }
@@ -140,6 +234,21 @@ mod tests {
         let b = random_token().unwrap();
         assert_eq!(a.len(), 43);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn tags_depend_on_the_key_the_purpose_and_every_part() {
+        let secret = Secret::new(vec![7u8; 32]).unwrap();
+        let k = secret.derive("a");
+        let t = k.tag(&[b"x", b"y"]);
+        assert!(k.verify(&[b"x", b"y"], &t));
+        assert!(!k.verify(&[b"xy"], &t), "parts are delimited");
+        assert!(!k.verify(&[b"x", b"z"], &t));
+        assert!(!secret.derive("b").verify(&[b"x", b"y"], &t));
+        assert!(!Secret::ephemeral().derive("a").verify(&[b"x", b"y"], &t));
+        assert!(!k.verify(&[b"x", b"y"], &t[..31]));
+        assert!(Secret::new(vec![0u8; 31]).is_none());
+        assert_eq!(format!("{secret:?}"), "Secret(..)");
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! The one error type of the core. Every operation returns it; the HTTP
-//! layer maps it to a status and the seed-002 error body in one place
-//! (`http::error`). Messages are written for the vendor's developer and
-//! never contain personal data or internal detail.
-
-use crate::store::StoreError;
+//! The one error type of the core. Every operation returns it. It says what
+//! went wrong, not how HTTP spells it: the HTTP layer maps each meaning to a
+//! status and the error body in one place (`http::error`). Messages are
+//! written for the vendor's developer and never contain personal data or
+//! internal detail.
+//!
+//! Imports nothing of the crate, so that every layer may use it; the
+//! conversion of a store failure lives with the store (`store::StoreError`).
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The request is malformed or breaks a rule; the message says which.
     #[error("{0}")]
-    BadRequest(String),
-    /// A bad, missing, revoked or unknown API key. Deliberately one message.
+    Invalid(String),
+    /// A bad, missing, revoked or unknown API key or session. Deliberately
+    /// one message.
     #[error("Authentication failed")]
     Unauthorized,
     #[error("{0}")]
@@ -17,24 +21,36 @@ pub enum Error {
     /// Unknown, or belonging to another tenant: the two are never told apart.
     #[error("{0}")]
     NotFound(String),
+    /// The change contradicts the current state (a move outside a state
+    /// machine, a duplicate, a lost race that was not retried).
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
-    PayloadTooLarge(String),
+    TooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Well-formed but not acceptable (an idempotency key reused for
+    /// another request).
     #[error("{0}")]
     Unprocessable(String),
-    /// The store failed; logged with its cause, shown as a bare 500.
-    #[error("store error: {0}")]
-    Store(#[from] StoreError),
+    /// A condition of a store write did not hold: a concurrent change won.
+    /// `failed` lists the writes of a transaction whose conditions failed
+    /// (empty when unknown). `services::retry` retries it or turns it into a
+    /// `Conflict` with a message; one that escapes is logged as internal.
+    #[error("a concurrent change won the race (writes {failed:?})")]
+    Contention { failed: Vec<usize> },
+    /// A backend (the store, the bus) failed or could not be reached;
+    /// logged with its cause.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or a broken invariant; logged with its cause.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl Error {
-    pub fn bad_request(msg: impl Into<String>) -> Self {
-        Error::BadRequest(msg.into())
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Error::Invalid(msg.into())
     }
     pub fn not_found(msg: impl Into<String>) -> Self {
         Error::NotFound(msg.into())
@@ -47,21 +63,6 @@ impl Error {
     }
     pub fn internal(msg: impl Into<String>) -> Self {
         Error::Internal(msg.into())
-    }
-
-    /// The HTTP status this error stands for.
-    pub fn status(&self) -> u16 {
-        match self {
-            Error::BadRequest(_) => 400,
-            Error::Unauthorized => 401,
-            Error::Forbidden(_) => 403,
-            Error::NotFound(_) => 404,
-            Error::Conflict(_) => 409,
-            Error::PayloadTooLarge(_) => 413,
-            Error::UnsupportedMediaType(_) => 415,
-            Error::Unprocessable(_) => 422,
-            Error::Store(_) | Error::Internal(_) => 500,
-        }
     }
 }
 

@@ -1,23 +1,23 @@
-//! embedcare's core: the domain, its ports and their adapters, the HTTP
-//! routers of every endpoint and the embedded pages. Function crates and the
-//! local server only wire these together.
+//! embedcare's core: the domain, its ports and their adapters, the services
+//! over them, the HTTP routers of every endpoint and the embedded pages.
+//! Function crates and the local server only wire these together;
+//! `docs/architecture.md` maps where each thing lives and what it may use.
 
 pub mod app;
 pub mod cache;
 pub mod clock;
+pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
-#[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod notify;
-pub mod pages;
-pub mod repo;
 pub mod runtime;
 pub mod services;
 pub mod store;
 
-pub use app::{App, AppState, Config};
+pub use app::{App, AppState};
+pub use config::Config;
 pub use error::{Error, Result};

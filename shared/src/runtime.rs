@@ -8,13 +8,14 @@
 //! | `AWS_REGION` | required for `dynamodb` (never guessed: guessing probes instance metadata) |
 //! | `AWS_ENDPOINT_URL` | optional, e.g. an emulator (read by the SDK itself) |
 //!
-//! plus the settings of `Config::from_env`.
+//! plus the settings of `Config::from_env` (`EMBEDCARE_SECRET` among them).
 
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::app::{App, AppState, Config};
+use crate::app::{App, AppState};
 use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
 use crate::store::Store;
 use crate::store::dynamodb::DynamoStore;
 #[cfg(feature = "embedded")]
@@ -90,7 +91,8 @@ pub async fn store(
 }
 
 /// The application of a Lambda function: DynamoDB unless told otherwise,
-/// clients built once, here, at cold start.
+/// clients built once, here, at cold start; `EMBEDCARE_SECRET` and
+/// `EMBEDCARE_APP_BASE_URL` required.
 pub async fn lambda_app() -> Result<AppState, String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let kind = StoreKind::from_env(StoreKind::Dynamodb)?;

@@ -17,13 +17,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamAv, ShardIteratorType};
 use serde_json::{Value, json};
-use shared::clock::SystemClock;
-use shared::domain::consultation::{Answer, ConsultationStatus};
-use shared::domain::patient::PatientInput;
-use shared::domain::{TenantKey, View};
+use shared::clock::{SystemClock, day_of};
+use shared::domain::{
+    Answer, ConsultationStatus, DueDate, Frequency, ReasonCode, TenantKey, UserId, View,
+};
 use shared::events::eventbridge::EventBridgeBus;
-use shared::events::{BusEntry, Event, EventBus, RelayPolicy, StreamRecord, relay};
-use shared::services::consultations::{self, NewConsultation, NewFollowup};
+use shared::events::relay::{RelayPolicy, StreamRecord, relay};
+use shared::events::{BusEntry, Event, EventBus};
+use shared::http::error::status;
+use shared::http::wire::patient_input;
+use shared::services::consultations::{self, NewConsultation};
+use shared::services::followups::{self, NewFollowup};
 use shared::services::launch::{self, LaunchRequest, PatientRef};
 use shared::services::{admin, auth, demo};
 use shared::{App, AppState, Config};
@@ -60,9 +64,9 @@ async fn changes() -> (AppState, String, Vec<Event>) {
     let tenant = TenantKey::parse("demo").unwrap();
     let mut req = LaunchRequest::new(View::ConsultationStart);
     req.patient = PatientRef::Upsert(
-        PatientInput::from_json(
+        patient_input(
             &json!({"keys":[{"subSystem":"pms","key":"ev-1"}],"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}),
-            "2026-11-21",
+            day_of(app.now_ms()),
         )
         .unwrap(),
     );
@@ -73,8 +77,8 @@ async fn changes() -> (AppState, String, Vec<Event>) {
         .unwrap();
     let new = |send: bool, reason: Option<&str>| NewConsultation {
         patient_id: patient_id.clone(),
-        created_by: "demo-owner".into(),
-        reason_code: reason.map(str::to_owned),
+        created_by: UserId::parse("demo-owner").unwrap(),
+        reason_code: reason.map(|r| ReasonCode::known(r).unwrap()),
         metadata: None,
         send,
     };
@@ -125,27 +129,28 @@ async fn changes() -> (AppState, String, Vec<Event>) {
     events.push(e);
     // An illegal move writes nothing (and no event).
     assert_eq!(
-        consultations::move_consultation(
-            &app,
-            &tenant,
-            &draft.consultation_id,
-            ConsultationStatus::Sent
-        )
-        .await
-        .unwrap_err()
-        .status(),
+        status(
+            &consultations::move_consultation(
+                &app,
+                &tenant,
+                &draft.consultation_id,
+                ConsultationStatus::Sent
+            )
+            .await
+            .unwrap_err()
+        ),
         409
     );
-    let (_, e) = consultations::create_followup(
+    let (_, e) = followups::create_followup(
         &app,
         &tenant,
         NewFollowup {
             patient_id: patient_id.clone(),
-            created_by: "demo-owner".into(),
+            created_by: UserId::parse("demo-owner").unwrap(),
             consultation_id: Some(c.consultation_id.clone()),
-            reason_code: Some("blood-pressure".into()),
-            due_date: "2026-12-01".into(),
-            frequency: "weekly".into(),
+            reason_code: ReasonCode::known("blood-pressure"),
+            due_date: DueDate::parse("2026-12-01").unwrap(),
+            frequency: Frequency::Weekly,
             notes: None,
             metadata: None,
         },
@@ -153,7 +158,7 @@ async fn changes() -> (AppState, String, Vec<Event>) {
     .await
     .unwrap();
     events.push(e);
-    let (_, e) = admin::onboard_franchise(&app, &tenant, "demo-owner")
+    let (_, e) = admin::onboard_franchise(&app, &tenant, &UserId::parse("demo-owner").unwrap())
         .await
         .unwrap();
     events.push(e);
@@ -406,7 +411,7 @@ async fn every_change_reaches_the_bus_once_from_the_outbox_even_when_the_bus_fai
                 .to_owned()
         })
         .collect();
-    let returned_ids: Vec<String> = returned.iter().map(|e| e.id.clone()).collect();
+    let returned_ids: Vec<String> = returned.iter().map(|e| e.id.to_string()).collect();
     assert_eq!(
         outbox_ids.iter().collect::<HashSet<_>>(),
         returned_ids.iter().collect::<HashSet<_>>()
@@ -508,7 +513,7 @@ async fn every_change_reaches_the_bus_once_from_the_outbox_even_when_the_bus_fai
     let expected: HashSet<String> = returned
         .iter()
         .filter(|e| e.detail_type() == "Consultation Updated" && e.status == "TO_BE_ANALYZED")
-        .map(|e| e.id.clone())
+        .map(|e| e.id.to_string())
         .collect();
     assert_eq!(expected.len(), 1);
     assert_eq!(filtered_ids, expected);
@@ -539,7 +544,7 @@ async fn the_relay_lambda_handler_reports_partial_batch_failures() {
         attempts: 2,
         backoff: Duration::from_millis(1),
     };
-    let out = shared::events::handle_stream_event(&event, &Down, policy).await;
+    let out = shared::lambda::stream::handle_stream_event(&event, &Down, policy).await;
     assert_eq!(
         out,
         json!({"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]})
@@ -551,7 +556,7 @@ async fn the_relay_lambda_handler_reports_partial_batch_failures() {
 /// notifier "send" the patient a single-use answer link, recorded on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
-    use shared::domain::consultation::DeliveryStatus;
+    use shared::domain::DeliveryStatus;
     use shared::events::local::{LocalBus, run_embedded_relay};
     use shared::notify::local::LocalNotifier;
     use shared::store::embedded::EmbeddedStore;
@@ -573,9 +578,9 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
         .unwrap();
     let mut req = LaunchRequest::new(View::ConsultationStart);
     req.patient = PatientRef::Upsert(
-        PatientInput::from_json(
+        patient_input(
             &json!({"keys":[{"subSystem":"pms","key":"n-1"}],"firstName":"Ann","lastName":"Lee","email":"ann@example.com","preferredLanguage":"FR"}),
-            "2026-11-21",
+            day_of(app.now_ms()),
         )
         .unwrap(),
     );
@@ -590,8 +595,8 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
         &tenant,
         NewConsultation {
             patient_id,
-            created_by: "demo-owner".into(),
-            reason_code: Some("uti".into()),
+            created_by: UserId::parse("demo-owner").unwrap(),
+            reason_code: ReasonCode::known("uti"),
             metadata: None,
             send: true,
         },
@@ -609,7 +614,7 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
 
     // The notifier reacts to it (what the patient-notifier function does).
     let notifier = LocalNotifier::default();
-    let delivery = shared::services::notify::on_event(&app, &notifier, &delivered.envelope())
+    let delivery = shared::lambda::eventbridge::on_event(&app, &notifier, &delivered.envelope())
         .await
         .unwrap()
         .unwrap();
@@ -633,7 +638,7 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
     assert_eq!(stored.delivery.unwrap().status, DeliveryStatus::Sent);
     // The same event again (at least once): nothing is sent twice.
     assert!(
-        shared::services::notify::on_event(&app, &notifier, &delivered.envelope())
+        shared::lambda::eventbridge::on_event(&app, &notifier, &delivered.envelope())
             .await
             .unwrap()
             .is_none()

@@ -12,10 +12,11 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use shared::clock::ManualClock;
+use shared::domain::{AccountId, EventId, PatientId, TenantKey, UserId};
 use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::store::metered::MeteredStore;
-use shared::store::{Key, Store, Write};
+use shared::store::{Key, Store, Write, items, keys};
 use shared::{App, AppState, Config};
 use tower::ServiceExt;
 
@@ -192,10 +193,10 @@ impl TestApp {
     pub async fn user(&self, account: &str, user_id: &str) -> Option<shared::domain::User> {
         let item = self
             .store
-            .get(&shared::repo::user_key(account, user_id))
+            .get(&user_key(account, user_id))
             .await
             .expect("store");
-        item.map(|i| shared::repo::entity_of(&i).expect("user"))
+        item.map(|i| items::entity_of(&i).expect("user"))
     }
 
     /// Writes (since the last reset) that targeted `key`.
@@ -208,7 +209,30 @@ impl TestApp {
     }
 }
 
-/// Asserts the seed-002 error body: status, error, message, path, timestamp.
+/// The store key of a user, from the strings a test has.
+pub fn user_key(account: &str, user_id: &str) -> Key {
+    keys::user_key(
+        &AccountId::parse(account).expect("an account id"),
+        &UserId::parse(user_id).expect("a user id"),
+    )
+}
+
+/// The store key of a patient of the demo franchise.
+pub fn patient_key(id: &str) -> Key {
+    keys::patient_key(&demo_tenant(), &PatientId::parse(id).expect("a patient id"))
+}
+
+/// The store key of an outbox event of `tenant`.
+pub fn outbox_key(tenant: &TenantKey, id: &str) -> Key {
+    keys::outbox_key(tenant, &EventId::parse(id).expect("an event id"))
+}
+
+/// The demo franchise.
+pub fn demo_tenant() -> TenantKey {
+    TenantKey::parse("demo").expect("demo")
+}
+
+/// Asserts the error body: status, error, message, path, timestamp.
 pub fn assert_error(reply: &Reply, status: u16, message: &str, path: &str) {
     assert_eq!(reply.status.as_u16(), status, "{}", reply.text());
     let body = reply.json();

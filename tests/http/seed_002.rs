@@ -1,7 +1,6 @@
 //! Seed 002, scenario by scenario, through HTTP, with its own base64 headers.
 
 use serde_json::json;
-use shared::repo;
 use shared::store::Write;
 
 use crate::helpers::*;
@@ -84,7 +83,7 @@ async fn scenario_1_id_only_existing_user_writes_nothing_at_all() {
 
     let r = t.get(VIEW, &[("x-integration-user", EXISTING_123)]).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let user_key = repo::user_key(&t.world.account_id, "existing_user_123");
+    let user_key = user_key(&t.world.account_id, "existing_user_123");
     assert!(t.writes_to(&user_key).is_empty(), "the user was written");
     // The only write of the call is the launch itself.
     let written = t.store.written();
@@ -114,7 +113,7 @@ async fn scenario_2_partial_update_writes_only_the_changed_field() {
         b64(r#"{"userId":"existing_user_123","email":"new.email@clinic.com","firstName":"John"}"#);
     let r = t.get(VIEW, &[("x-integration-user", &partial)]).await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let user_key = repo::user_key(&t.world.account_id, "existing_user_123");
+    let user_key = user_key(&t.world.account_id, "existing_user_123");
     let writes = t.writes_to(&user_key);
     assert_eq!(writes.len(), 1, "one operation");
     let Write::Update { set, .. } = &writes[0] else {
@@ -150,7 +149,7 @@ async fn scenario_3_complete_update_changes_every_differing_field_in_one_write()
         t.get(VIEW, &[("x-integration-user", &update)]).await.status,
         200
     );
-    let user_key = repo::user_key(&t.world.account_id, "existing_user_123");
+    let user_key = user_key(&t.world.account_id, "existing_user_123");
     assert_eq!(t.writes_to(&user_key).len(), 1);
     let u = t
         .user(&t.world.account_id, "existing_user_123")

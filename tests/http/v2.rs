@@ -7,7 +7,6 @@ use futures::future::join_all;
 use http::Method;
 use serde_json::{Value, json};
 use shared::domain::TenantKey;
-use shared::events::outbox_key;
 use shared::store::{Key, Store, Write};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -869,8 +868,8 @@ async fn an_expired_record_lets_the_key_create_again() {
 /// event — the next time anyone reads it (one, or a list).
 #[tokio::test]
 async fn a_follow_up_done_for_two_days_is_archived() {
-    use shared::domain::consultation::FollowupStatus;
-    use shared::services::consultations;
+    use shared::domain::{FollowupId, FollowupStatus};
+    use shared::services::followups;
 
     let t = spawn_app().await;
     let r = t
@@ -885,7 +884,8 @@ async fn a_follow_up_done_for_two_days_is_archived() {
         .as_str()
         .unwrap()
         .to_owned();
-    consultations::move_followup(&t.app, &tenant(), &id, FollowupStatus::Done, None)
+    let fid = FollowupId::parse(&id).unwrap();
+    followups::move_followup(&t.app, &tenant(), &fid, FollowupStatus::Done, None)
         .await
         .unwrap();
 

@@ -24,6 +24,8 @@ use shared::{App, Config};
 use tokio::sync::{Notify, mpsc};
 
 const BASE_URL: &str = "https://app.embedcare.test";
+/// The deployment secret every function of the test is given.
+const SECRET: &str = "lambda-test-secret-of-at-least-32-characters";
 
 /// Builds the function binaries (debug profile) and returns their paths.
 fn build(functions: &[&str]) -> Vec<PathBuf> {
@@ -177,6 +179,7 @@ impl Function {
             .env("AWS_ENDPOINT_URL", dynamo::endpoint())
             .env("EMBEDCARE_TABLE", table)
             .env("EMBEDCARE_APP_BASE_URL", BASE_URL)
+            .env("EMBEDCARE_SECRET", SECRET)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -395,6 +398,30 @@ async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
     );
 }
 
+/// A function without `EMBEDCARE_SECRET` refuses to start: it must never
+/// make one up (what one instance seals, another must open).
+#[test]
+fn a_function_without_the_secret_does_not_start() {
+    let bins = build(&["consultation-create"]);
+    let out = Command::new(&bins[0])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("EMBEDCARE_APP_BASE_URL", BASE_URL)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the function");
+    assert!(!out.status.success(), "it started without a secret");
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("EMBEDCARE_SECRET must be set"), "{said}");
+}
+
 fn sdk_config() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -414,9 +441,9 @@ fn sdk_config() -> aws_config::SdkConfig {
 /// e-mails the patient through SES.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
-    use shared::domain::consultation::DeliveryStatus;
-    use shared::domain::patient::PatientInput;
-    use shared::domain::{TenantKey, View};
+    use shared::clock::day_of;
+    use shared::domain::{DeliveryStatus, ReasonCode, TenantKey, UserId, View};
+    use shared::http::wire::patient_input;
     use shared::services::consultations::{self, NewConsultation};
     use shared::services::launch::{self, LaunchRequest, PatientRef};
 
@@ -431,9 +458,9 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         .unwrap();
     let mut req = LaunchRequest::new(View::ConsultationStart);
     req.patient = PatientRef::Upsert(
-        PatientInput::from_json(
+        patient_input(
             &json!({"keys":[{"subSystem":"pms","key":"relay-1"}],"firstName":"Ann","lastName":"Lee","email":"ann@example.com"}),
-            "2026-11-21",
+            day_of(app.now_ms()),
         )
         .unwrap(),
     );
@@ -448,8 +475,8 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         &tenant,
         NewConsultation {
             patient_id,
-            created_by: "demo-owner".into(),
-            reason_code: Some("uti".into()),
+            created_by: UserId::parse("demo-owner").unwrap(),
+            reason_code: ReasonCode::known("uti"),
             metadata: None,
             send: true,
         },
@@ -505,7 +532,7 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         .unwrap();
 
     // The relay, with the stream record of the outbox item (DynamoDB JSON).
-    let outbox_key = shared::events::outbox_key(&tenant, &event.id);
+    let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
     let item = aws_sdk_dynamodb::Client::new(&conf)
         .get_item()
         .table_name(&table)

@@ -1,5 +1,5 @@
 //! Keeps `openapi/openapi.json` true: its routes are exactly
-//! `shared::http::VENDOR_ROUTES`, every one of them is served, its examples
+//! `shared::http::vendor_routes()`, every one of them is served, its examples
 //! match its schemas, and real responses of the app (successes and errors)
 //! validate against the schemas it documents for them.
 
@@ -17,11 +17,18 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use shared::clock::{Clock, SystemClock};
-use shared::http::{VENDOR_ROUTES, app_router};
+use shared::http::app_router;
 use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 
 const BASE_URL: &str = "http://127.0.0.1:3000";
+/// Every vendor route, as the app lists them.
+fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
+    static ROUTES: std::sync::LazyLock<Vec<(&str, &str)>> =
+        std::sync::LazyLock::new(shared::http::vendor_routes);
+    &ROUTES
+}
+
 /// The document's URI in the validators' registry.
 const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
@@ -53,7 +60,7 @@ fn uri_fragment(pointer: &str) -> String {
 /// The documented path (template) a concrete request path matches.
 fn template_of(path: &str) -> String {
     let segments: Vec<&str> = path.split('/').collect();
-    VENDOR_ROUTES
+    vendor_route_list()
         .iter()
         .map(|(_, t)| *t)
         .find(|t| {
@@ -204,7 +211,7 @@ fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
 }
 
 fn vendor_routes() -> BTreeSet<(String, String)> {
-    VENDOR_ROUTES
+    vendor_route_list()
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect()
@@ -358,13 +365,13 @@ fn the_document_lists_exactly_the_vendor_routes() {
     let extra: Vec<_> = documented.difference(&served).collect();
     assert!(
         undocumented.is_empty() && extra.is_empty(),
-        "routes in VENDOR_ROUTES but not in the document: {undocumented:?}; \
-         routes in the document but not in VENDOR_ROUTES: {extra:?}"
+        "routes in vendor_routes() but not in the document: {undocumented:?}; \
+         routes in the document but not in vendor_routes(): {extra:?}"
     );
     assert_eq!(
-        VENDOR_ROUTES.len(),
+        vendor_route_list().len(),
         served.len(),
-        "VENDOR_ROUTES repeats a route"
+        "vendor_routes() repeats a route"
     );
 }
 
@@ -657,7 +664,7 @@ fn examples_match_their_schemas() {
 async fn every_vendor_route_is_served() -> TestResult {
     let w = world().await?;
     let s = Schemas::new();
-    for (method, path) in VENDOR_ROUTES {
+    for (method, path) in vendor_route_list() {
         let body = takes_body(method, path).then(|| create_body("p-1", "pms"));
         let uri = fill(path, "c-1");
         let r = send(&w.router, method, &uri, &[("api-key", BAD_KEY)], body).await;
@@ -745,7 +752,7 @@ async fn successful_responses_match_the_document() -> TestResult {
     seen.insert(("post".to_owned(), path.to_owned()));
 
     // Every v1 GET: text/plain by default, JSON on request.
-    for (method, path) in VENDOR_ROUTES
+    for (method, path) in vendor_route_list()
         .iter()
         .filter(|(m, p)| *m == "get" && is_v1(p))
     {
@@ -1251,7 +1258,7 @@ async fn real_errors_match_the_error_schema() -> TestResult {
     assert_eq!(r.json()["path"], cancel);
 
     // 415: a body that is not JSON, on every route that takes one.
-    let with_body: Vec<&str> = VENDOR_ROUTES
+    let with_body: Vec<&str> = vendor_route_list()
         .iter()
         .filter(|(m, p)| takes_body(m, p))
         .map(|(_, p)| *p)

@@ -13,11 +13,11 @@ use shared::clock::{SystemClock, iso_ms};
 use shared::domain::Language;
 use shared::events::local::{LocalBus, run_embedded_relay};
 use shared::http::dev::Dev;
+use shared::lambda::eventbridge;
 use shared::notify::local::LocalNotifier;
 use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
 use shared::services::demo::{self, DemoWorld};
-use shared::services::notify;
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
@@ -218,7 +218,8 @@ async fn open_app_and_store(
 ) -> Result<(AppState, Option<EmbeddedStore>), BoxError> {
     let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
     let kind = runtime::StoreKind::from_env(runtime::StoreKind::Embedded)?;
-    let config = Config::from_env(base_url)?;
+    // Without EMBEDCARE_SECRET, the secret kept in the data directory.
+    let config = Config::from_env_or_data_dir(base_url, data_dir)?;
     match kind {
         runtime::StoreKind::Embedded => {
             std::fs::create_dir_all(data_dir)
@@ -381,7 +382,7 @@ async fn key_cmd(app: &App, cmd: KeyCmd) -> Result<(), BoxError> {
                 },
             )
             .await?;
-            print_new_key(json, &record.key_id, &secret);
+            print_new_key(json, record.key_id.as_str(), &secret);
         }
         KeyCmd::List { account, json } => {
             let keys = admin::list_api_keys(app, &account).await?;
@@ -423,7 +424,7 @@ async fn key_cmd(app: &App, cmd: KeyCmd) -> Result<(), BoxError> {
         }
         KeyCmd::Rotate { key_id, json } => {
             let (record, secret) = admin::rotate_api_key(app, &key_id).await?;
-            print_new_key(json, &record.key_id, &secret);
+            print_new_key(json, record.key_id.as_str(), &secret);
             if !json {
                 println!(
                     "the old key {key_id} still works: revoke it once the vendor has switched"
@@ -528,7 +529,7 @@ async fn notify_patients(
         match events.recv().await {
             Ok(delivered) => {
                 if let Err(e) =
-                    notify::on_event(&app, notifier.as_ref(), &delivered.envelope()).await
+                    eventbridge::on_event(&app, notifier.as_ref(), &delivered.envelope()).await
                 {
                     tracing::warn!(error = %e, "patient notification failed");
                 }

@@ -3,10 +3,10 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::init_logging();
+    shared::lambda::http::init_logging();
     // Configuration and AWS clients, once per instance (cold start).
     let app = shared::runtime::lambda_app().await?;
-    lambda_http::run(shared::lambda::service(
+    lambda_http::run(shared::lambda::http::service(
         shared::http::v2_consultations_router(app),
     ))
     .await

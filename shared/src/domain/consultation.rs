@@ -1,55 +1,30 @@
-//! Consultations and follow-ups: their statuses and the only moves allowed
-//! between them (DESIGN.md, "Events"). A move outside the state machine is a
-//! `409`.
+//! Consultations: their statuses and the only moves allowed between them (a
+//! move outside the state machine is a `409`), the answers of a patient,
+//! how the patient was told, and the vendor's opaque metadata.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::types::TenantKey;
+use super::check_move;
+use super::ids::{ConsultationId, PatientId};
+use super::reasons::{Answer, ReasonCode};
+use super::types::{TenantKey, UserId};
 use crate::error::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConsultationStatus {
-    Draft,
-    Sent,
-    InProgress,
-    ToBeAnalyzed,
-    Done,
-    Archived,
-    Cancelled,
-    Expired,
+named_enum! {
+    ConsultationStatus {
+        Draft = "DRAFT",
+        Sent = "SENT",
+        InProgress = "IN_PROGRESS",
+        ToBeAnalyzed = "TO_BE_ANALYZED",
+        Done = "DONE",
+        Archived = "ARCHIVED",
+        Cancelled = "CANCELLED",
+        Expired = "EXPIRED",
+    }
 }
 
 impl ConsultationStatus {
-    pub const ALL: [ConsultationStatus; 8] = [
-        ConsultationStatus::Draft,
-        ConsultationStatus::Sent,
-        ConsultationStatus::InProgress,
-        ConsultationStatus::ToBeAnalyzed,
-        ConsultationStatus::Done,
-        ConsultationStatus::Archived,
-        ConsultationStatus::Cancelled,
-        ConsultationStatus::Expired,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsultationStatus::Draft => "DRAFT",
-            ConsultationStatus::Sent => "SENT",
-            ConsultationStatus::InProgress => "IN_PROGRESS",
-            ConsultationStatus::ToBeAnalyzed => "TO_BE_ANALYZED",
-            ConsultationStatus::Done => "DONE",
-            ConsultationStatus::Archived => "ARCHIVED",
-            ConsultationStatus::Cancelled => "CANCELLED",
-            ConsultationStatus::Expired => "EXPIRED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
     /// The moves of the state machine:
     /// DRAFT → SENT | CANCELLED; SENT → IN_PROGRESS | TO_BE_ANALYZED |
     /// CANCELLED | EXPIRED; IN_PROGRESS → TO_BE_ANALYZED | CANCELLED |
@@ -75,69 +50,14 @@ impl ConsultationStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum FollowupStatus {
-    Planned,
-    InProgress,
-    Unanswered,
-    Done,
-    Archived,
-    Cancelled,
-}
-
-impl FollowupStatus {
-    pub const ALL: [FollowupStatus; 6] = [
-        FollowupStatus::Planned,
-        FollowupStatus::InProgress,
-        FollowupStatus::Unanswered,
-        FollowupStatus::Done,
-        FollowupStatus::Archived,
-        FollowupStatus::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FollowupStatus::Planned => "PLANNED",
-            FollowupStatus::InProgress => "IN_PROGRESS",
-            FollowupStatus::Unanswered => "UNANSWERED",
-            FollowupStatus::Done => "DONE",
-            FollowupStatus::Archived => "ARCHIVED",
-            FollowupStatus::Cancelled => "CANCELLED",
-        }
+named_enum! {
+    /// How the patient was told about a consultation.
+    DeliveryStatus {
+        Pending = "PENDING",
+        Sent = "SENT",
+        Failed = "FAILED",
+        NoContact = "NO_CONTACT",
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    /// PLANNED → IN_PROGRESS | UNANSWERED | DONE | CANCELLED;
-    /// IN_PROGRESS → DONE | UNANSWERED | CANCELLED; UNANSWERED →
-    /// IN_PROGRESS | DONE | CANCELLED; DONE → ARCHIVED (also by itself,
-    /// two days after it was done).
-    pub fn can_move_to(self, to: FollowupStatus) -> bool {
-        use FollowupStatus::*;
-        matches!(
-            (self, to),
-            (Planned, InProgress | Unanswered | Done | Cancelled)
-                | (InProgress, Done | Unanswered | Cancelled)
-                | (Unanswered, InProgress | Done | Cancelled)
-                | (Done, Archived)
-        )
-    }
-}
-
-/// A follow-up done for this long is archived.
-pub const FOLLOWUP_ARCHIVE_AFTER_MS: i64 = 2 * 24 * 3600 * 1000;
-
-/// How the patient was told about a consultation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum DeliveryStatus {
-    Pending,
-    Sent,
-    Failed,
-    NoContact,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -148,33 +68,46 @@ pub struct Delivery {
     pub at: i64,
 }
 
-/// One answer to one question of a questionnaire.
+/// The vendor's own data about a consultation or a follow-up: a JSON
+/// object of at most 4 KB, opaque to us.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Answer {
-    pub question_id: String,
-    pub value: Value,
+#[serde(transparent)]
+pub struct Metadata(Map<String, Value>);
+
+impl Metadata {
+    pub const MAX_BYTES: usize = 4096;
+
+    pub fn new(object: Map<String, Value>) -> Result<Self> {
+        let metadata = Self(object);
+        if metadata.to_json().to_string().len() > Self::MAX_BYTES {
+            return Err(Error::invalid("metadata must be at most 4 KB of JSON"));
+        }
+        Ok(metadata)
+    }
+
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.0.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Consultation {
     pub tenant_key: TenantKey,
-    pub consultation_id: String,
-    pub patient_id: String,
+    pub consultation_id: ConsultationId,
+    pub patient_id: PatientId,
     /// The employee who created it.
-    pub created_by: String,
+    pub created_by: UserId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     pub status: ConsultationStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<Answer>,
     /// The employee's analysis, once the answers are read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// The vendor's own data (opaque to us, at most 4 KB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
+    pub metadata: Option<Metadata>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<Delivery>,
     pub created_at: i64,
@@ -187,15 +120,14 @@ pub struct Consultation {
 }
 
 impl Consultation {
-    /// Moves to `to`, or says why not (`409`).
+    /// Moves to `to`, or says why not (`409`). Returns the previous status.
     pub fn move_to(&mut self, to: ConsultationStatus, now: i64) -> Result<ConsultationStatus> {
-        if !self.status.can_move_to(to) {
-            return Err(Error::conflict(format!(
-                "A {} consultation cannot become {}",
-                self.status.as_str(),
-                to.as_str()
-            )));
-        }
+        check_move(
+            "consultation",
+            self.status.as_str(),
+            to.as_str(),
+            self.status.can_move_to(to),
+        )?;
         let previous = self.status;
         self.status = to;
         self.updated_at = now;
@@ -206,63 +138,6 @@ impl Consultation {
             _ => {}
         }
         Ok(previous)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Followup {
-    pub tenant_key: TenantKey,
-    pub followup_id: String,
-    pub patient_id: String,
-    pub created_by: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consultation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason_code: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub due_date: String,
-    /// once, daily, weekly, monthly.
-    pub frequency: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notes: Option<String>,
-    pub status: FollowupStatus,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub answers: Vec<Answer>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Value>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub done_at: Option<i64>,
-    pub version: u64,
-}
-
-impl Followup {
-    pub fn move_to(&mut self, to: FollowupStatus, now: i64) -> Result<FollowupStatus> {
-        if !self.status.can_move_to(to) {
-            return Err(Error::conflict(format!(
-                "A {} follow-up cannot become {}",
-                self.status.as_str(),
-                to.as_str()
-            )));
-        }
-        let previous = self.status;
-        self.status = to;
-        self.updated_at = now;
-        self.version += 1;
-        if to == FollowupStatus::Done {
-            self.done_at = Some(now);
-        }
-        Ok(previous)
-    }
-
-    /// DONE for two days: due for archiving.
-    pub fn due_for_archive(&self, now: i64) -> bool {
-        self.status == FollowupStatus::Done
-            && self
-                .done_at
-                .is_some_and(|d| now - d >= FOLLOWUP_ARCHIVE_AFTER_MS)
     }
 }
 
@@ -298,36 +173,15 @@ mod tests {
     }
 
     #[test]
-    fn followup_state_machine_and_archiving() {
-        use FollowupStatus as F;
-        assert!(F::Planned.can_move_to(F::InProgress));
-        assert!(!F::Archived.can_move_to(F::Done));
-        assert!(!F::Done.can_move_to(F::Planned));
-        assert!(!F::Cancelled.can_move_to(F::Planned));
-        for s in F::ALL {
-            assert_eq!(F::parse(s.as_str()), Some(s));
-        }
-        let mut f = Followup {
-            tenant_key: TenantKey::parse("demo").unwrap(),
-            followup_id: "f".into(),
-            patient_id: "p".into(),
-            created_by: "u".into(),
-            consultation_id: None,
-            reason_code: None,
-            due_date: "2026-01-02".into(),
-            frequency: "once".into(),
-            notes: None,
-            status: F::Planned,
-            answers: vec![],
-            metadata: None,
-            created_at: 0,
-            updated_at: 0,
-            done_at: None,
-            version: 1,
-        };
-        assert_eq!(f.move_to(F::Done, 1000).unwrap(), F::Planned);
-        assert!(!f.due_for_archive(1000 + FOLLOWUP_ARCHIVE_AFTER_MS - 1));
-        assert!(f.due_for_archive(1000 + FOLLOWUP_ARCHIVE_AFTER_MS));
-        assert_eq!(f.move_to(F::Planned, 2000).unwrap_err().status(), 409);
+    fn metadata_is_a_small_object() {
+        let mut m = Map::new();
+        m.insert("order".into(), "42".into());
+        assert_eq!(
+            serde_json::to_value(Metadata::new(m).unwrap()).unwrap(),
+            serde_json::json!({"order": "42"})
+        );
+        let mut big = Map::new();
+        big.insert("x".into(), "y".repeat(5000).into());
+        assert!(Metadata::new(big).is_err());
     }
 }

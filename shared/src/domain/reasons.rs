@@ -1,4 +1,4 @@
-//! The consultation reasons: a seeded, bilingual catalogue of common
+//! The consultation reasons: a bilingual catalogue of common
 //! pharmacy consultations (`shared/data/reasons.json`), each with its
 //! questionnaire, and the validation of a patient's answers against it.
 
@@ -7,9 +7,17 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::consultation::Answer;
 use super::types::Locale;
 use crate::error::{Error, Result};
+
+/// One answer to one question of a questionnaire (its value is checked
+/// against the question by [`Reason::validate_answers`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub question_id: String,
+    pub value: Value,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Text {
@@ -92,10 +100,37 @@ pub fn reason(code: &str) -> Option<&'static Reason> {
     catalogue().iter().find(|r| r.code == code)
 }
 
-/// A known reason code, or a 400 naming the field.
-pub fn known_reason(code: &str, field: &str) -> Result<&'static Reason> {
-    reason(code)
-        .ok_or_else(|| Error::bad_request(format!("{field} is not a known consultation reason")))
+string_value!(
+    /// The code of a consultation reason. Built from a request only when the
+    /// catalogue knows it ([`ReasonCode::known`]); a stored one reads back
+    /// whatever it is, so removing a reason from the catalogue never makes
+    /// old consultations unreadable (they show "no reason" instead).
+    ReasonCode,
+    "reason code"
+);
+
+impl ReasonCode {
+    /// A code as stored: 1 to 64 printable characters.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&s.chars().count()) && !s.chars().any(char::is_control);
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// A code of the catalogue.
+    pub fn known(code: &str) -> Option<Self> {
+        reason(code).map(|r| Self(r.code.clone()))
+    }
+
+    /// A code of the catalogue, or a 400 naming the field.
+    pub fn known_or_invalid(code: &str, field: &str) -> Result<Self> {
+        Self::known(code)
+            .ok_or_else(|| Error::invalid(format!("{field} is not a known consultation reason")))
+    }
+
+    /// Its reason in the catalogue, if it is still there.
+    pub fn reason(&self) -> Option<&'static Reason> {
+        reason(&self.0)
+    }
 }
 
 impl Reason {
@@ -105,13 +140,13 @@ impl Reason {
     pub fn validate_answers(&self, answers: &[Answer]) -> Result<Vec<Answer>> {
         for (i, a) in answers.iter().enumerate() {
             if answers[..i].iter().any(|b| b.question_id == a.question_id) {
-                return Err(Error::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "question {} is answered twice",
                     a.question_id
                 )));
             }
             if !self.questions.iter().any(|q| q.id == a.question_id) {
-                return Err(Error::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "{} is not a question of this consultation",
                     a.question_id
                 )));
@@ -125,10 +160,7 @@ impl Reason {
                 .filter(|a| !is_blank(&a.value));
             match answer {
                 None if q.required => {
-                    return Err(Error::bad_request(format!(
-                        "question {} needs an answer",
-                        q.id
-                    )));
+                    return Err(Error::invalid(format!("question {} needs an answer", q.id)));
                 }
                 None => {}
                 Some(a) => {
@@ -152,7 +184,7 @@ fn is_blank(v: &Value) -> bool {
 
 impl Question {
     fn check(&self, v: &Value) -> Result<()> {
-        let bad = |what: &str| Error::bad_request(format!("answer to {} must be {what}", self.id));
+        let bad = |what: &str| Error::invalid(format!("answer to {} must be {what}", self.id));
         let in_range = |n: f64| self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m);
         let is_option = |s: &str| self.options.iter().any(|o| o.value == s);
         match self.kind {
@@ -209,6 +241,9 @@ mod tests {
             }
         }
         assert!(reason("uti").is_some());
+        assert_eq!(ReasonCode::known("uti").unwrap(), "uti");
+        assert!(ReasonCode::known("nope").is_none());
+        assert!(ReasonCode::parse("nope").unwrap().reason().is_none());
     }
 
     fn a(id: &str, v: Value) -> Answer {

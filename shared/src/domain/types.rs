@@ -1,11 +1,12 @@
 //! Value types that can only be built by parsing, so that invalid data
-//! cannot exist past the edge (zero-to-production's `SubscriberEmail`).
+//! cannot exist past the edge.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use time::Date;
 
-/// A person's preferred language, as the seeds spell it.
+/// A person's preferred language, as the vendor API spells it (`FR`, `EN`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Language {
     #[serde(rename = "FR")]
@@ -70,12 +71,13 @@ impl fmt::Display for Locale {
     }
 }
 
-/// A franchise's public key: lower-case letters, digits and `-`, 1 to 63
-/// characters, starting with a letter or digit. It appears in URLs and in
-/// every store key of tenant data.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TenantKey(String);
+string_value!(
+    /// A franchise's public key: lower-case letters, digits and `-`, 1 to 63
+    /// characters, starting with a letter or digit. It appears in URLs and in
+    /// every store key of tenant data.
+    TenantKey,
+    "tenant key"
+);
 
 impl TenantKey {
     pub fn parse(s: &str) -> Option<Self> {
@@ -85,34 +87,14 @@ impl TenantKey {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         ok.then(|| Self(s.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for TenantKey {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        TenantKey::parse(&s).ok_or_else(|| format!("invalid tenant key {s:?}"))
-    }
-}
-
-impl From<TenantKey> for String {
-    fn from(t: TenantKey) -> String {
-        t.0
-    }
-}
-
-impl fmt::Display for TenantKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A vendor's identifier for one of its users: 1 to 128 printable characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct UserId(String);
+string_value!(
+    /// A vendor's identifier for one of its users: 1 to 128 printable
+    /// characters, not blank.
+    UserId,
+    "user id"
+);
 
 impl UserId {
     pub fn parse(s: &str) -> Option<Self> {
@@ -120,30 +102,15 @@ impl UserId {
             !s.trim().is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control);
         ok.then(|| Self(s.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        UserId::parse(&s).ok_or_else(|| "invalid user id".to_owned())
-    }
-}
-
-impl From<UserId> for String {
-    fn from(u: UserId) -> String {
-        u.0
-    }
-}
-
-/// An e-mail address that passed a deliberately simple check: one `@`, a
-/// non-empty local part of at most 64 characters, a dotted domain, no spaces,
-/// at most 254 characters in all.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Email(String);
+string_value!(
+    /// An e-mail address that passed a deliberately simple check: one `@`, a
+    /// non-empty local part of at most 64 characters, a dotted domain, no
+    /// spaces, at most 254 characters in all.
+    Email,
+    "e-mail"
+);
 
 impl Email {
     pub fn parse(s: &str) -> Option<Self> {
@@ -161,29 +128,14 @@ impl Email {
                 .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
         ok.then(|| Self(s.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Email {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Email::parse(&s).ok_or_else(|| "invalid e-mail".to_owned())
-    }
-}
-
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
-
-/// An origin allowed to frame our pages: `http(s)://host[:port]`, nothing
-/// more (it is written into a CSP header and used as a postMessage target).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Origin(String);
+string_value!(
+    /// An origin allowed to frame our pages: `http(s)://host[:port]`, nothing
+    /// more (it is written into a CSP header and used as a postMessage target).
+    Origin,
+    "origin"
+);
 
 impl Origin {
     pub fn parse(s: &str) -> Option<Self> {
@@ -203,21 +155,74 @@ impl Origin {
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
         (host_ok && port_ok).then(|| Self(s.to_ascii_lowercase()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
+}
+
+string_value!(
+    /// A telephone number: 7 to 15 digits, with spaces, dashes, dots,
+    /// brackets and a leading `+` allowed.
+    Phone,
+    "phone number"
+);
+
+impl Phone {
+    /// What a phone number must be, for error messages.
+    pub const RULE: &str =
+        "must hold 7 to 15 digits (spaces, dashes, dots, brackets and a leading + allowed)";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let body = s.strip_prefix('+').unwrap_or(s);
+        let digits = body.bytes().filter(u8::is_ascii_digit).count();
+        let ok = (7..=15).contains(&digits)
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'));
+        ok.then(|| Self(s.to_owned()))
     }
 }
 
-impl TryFrom<String> for Origin {
+/// A calendar date written `YYYY-MM-DD`, the only way dates are written.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, &fmt).ok()
+}
+
+/// A date of birth: a date from 1900 on, and not after today. Serialized
+/// `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BirthDate(Date);
+
+impl BirthDate {
+    /// What a date of birth must be, for error messages.
+    pub const RULE: &str = "must be a past date written YYYY-MM-DD";
+
+    /// `s` as a date of birth, given today's date.
+    pub fn parse(s: &str, today: Date) -> Option<Self> {
+        Self::parse_any(s).filter(|d| d.0 <= today)
+    }
+
+    /// A stored date of birth: checked when it was given, not again.
+    fn parse_any(s: &str) -> Option<Self> {
+        parse_date(s).filter(|d| d.year() >= 1900).map(Self)
+    }
+}
+
+impl TryFrom<String> for BirthDate {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        Origin::parse(&s).ok_or_else(|| format!("invalid origin {s:?}"))
+        BirthDate::parse_any(&s).ok_or_else(|| "invalid date of birth".to_owned())
     }
 }
 
-impl From<Origin> for String {
-    fn from(o: Origin) -> String {
-        o.0
+impl From<BirthDate> for String {
+    fn from(d: BirthDate) -> String {
+        d.to_string()
+    }
+}
+
+impl fmt::Display for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 
@@ -268,6 +273,25 @@ mod tests {
         ] {
             assert!(Origin::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn phones_and_birth_dates() {
+        assert!(Phone::parse("514-555-0100").is_some());
+        assert!(Phone::parse("+1 (514) 555.0100").is_some());
+        for bad in ["12", "phone", "+", &"1".repeat(16)] {
+            assert!(Phone::parse(bad).is_none(), "{bad}");
+        }
+        let today = parse_date("2026-11-21").unwrap();
+        assert_eq!(
+            BirthDate::parse("1958-03-14", today).unwrap().to_string(),
+            "1958-03-14"
+        );
+        for bad in ["2030-01-01", "1990-02-30", "1899-12-31", "14/03/1958"] {
+            assert!(BirthDate::parse(bad, today).is_none(), "{bad}");
+        }
+        let d = BirthDate::parse("1958-03-14", today).unwrap();
+        assert_eq!(serde_json::to_value(d).unwrap(), "1958-03-14");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `x-integration-user` rules of seed 002, as DESIGN.md makes them exact.
+//! Users (employees of an account) and the rules of the
+//! `x-integration-user` upsert:
 //!
 //! - no user given: the session belongs to the API key's owner;
 //! - the user exists: only fields whose value differs are written, in one
@@ -11,23 +12,37 @@
 //!     them): `400 User creation failed - missing required fields`, because
 //!     we never mix one person's identity with the owner's.
 //!
-//! Decided where the seeds are silent: `null` and blank strings count as "not
-//! given" (vendors serialise empty form fields that way); a language may
-//! override a clone's because it is a preference, not an identity.
+//! Decided where the vendor contract is silent: `null` and blank strings
+//! count as "not given" (vendors serialise empty form fields that way); a
+//! language may override a clone's because it is a preference, not an
+//! identity. Reading the header or a body into an [`IntegrationUser`] is
+//! the HTTP layer's (`http::wire`).
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
 
-use super::entities::User;
-use super::fields::{Fields, MAX_NAME};
+use super::differs;
+use super::ids::AccountId;
 use super::types::{Email, Language, UserId};
 use crate::error::{Error, Result};
 
-pub const HEADER_FORMAT_MESSAGE: &str = "Invalid x-integration-user header format";
 pub const MISSING_FIELDS_MESSAGE: &str = "User creation failed - missing required fields";
 
-const MAX_LICENSE: usize = 64;
+/// An employee (pharmacist, nurse, physician) of an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Email,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_number: Option<String>,
+    pub preferred_language: Language,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: u64,
+}
 
 /// A user as a vendor describes it (header or `user` body field).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,56 +56,35 @@ pub struct IntegrationUser {
 }
 
 impl IntegrationUser {
-    /// Decodes the `x-integration-user` header: base64 (standard or URL-safe,
-    /// padded or not) of a JSON object.
-    pub fn from_header(raw: &str) -> Result<Self> {
-        let raw = raw.trim();
-        let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-            .iter()
-            .find_map(|engine| engine.decode(raw).ok())
-            .ok_or_else(|| Error::bad_request(HEADER_FORMAT_MESSAGE))?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| Error::bad_request(HEADER_FORMAT_MESSAGE))?;
-        match value {
-            Value::Object(map) => Self::from_map("x-integration-user header", &map),
-            _ => Err(Error::bad_request(HEADER_FORMAT_MESSAGE)),
-        }
-    }
-
-    /// Reads the `user` field of a request body (same schema as the header).
-    pub fn from_body(value: &Value) -> Result<Self> {
-        match value {
-            Value::Object(map) => Self::from_map("user", map),
-            _ => Err(Error::bad_request("Invalid user: must be a JSON object")),
-        }
-    }
-
-    fn from_map(label: &str, map: &Map<String, Value>) -> Result<Self> {
-        let f = Fields::new(label, map);
-        let user_id = match map.get("userId") {
-            Some(Value::String(s)) => UserId::parse(s).ok_or_else(|| {
-                f.error("userId", "must be 1 to 128 printable characters, not blank")
-            })?,
-            Some(Value::Null) | None => return Err(f.error("userId", "is required")),
-            Some(_) => return Err(f.error("userId", "must be a string")),
-        };
-        Ok(Self {
+    /// Only the id: who the session is, nothing about them.
+    pub fn id_only(user_id: UserId) -> Self {
+        Self {
             user_id,
-            first_name: f.opt_str("firstName", MAX_NAME)?,
-            last_name: f.opt_str("lastName", MAX_NAME)?,
-            email: f.opt_parsed("email", 254, Email::parse, "is not a valid e-mail address")?,
-            license_number: f.opt_str("licenseNumber", MAX_LICENSE)?,
-            preferred_language: f.opt_language("preferredLanguage")?,
-        })
+            first_name: None,
+            last_name: None,
+            email: None,
+            license_number: None,
+            preferred_language: None,
+        }
     }
 
     /// True when nothing but the id (and possibly the language) is given.
-    fn has_no_identity(&self) -> bool {
+    pub fn has_no_identity(&self) -> bool {
         self.first_name.is_none()
             && self.last_name.is_none()
             && self.email.is_none()
             && self.license_number.is_none()
     }
+}
+
+/// A field of a user that an update may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    FirstName,
+    LastName,
+    Email,
+    LicenseNumber,
+    PreferredLanguage,
 }
 
 /// What to do about the session's user.
@@ -100,11 +94,11 @@ pub enum UserPlan {
     Unchanged(User),
     /// Create this user (conditionally: it must not exist).
     Create(User),
-    /// Write only `changed` (top-level attribute names and new values) on
-    /// the stored user at `expected_version`; `user` is the result.
+    /// Write only the `changed` fields of `user` on the stored user at
+    /// `expected_version`; `user` is the result.
     Update {
         user: User,
-        changed: Map<String, Value>,
+        changed: Vec<UserField>,
         expected_version: u64,
     },
 }
@@ -123,84 +117,79 @@ pub fn plan_user(
     input: &IntegrationUser,
     existing: Option<&User>,
     owner: Option<&User>,
-    account_id: &str,
+    account_id: &AccountId,
     default_language: Language,
     now: i64,
 ) -> Result<UserPlan> {
     if let Some(current) = existing {
         return Ok(plan_update(input, current, now));
     }
+    let new = |first: &String, last: &String, email: &Email, license, language| User {
+        account_id: account_id.clone(),
+        user_id: input.user_id.clone(),
+        first_name: first.clone(),
+        last_name: last.clone(),
+        email: email.clone(),
+        license_number: license,
+        preferred_language: language,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
     if input.has_no_identity() {
         let owner = owner
             .ok_or_else(|| Error::internal("the API key's owner has no user profile to clone"))?;
-        return Ok(UserPlan::Create(User {
-            account_id: account_id.to_owned(),
-            user_id: input.user_id.clone(),
-            first_name: owner.first_name.clone(),
-            last_name: owner.last_name.clone(),
-            email: owner.email.clone(),
-            license_number: owner.license_number.clone(),
-            preferred_language: input.preferred_language.unwrap_or(owner.preferred_language),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        }));
+        return Ok(UserPlan::Create(new(
+            &owner.first_name,
+            &owner.last_name,
+            &owner.email,
+            owner.license_number.clone(),
+            input.preferred_language.unwrap_or(owner.preferred_language),
+        )));
     }
     match (&input.first_name, &input.last_name, &input.email) {
-        (Some(first), Some(last), Some(email)) => Ok(UserPlan::Create(User {
-            account_id: account_id.to_owned(),
-            user_id: input.user_id.clone(),
-            first_name: first.clone(),
-            last_name: last.clone(),
-            email: email.clone(),
-            license_number: input.license_number.clone(),
-            preferred_language: input.preferred_language.unwrap_or(default_language),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        })),
-        _ => Err(Error::bad_request(MISSING_FIELDS_MESSAGE)),
+        (Some(first), Some(last), Some(email)) => Ok(UserPlan::Create(new(
+            first,
+            last,
+            email,
+            input.license_number.clone(),
+            input.preferred_language.unwrap_or(default_language),
+        ))),
+        _ => Err(Error::invalid(MISSING_FIELDS_MESSAGE)),
     }
 }
 
 fn plan_update(input: &IntegrationUser, current: &User, now: i64) -> UserPlan {
     let mut user = current.clone();
-    let mut changed = Map::new();
-    if let Some(v) = input
-        .first_name
-        .as_ref()
-        .filter(|v| **v != current.first_name)
-    {
-        user.first_name = v.clone();
-        changed.insert("firstName".into(), Value::from(v.as_str()));
-    }
-    if let Some(v) = input
-        .last_name
-        .as_ref()
-        .filter(|v| **v != current.last_name)
-    {
-        user.last_name = v.clone();
-        changed.insert("lastName".into(), Value::from(v.as_str()));
-    }
-    if let Some(v) = input.email.as_ref().filter(|v| **v != current.email) {
-        user.email = v.clone();
-        changed.insert("email".into(), Value::from(v.as_str()));
-    }
-    if let Some(v) = input
-        .license_number
-        .as_ref()
-        .filter(|v| Some(*v) != current.license_number.as_ref())
-    {
-        user.license_number = Some(v.clone());
-        changed.insert("licenseNumber".into(), Value::from(v.as_str()));
-    }
-    if let Some(v) = input
-        .preferred_language
-        .filter(|v| *v != current.preferred_language)
-    {
-        user.preferred_language = v;
-        changed.insert("preferredLanguage".into(), Value::from(v.as_str()));
-    }
+    let mut changed = Vec::new();
+    let mut note = |did: bool, field| {
+        if did {
+            changed.push(field);
+        }
+    };
+    note(
+        differs(&mut user.first_name, input.first_name.clone()),
+        UserField::FirstName,
+    );
+    note(
+        differs(&mut user.last_name, input.last_name.clone()),
+        UserField::LastName,
+    );
+    note(
+        differs(&mut user.email, input.email.clone()),
+        UserField::Email,
+    );
+    note(
+        differs(
+            &mut user.license_number,
+            input.license_number.clone().map(Some),
+        ),
+        UserField::LicenseNumber,
+    );
+    note(
+        differs(&mut user.preferred_language, input.preferred_language),
+        UserField::PreferredLanguage,
+    );
     if changed.is_empty() {
         return UserPlan::Unchanged(current.clone());
     }
@@ -219,7 +208,7 @@ mod tests {
 
     fn owner() -> User {
         User {
-            account_id: "acc".into(),
+            account_id: AccountId::parse("acc").unwrap(),
             user_id: UserId::parse("owner").unwrap(),
             first_name: "Olivia".into(),
             last_name: "Owner".into(),
@@ -232,75 +221,44 @@ mod tests {
         }
     }
 
-    fn header(json: &str) -> Result<IntegrationUser> {
-        IntegrationUser::from_header(&STANDARD.encode(json))
+    fn acc() -> AccountId {
+        AccountId::parse("acc").unwrap()
     }
 
-    #[test]
-    fn seed_002_headers_decode_as_the_seed_says() {
-        let u = IntegrationUser::from_header("eyJ1c2VySWQiOiJleGlzdGluZ191c2VyXzEyMyJ9").unwrap();
-        assert_eq!(u.user_id.as_str(), "existing_user_123");
-        assert!(u.has_no_identity());
-        let u = IntegrationUser::from_header("eyJ1c2VySWQiOiJuZXdfdXNlcl80NTYiLCJmaXJzdE5hbWUiOiJEci4gQWxpY2UiLCJsYXN0TmFtZSI6IkpvaG5zb24iLCJlbWFpbCI6ImFsaWNlLmpvaG5zb25AY2xpbmljLmNvbSIsImxpY2Vuc2VOdW1iZXIiOiJNRDc4OTEyMyIsInByZWZlcnJlZExhbmd1YWdlIjoiRU4ifQ==").unwrap();
-        assert_eq!(u.user_id.as_str(), "new_user_456");
-        assert_eq!(u.first_name.as_deref(), Some("Dr. Alice"));
-        assert_eq!(u.email.unwrap().as_str(), "alice.johnson@clinic.com");
-        assert_eq!(u.license_number.as_deref(), Some("MD789123"));
-        assert_eq!(u.preferred_language, Some(Language::En));
-        let u = IntegrationUser::from_header("eyJ1c2VySWQiOiJlbXA0NTYifQ==").unwrap();
-        assert_eq!(u.user_id.as_str(), "emp456");
-    }
-
-    #[test]
-    fn bad_headers_are_format_errors() {
-        for raw in [
-            "%%%not-base64",
-            &STANDARD.encode("not json"),
-            &STANDARD.encode("[1,2]"),
-        ] {
-            let e = IntegrationUser::from_header(raw).unwrap_err();
-            assert_eq!(e.to_string(), HEADER_FORMAT_MESSAGE);
-        }
-    }
-
-    #[test]
-    fn field_errors_name_the_field() {
-        let cases = [
-            (r#"{}"#, "userId"),
-            (r#"{"userId":""}"#, "userId"),
-            (r#"{"userId":12}"#, "userId"),
-            (
-                r#"{"userId":"u","preferredLanguage":"DE"}"#,
-                "preferredLanguage",
-            ),
-            (r#"{"userId":"u","email":"nope"}"#, "email"),
-            (r#"{"userId":"u","firstName":5}"#, "firstName"),
-        ];
-        for (json, field) in cases {
-            let e = header(json).unwrap_err();
-            assert_eq!(e.status(), 400);
-            assert!(e.to_string().contains(field), "{json}: {e}");
+    /// A user as the header would give it: `(userId, first, last, email, licence)`.
+    fn given(
+        id: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        email: Option<&str>,
+        license: Option<&str>,
+    ) -> IntegrationUser {
+        IntegrationUser {
+            first_name: first.map(str::to_owned),
+            last_name: last.map(str::to_owned),
+            email: email.map(|e| Email::parse(e).unwrap()),
+            license_number: license.map(str::to_owned),
+            ..IntegrationUser::id_only(UserId::parse(id).unwrap())
         }
     }
 
     #[test]
     fn id_only_existing_user_is_unchanged() {
-        let input = header(r#"{"userId":"owner"}"#).unwrap();
-        let plan = plan_user(&input, Some(&owner()), None, "acc", Language::En, 9).unwrap();
+        let input = given("owner", None, None, None, None);
+        let plan = plan_user(&input, Some(&owner()), None, &acc(), Language::En, 9).unwrap();
         assert_eq!(plan, UserPlan::Unchanged(owner()));
     }
 
     #[test]
     fn update_writes_only_changed_fields() {
-        let input =
-            header(r#"{"userId":"owner","firstName":"Olivia","email":"new@x.example"}"#).unwrap();
-        match plan_user(&input, Some(&owner()), None, "acc", Language::En, 9).unwrap() {
+        let input = given("owner", Some("Olivia"), None, Some("new@x.example"), None);
+        match plan_user(&input, Some(&owner()), None, &acc(), Language::En, 9).unwrap() {
             UserPlan::Update {
                 user,
                 changed,
                 expected_version,
             } => {
-                assert_eq!(changed.keys().collect::<Vec<_>>(), ["email"]);
+                assert_eq!(changed, [UserField::Email]);
                 assert_eq!(expected_version, 3);
                 assert_eq!(user.version, 4);
                 assert_eq!(user.email.as_str(), "new@x.example");
@@ -312,8 +270,8 @@ mod tests {
 
     #[test]
     fn new_id_only_user_clones_the_owner() {
-        let input = header(r#"{"userId":"emp456"}"#).unwrap();
-        let plan = plan_user(&input, None, Some(&owner()), "acc", Language::En, 9).unwrap();
+        let input = given("emp456", None, None, None, None);
+        let plan = plan_user(&input, None, Some(&owner()), &acc(), Language::En, 9).unwrap();
         let UserPlan::Create(u) = plan else { panic!() };
         assert_eq!(u.user_id.as_str(), "emp456");
         assert_eq!(
@@ -328,10 +286,9 @@ mod tests {
 
     #[test]
     fn new_full_user_is_created_with_franchise_language_by_default() {
-        let input =
-            header(r#"{"userId":"n","firstName":"A","lastName":"B","email":"a@b.co"}"#).unwrap();
+        let input = given("n", Some("A"), Some("B"), Some("a@b.co"), None);
         let UserPlan::Create(u) =
-            plan_user(&input, None, Some(&owner()), "acc", Language::En, 9).unwrap()
+            plan_user(&input, None, Some(&owner()), &acc(), Language::En, 9).unwrap()
         else {
             panic!()
         };
@@ -341,15 +298,14 @@ mod tests {
 
     #[test]
     fn new_partial_user_is_rejected() {
-        for json in [
-            r#"{"userId":"n","firstName":"A"}"#,
-            r#"{"userId":"n","firstName":"A","lastName":"B"}"#,
-            r#"{"userId":"n","email":"a@b.co"}"#,
-            r#"{"userId":"n","licenseNumber":"L"}"#,
+        for input in [
+            given("n", Some("A"), None, None, None),
+            given("n", Some("A"), Some("B"), None, None),
+            given("n", None, None, Some("a@b.co"), None),
+            given("n", None, None, None, Some("L")),
         ] {
-            let input = header(json).unwrap();
-            let e = plan_user(&input, None, Some(&owner()), "acc", Language::En, 9).unwrap_err();
-            assert_eq!(e.to_string(), MISSING_FIELDS_MESSAGE, "{json}");
+            let e = plan_user(&input, None, Some(&owner()), &acc(), Language::En, 9).unwrap_err();
+            assert_eq!(e.to_string(), MISSING_FIELDS_MESSAGE, "{input:?}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The in-process bus of the local server: it prints every event and hands
 //! it to local subscribers (the `/dev/events` stream, the local patient
-//! notifier).
+//! notifier), and the relay that feeds it from the embedded store. Local
+//! only (feature `local`).
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -62,7 +63,6 @@ impl EventBus for LocalBus {
     }
 }
 
-#[cfg(feature = "embedded")]
 /// The local server's relay: the embedded store's change feed (new outbox
 /// items) to the bus, with the same `relay` as the Lambda. Acknowledges up
 /// to the first failure, so an event the bus refused is retried, in order,
@@ -73,7 +73,7 @@ pub async fn run_embedded_relay(
 ) {
     use std::time::Duration;
 
-    use super::{RelayPolicy, StreamRecord, relay};
+    use super::relay::{RelayPolicy, StreamRecord, relay};
 
     let changed = store.changed();
     loop {

@@ -1,4 +1,4 @@
-//! Local-server-only routes (never in a Lambda):
+//! Local-server-only routes (feature `local`: never in a Lambda):
 //! - `GET /dev/events`: the bus's events as server-sent events;
 //! - `GET /dev/messages`: what the local notifier "sent" (JSON);
 //! - `GET /demo`: a vendor page that embeds the iframe and shows the browser
@@ -20,15 +20,16 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::extract::JsonObject;
+use super::wire::patient_input;
 use crate::app::AppState;
-use crate::domain::patient::PatientInput;
+use crate::clock::day_of;
 use crate::domain::{Locale, View};
 use crate::error::{Error, Result};
 use crate::events::local::LocalBus;
 use crate::notify::local::LocalNotifier;
 use crate::services::demo::DemoWorld;
 use crate::services::launch::{self, LaunchRequest, PatientRef};
-use crate::services::{auth, consultations};
+use crate::services::{auth, lists};
 
 pub struct Dev {
     pub bus: Arc<LocalBus>,
@@ -116,22 +117,21 @@ async fn demo_launch(
         .get("view")
         .and_then(Value::as_str)
         .and_then(|v| v.split_once('/'))
-        .ok_or_else(|| Error::bad_request("view is area/view"))?;
-    let view = View::from_segments(area, slug).ok_or_else(|| Error::bad_request("unknown view"))?;
+        .ok_or_else(|| Error::invalid("view is area/view"))?;
+    let view = View::from_segments(area, slug).ok_or_else(|| Error::invalid("unknown view"))?;
     let mut req = LaunchRequest::new(view);
     req.locale = body
         .get("locale")
         .and_then(Value::as_str)
         .and_then(Locale::parse);
-    let today = crate::clock::iso_ms(app.now_ms())[..10].to_owned();
-    req.patient = PatientRef::Upsert(PatientInput::from_json(
+    req.patient = PatientRef::Upsert(patient_input(
         &json!({"keys": [{"subSystem": "demo-pms", "key": "DEMO-0001"}], "firstName": "Ann", "lastName": "Lee",
                 "dateOfBirth": "1958-03-14", "sex": "female", "email": "ann.lee@example.com", "preferredLanguage": "EN"}),
-        &today,
+        day_of(app.now_ms()),
     )?);
     if matches!(view, View::ConsultationDetails | View::ConsultationAnswer) {
         // The demo patient's latest consultation, when there is one.
-        let tenant = &caller.franchise.tenant_key;
+        let tenant = caller.tenant();
         let patient = launch::issue(
             &app,
             &caller,
@@ -142,7 +142,7 @@ async fn demo_launch(
         )
         .await?;
         if let Some(pid) = patient.patient_id {
-            req.consultation_id = consultations::latest_consultation(&app, tenant, &pid)
+            req.consultation_id = lists::latest_consultation(&app, tenant, &pid)
                 .await?
                 .map(|c| c.consultation_id);
         }

@@ -1,5 +1,6 @@
-//! Errors as the vendor sees them: the body of seed 002,
-//! `{timestamp, status, error, message, path}`, on every 4xx/5xx of the API.
+//! Errors as the vendor sees them: the one place that knows the HTTP status
+//! of each meaning of `crate::Error`, and the error body
+//! `{timestamp, status, error, message, path}` on every 4xx/5xx of the API.
 //!
 //! A handler returns `Err(Error)`; `IntoResponse` only records the status and
 //! message in a response extension, and the `error_body` middleware, which
@@ -15,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::context::RequestId;
 use crate::app::AppState;
 use crate::clock::iso_ms;
 use crate::error::Error;
@@ -25,14 +27,28 @@ struct ErrorInfo {
     message: String,
 }
 
-/// The request id of the current request (from API Gateway, or made here).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+/// The status of an error. A lost race that no service turned into a
+/// `Conflict`, a backend failure and a bug are all a bare 500 (logged with
+/// their cause).
+pub fn status(e: &Error) -> StatusCode {
+    match e {
+        Error::Invalid(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthorized => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Contention { .. } | Error::Unavailable(_) | Error::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status(&self);
         let message = if status.is_server_error() {
             // The cause goes to the log (with the request id), never to the client.
             tracing::error!(error = %self, "request failed");
@@ -46,7 +62,7 @@ impl IntoResponse for Error {
     }
 }
 
-/// Gives every error response of the API the seed-002 body.
+/// Gives every error response of the API the error body.
 pub async fn error_body(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().cloned();
@@ -98,37 +114,4 @@ fn default_message(status: StatusCode) -> &'static str {
         s if s.is_server_error() => "Internal server error",
         _ => "Request failed",
     }
-}
-
-/// Gives each request an id (API Gateway's, when the Lambda wiring put it
-/// there; a new one otherwise), and a tracing span
-/// with the method, the route template and the status, and never the query
-/// string, which may hold a launch token.
-pub async fn request_context(mut req: Request, next: Next) -> Response {
-    let id = match req.extensions().get::<RequestId>() {
-        Some(RequestId(id)) => id.clone(),
-        None => uuid::Uuid::new_v4().to_string(),
-    };
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or("(unmatched)", |m| m.as_str())
-        .to_owned();
-    let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, %method, route = %route);
-    let started = std::time::Instant::now();
-    let res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = res.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "handled"
-        );
-    });
-    let mut res = res;
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    res
 }

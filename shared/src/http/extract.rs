@@ -1,14 +1,24 @@
 //! Request parsing that fails with our error shape and a message that says
-//! what is wrong (axum's own rejections are plain text and name Rust types).
+//! what is wrong (axum's own rejections are plain text and name Rust types):
+//! the one JSON body reader, query parameters, headers, the caller of a
+//! vendor request, and the one parser of each kind of parameter (ids,
+//! locales, dates, cursors).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
-use crate::error::Error;
+use crate::app::App;
+use crate::domain::ids::{ID_RULE, Id};
+use crate::domain::{DueDate, Frequency, Locale};
+use crate::error::{Error, Result};
+use crate::services::auth::{self, Caller};
+use crate::services::lists::BAD_CURSOR;
 
-/// A JSON object body. `Content-Type` must be `application/json`.
+/// A JSON object body. `Content-Type` must be `application/json` (or
+/// `application/…+json`); a body over the limit is a `413`, one that is not
+/// a JSON object a `400`.
 pub struct JsonObject(pub Map<String, Value>);
 
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
@@ -31,16 +41,16 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge("Request body too large (at most 2 MB)".into())
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge("Request body too large (at most 2 MB)".into())
             } else {
-                Error::bad_request("Request body could not be read")
+                Error::invalid("Request body could not be read")
             }
         })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => Ok(JsonObject(map)),
-            Ok(_) => Err(Error::bad_request("Request body must be a JSON object")),
-            Err(_) => Err(Error::bad_request("Request body is not valid JSON")),
+            Ok(_) => Err(Error::invalid("Request body must be a JSON object")),
+            Err(_) => Err(Error::invalid("Request body is not valid JSON")),
         }
     }
 }
@@ -49,14 +59,14 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
 pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    pub fn parse(raw: Option<&str>) -> Result<Self, Error> {
+    pub fn parse(raw: Option<&str>) -> Result<Self> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-            .map_err(|_| Error::bad_request("Query string is malformed"))?;
+            .map_err(|_| Error::invalid("Query string is malformed"))?;
         Ok(Self(pairs))
     }
 
     /// The value of `name`, trimmed; blank reads as absent.
-    pub fn get(&self, name: &str) -> Result<Option<&str>, Error> {
+    pub fn get(&self, name: &str) -> Result<Option<&str>> {
         let mut values = self
             .0
             .iter()
@@ -64,7 +74,7 @@ impl QueryParams {
             .map(|(_, v)| v.trim());
         let first = values.next();
         if values.next().is_some() {
-            return Err(Error::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "Query parameter {name} is given more than once"
             )));
         }
@@ -89,4 +99,63 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
                 .next()
                 .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
         })
+}
+
+/// The token of `Authorization: Bearer {token}`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The authenticated caller of a vendor request (`Api-key`, `X-Tenant-Key`).
+pub async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
+    auth::authenticate(
+        app,
+        header_str(headers, "api-key"),
+        header_str(headers, "x-tenant-key"),
+    )
+    .await
+}
+
+/// An id parameter named `name`: absent, or one of ours (else a `400`).
+pub fn id<T: Id>(name: &str, raw: Option<&str>) -> Result<Option<T>> {
+    match raw {
+        None => Ok(None),
+        Some(v) => T::parse(v)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(format!("{name} must be {ID_RULE}"))),
+    }
+}
+
+/// A `locale` parameter: `en` or `fr`.
+pub fn locale(raw: Option<&str>) -> Result<Option<Locale>> {
+    raw.map(|l| Locale::parse(l).ok_or_else(|| Error::invalid("locale must be en or fr")))
+        .transpose()
+}
+
+/// A `dueDate`: `YYYY-MM-DD`.
+pub fn due_date(raw: &str) -> Result<DueDate> {
+    DueDate::parse(raw).ok_or_else(|| Error::invalid(DueDate::RULE))
+}
+
+/// A `frequency`: once, daily, weekly or monthly.
+pub fn frequency(raw: &str) -> Result<Frequency> {
+    Frequency::parse(raw).ok_or_else(|| Error::invalid(Frequency::RULE))
+}
+
+/// A `cursor` parameter: the sealed cursor of a list, passed on to the
+/// service that opens it; what cannot be one is refused here already.
+pub fn cursor(raw: Option<&str>) -> Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(c)
+            if c.len() <= 4096
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Some(c.to_owned()))
+        }
+        Some(_) => Err(Error::invalid(BAD_CURSOR)),
+    }
 }

@@ -6,6 +6,7 @@
 //! A message holds personal data (an address, a name, a link): it is never
 //! logged, never put in an event.
 
+#[cfg(feature = "local")]
 pub mod local;
 pub mod ses;
 

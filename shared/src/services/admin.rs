@@ -1,47 +1,44 @@
-//! Operator operations: accounts, franchises, API keys. Used by the
-//! `embedcare` command-line tool (against the embedded store or DynamoDB)
-//! and by the demo seeding of the local server.
+//! Operator operations: accounts, franchises, API keys; and a franchise's
+//! onboarding and offboarding (from its administration pages). Used by the
+//! `embedcare` command-line tool (against the embedded store or DynamoDB),
+//! by the demo seeding of the local server, and by the pages. The operator
+//! names things by strings: an id that cannot exist is simply not found.
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
+use super::retry::conflict;
 use crate::app::App;
 use crate::crypto::{PresentedKey, hash_secret};
 use crate::domain::{
-    Account, ApiKeyRecord, Email, Franchise, FranchiseStatus, Language, Origin, TenantKey, User,
-    UserId,
+    Account, AccountId, ApiKeyRecord, Email, Franchise, FranchiseStatus, KeyId, Language, Origin,
+    TenantKey, User, UserId,
 };
 use crate::error::{Error, Result};
-use crate::repo;
-use crate::store::table::GSI1;
-use crate::store::{Cond, Index, Query, SortCond, Write};
+use crate::events::{Event, outbox};
+use crate::store::{Cond, Index, Query, Write, items, keys};
 
 pub async fn create_account(app: &App, name: &str) -> Result<Account> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(Error::bad_request("an account name is 1 to 200 characters"));
+        return Err(Error::invalid("an account name is 1 to 200 characters"));
     }
     let account = Account {
-        account_id: uuid::Uuid::new_v4().to_string(),
+        account_id: AccountId::generate(),
         name: name.to_owned(),
         created_at: app.now_ms(),
         version: 1,
     };
+    let key = keys::account_key(&account.account_id);
     app.store
-        .write(Write::Put {
-            item: repo::item_of(repo::account_key(&account.account_id), &account, "account")?,
-            cond: Some(Cond::NotExists),
-        })
+        .write(items::put_new(items::item_of(key, &account, "account")?))
         .await?;
     Ok(account)
 }
 
 pub async fn account(app: &App, account_id: &str) -> Result<Account> {
-    let item = app
-        .store
-        .get(&repo::account_key(account_id))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no account {account_id}")))?;
-    repo::entity_of(&item)
+    let missing = format!("no account {account_id}");
+    let id = AccountId::parse(account_id).ok_or_else(|| Error::not_found(&missing))?;
+    super::get(app, &keys::account_key(&id), &missing).await
 }
 
 pub struct NewFranchise<'a> {
@@ -56,7 +53,7 @@ fn parse_origins(raw: &[String]) -> Result<Vec<Origin>> {
     let mut origins = Vec::new();
     for o in raw {
         let origin = Origin::parse(o).ok_or_else(|| {
-            Error::bad_request(format!("{o:?} is not an origin (scheme://host[:port])"))
+            Error::invalid(format!("{o:?} is not an origin (scheme://host[:port])"))
         })?;
         if !origins.contains(&origin) {
             origins.push(origin);
@@ -66,14 +63,14 @@ fn parse_origins(raw: &[String]) -> Result<Vec<Origin>> {
 }
 
 pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franchise> {
-    account(app, new.account_id).await?;
+    let account = account(app, new.account_id).await?;
     let tenant_key = TenantKey::parse(new.tenant_key).ok_or_else(|| {
-        Error::bad_request("a tenant key is 1 to 63 lower-case letters, digits or '-'")
+        Error::invalid("a tenant key is 1 to 63 lower-case letters, digits or '-'")
     })?;
     let now = app.now_ms();
     let franchise = Franchise {
         tenant_key: tenant_key.clone(),
-        account_id: new.account_id.to_owned(),
+        account_id: account.account_id,
         name: new.name.trim().to_owned(),
         language: new.language,
         allowed_origins: parse_origins(new.allowed_origins)?,
@@ -84,50 +81,45 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         updated_at: now,
         version: 1,
     };
-    let mut item = repo::item_of(repo::franchise_key(&tenant_key), &franchise, "franchise")?;
-    item.attrs.insert(
-        GSI1.pk.into(),
-        repo::account_franchises_index(new.account_id).into(),
-    );
-    item.attrs
-        .insert(GSI1.sk.into(), tenant_key.as_str().into());
-    app.store
-        .write(Write::Put {
-            item,
-            cond: Some(Cond::NotExists),
-        })
-        .await
-        .map_err(|e| match e {
-            e if e.is_condition_failure() => {
-                Error::conflict(format!("a franchise {tenant_key} already exists"))
-            }
-            e => e.into(),
-        })?;
+    let write = items::put_new(items::franchise_item(&franchise)?);
+    conflict(
+        app.store.write(write).await.map_err(Into::into),
+        format!("a franchise {tenant_key} already exists"),
+    )?;
     Ok(franchise)
 }
 
 pub async fn franchise(app: &App, tenant: &str) -> Result<Franchise> {
-    let t = TenantKey::parse(tenant).ok_or_else(|| Error::bad_request("invalid tenant key"))?;
-    let item = app
-        .store
-        .get(&repo::franchise_key(&t))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no franchise {tenant}")))?;
-    repo::entity_of(&item)
+    let t = TenantKey::parse(tenant).ok_or_else(|| Error::invalid("invalid tenant key"))?;
+    super::get(
+        app,
+        &keys::franchise_key(&t),
+        &format!("no franchise {tenant}"),
+    )
+    .await
 }
 
-pub async fn list_franchises(app: &App, account_id: &str) -> Result<Vec<Franchise>> {
-    let mut q = Query::partition(Index::Gsi1, repo::account_franchises_index(account_id));
+/// Every entity of an index partition, page after page (operator tooling:
+/// small partitions).
+async fn all_of<T: DeserializeOwned>(app: &App, partition: String) -> Result<Vec<T>> {
+    let mut q = Query::partition(Index::Gsi1, partition);
     let mut out = Vec::new();
     loop {
         let page = app.store.query(&q).await?;
         for item in &page.items {
-            out.push(repo::entity_of(item)?);
+            out.push(items::entity_of(item)?);
         }
         match page.next {
             Some(next) => q.start_after = Some(next),
             None => return Ok(out),
         }
+    }
+}
+
+pub async fn list_franchises(app: &App, account_id: &str) -> Result<Vec<Franchise>> {
+    match AccountId::parse(account_id) {
+        Some(id) => all_of(app, keys::account_franchises_index(&id)).await,
+        None => Ok(Vec::new()),
     }
 }
 
@@ -147,20 +139,9 @@ pub async fn add_origins(app: &App, tenant: &str, origins: &[String]) -> Result<
     let expected = f.version;
     f.version += 1;
     f.updated_at = app.now_ms();
-    let mut set = serde_json::Map::new();
-    set.insert(
-        "allowedOrigins".into(),
-        serde_json::to_value(&f.allowed_origins).map_err(|e| Error::internal(e.to_string()))?,
-    );
-    set.insert("version".into(), Value::from(f.version));
-    set.insert("updatedAt".into(), Value::from(f.updated_at));
+    let key = keys::franchise_key(&f.tenant_key);
     app.store
-        .write(Write::Update {
-            key: repo::franchise_key(&f.tenant_key),
-            set,
-            remove: vec![],
-            cond: Some(Cond::version_is(expected)),
-        })
+        .write(items::update_of(key, &f, &["allowedOrigins"], expected)?)
         .await?;
     app.franchises.invalidate(f.tenant_key.as_str());
     Ok(f)
@@ -186,18 +167,20 @@ pub struct NewApiKey<'a> {
     pub label: &'a str,
 }
 
+fn user_id(id: &str) -> Result<UserId> {
+    UserId::parse(id).ok_or_else(|| Error::invalid("invalid user id"))
+}
+
 /// Creates a key. The returned secret is shown once and never stored.
 pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyRecord, String)> {
-    account(app, new.account_id).await?;
+    let account_id = account(app, new.account_id).await?.account_id;
     if new.tenant_keys.is_empty() {
-        return Err(Error::bad_request(
-            "a key is linked to at least one franchise",
-        ));
+        return Err(Error::invalid("a key is linked to at least one franchise"));
     }
     let mut tenants = Vec::new();
     for t in new.tenant_keys {
         let f = franchise(app, t).await?;
-        if f.account_id != new.account_id {
+        if f.account_id != account_id {
             return Err(Error::not_found(format!(
                 "no franchise {t} in this account"
             )));
@@ -210,15 +193,15 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
     let mut writes = Vec::new();
     let owner_user_id = match new.owner {
         Owner::Existing(id) => {
-            let uid = UserId::parse(&id).ok_or_else(|| Error::bad_request("invalid user id"))?;
+            let uid = user_id(&id)?;
             writes.push(Write::Check {
-                key: repo::user_key(new.account_id, uid.as_str()),
+                key: keys::user_key(&account_id, &uid),
                 cond: Cond::Exists,
             });
             uid
         }
         Owner::New {
-            user_id,
+            user_id: id,
             first_name,
             last_name,
             email,
@@ -226,29 +209,26 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
             language,
         } => {
             let user = User {
-                account_id: new.account_id.to_owned(),
-                user_id: UserId::parse(&user_id)
-                    .ok_or_else(|| Error::bad_request("invalid user id"))?,
+                account_id: account_id.clone(),
+                user_id: user_id(&id)?,
                 first_name,
                 last_name,
-                email: Email::parse(&email).ok_or_else(|| Error::bad_request("invalid e-mail"))?,
+                email: Email::parse(&email).ok_or_else(|| Error::invalid("invalid e-mail"))?,
                 license_number,
                 preferred_language: language,
                 created_at: now,
                 updated_at: now,
                 version: 1,
             };
-            writes.push(Write::Put {
-                item: repo::item_of(repo::user_key(new.account_id, &user_id), &user, "user")?,
-                cond: Some(Cond::NotExists),
-            });
+            let key = keys::user_key(&account_id, &user.user_id);
+            writes.push(items::put_new(items::item_of(key, &user, "user")?));
             user.user_id
         }
     };
     let presented = PresentedKey::generate()?;
     let record = ApiKeyRecord {
         key_id: presented.key_id.clone(),
-        account_id: new.account_id.to_owned(),
+        account_id,
         secret_hash: hash_secret(&presented.secret),
         tenant_keys: tenants,
         owner_user_id,
@@ -257,70 +237,41 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         revoked_at: None,
         version: 1,
     };
-    let mut item = repo::item_of(repo::api_key_key(&record.key_id), &record, "apiKey")?;
-    item.attrs.insert(
-        GSI1.pk.into(),
-        repo::account_keys_index(new.account_id).into(),
-    );
-    item.attrs.insert(
-        GSI1.sk.into(),
-        format!("{:013}#{}", now, record.key_id).into(),
-    );
-    writes.push(Write::Put {
-        item,
-        cond: Some(Cond::NotExists),
-    });
-    app.store.transact(writes).await.map_err(|e| match e {
-        e if e.is_condition_failure() => Error::conflict(
-            "the owner user must exist (existing owner) or must not exist yet (new owner)",
-        ),
-        e => e.into(),
-    })?;
+    writes.push(items::put_new(items::api_key_item(&record)?));
+    conflict(
+        app.store.transact(writes).await.map_err(Into::into),
+        "the owner user must exist (existing owner) or must not exist yet (new owner)",
+    )?;
     Ok((record, presented.expose()))
 }
 
 pub async fn list_api_keys(app: &App, account_id: &str) -> Result<Vec<ApiKeyRecord>> {
-    let mut q = Query::partition(Index::Gsi1, repo::account_keys_index(account_id));
-    q.sort = SortCond::All;
-    let mut out = Vec::new();
-    loop {
-        let page = app.store.query(&q).await?;
-        for item in &page.items {
-            out.push(repo::entity_of(item)?);
-        }
-        match page.next {
-            Some(next) => q.start_after = Some(next),
-            None => return Ok(out),
-        }
+    match AccountId::parse(account_id) {
+        Some(id) => all_of(app, keys::account_keys_index(&id)).await,
+        None => Ok(Vec::new()),
     }
+}
+
+async fn api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
+    let missing = format!("no API key {key_id}");
+    let id = KeyId::parse(key_id).ok_or_else(|| Error::not_found(&missing))?;
+    super::get(app, &keys::api_key_key(&id), &missing).await
 }
 
 /// Revokes a key. Other instances stop accepting it within the cache bound.
 pub async fn revoke_api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
-    let item = app
-        .store
-        .get(&repo::api_key_key(key_id))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no API key {key_id}")))?;
-    let mut record: ApiKeyRecord = repo::entity_of(&item)?;
+    let mut record = api_key(app, key_id).await?;
     if record.revoked_at.is_some() {
         return Ok(record);
     }
     let expected = record.version;
     record.version += 1;
     record.revoked_at = Some(app.now_ms());
-    let mut set = serde_json::Map::new();
-    set.insert("revokedAt".into(), Value::from(record.revoked_at));
-    set.insert("version".into(), Value::from(record.version));
+    let key = keys::api_key_key(&record.key_id);
     app.store
-        .write(Write::Update {
-            key: repo::api_key_key(key_id),
-            set,
-            remove: vec![],
-            cond: Some(Cond::version_is(expected)),
-        })
+        .write(items::update_of(key, &record, &["revokedAt"], expected)?)
         .await?;
-    app.keys.invalidate(key_id);
+    app.keys.invalidate(record.key_id.as_str());
     Ok(record)
 }
 
@@ -328,45 +279,33 @@ pub async fn revoke_api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
 /// key keeps working until it is revoked, so a vendor can switch without
 /// downtime.
 pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, String)> {
-    let item = app
-        .store
-        .get(&repo::api_key_key(key_id))
-        .await?
-        .ok_or_else(|| Error::not_found(format!("no API key {key_id}")))?;
-    let old: ApiKeyRecord = repo::entity_of(&item)?;
-    let tenants: Vec<String> = old
-        .tenant_keys
-        .iter()
-        .map(|t| t.as_str().to_owned())
-        .collect();
+    let old = api_key(app, key_id).await?;
+    let tenants: Vec<String> = old.tenant_keys.iter().map(|t| t.to_string()).collect();
     create_api_key(
         app,
         NewApiKey {
-            account_id: &old.account_id,
+            account_id: old.account_id.as_str(),
             tenant_keys: &tenants,
-            owner: Owner::Existing(old.owner_user_id.as_str().to_owned()),
+            owner: Owner::Existing(old.owner_user_id.to_string()),
             label: &old.label,
         },
     )
     .await
 }
 
-/// Onboarding: the franchise's terms accepted by `user_id` → `ONBOARDED`,
+/// Onboarding: the franchise's terms accepted by `user` → `ONBOARDED`,
 /// with its `Franchise Onboarded` event in the same transaction.
 pub async fn onboard_franchise(
     app: &App,
     tenant: &TenantKey,
-    user_id: &str,
-) -> Result<(Franchise, crate::events::Event)> {
-    change_franchise_status(app, tenant, FranchiseStatus::Onboarded, Some(user_id)).await
+    user: &UserId,
+) -> Result<(Franchise, Event)> {
+    change_franchise_status(app, tenant, FranchiseStatus::Onboarded, Some(user)).await
 }
 
 /// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise),
 /// with its `Franchise Offboarded` event.
-pub async fn offboard_franchise(
-    app: &App,
-    tenant: &TenantKey,
-) -> Result<(Franchise, crate::events::Event)> {
+pub async fn offboard_franchise(app: &App, tenant: &TenantKey) -> Result<(Franchise, Event)> {
     change_franchise_status(app, tenant, FranchiseStatus::Offboarded, None).await
 }
 
@@ -374,60 +313,23 @@ async fn change_franchise_status(
     app: &App,
     tenant: &TenantKey,
     to: FranchiseStatus,
-    accepted_by: Option<&str>,
-) -> Result<(Franchise, crate::events::Event)> {
+    accepted_by: Option<&UserId>,
+) -> Result<(Franchise, Event)> {
     let mut f = franchise(app, tenant.as_str()).await?;
-    let allowed = matches!(
-        (f.status, to),
-        (FranchiseStatus::Active, FranchiseStatus::Onboarded)
-            | (
-                FranchiseStatus::Active | FranchiseStatus::Onboarded,
-                FranchiseStatus::Offboarded
-            )
-    );
-    if !allowed {
-        return Err(Error::conflict(format!(
-            "A {} franchise cannot become {}",
-            f.status.as_str(),
-            to.as_str()
-        )));
-    }
-    let now = app.now_ms();
-    let previous = f.status;
     let expected = f.version;
-    f.status = to;
-    f.version += 1;
-    f.updated_at = now;
-    let mut set = serde_json::Map::new();
-    set.insert("status".into(), Value::from(to.as_str()));
-    set.insert("version".into(), Value::from(f.version));
-    set.insert("updatedAt".into(), Value::from(now));
-    if let Some(user) = accepted_by {
-        f.terms_accepted_by = Some(user.to_owned());
-        f.terms_accepted_at = Some(now);
-        set.insert("termsAcceptedBy".into(), Value::from(user));
-        set.insert("termsAcceptedAt".into(), Value::from(now));
+    let now = app.now_ms();
+    let previous = f.move_to(to, accepted_by, now)?;
+    let mut changed = vec!["status"];
+    if accepted_by.is_some() {
+        changed.extend(["termsAcceptedBy", "termsAcceptedAt"]);
     }
-    let event =
-        crate::events::Event::franchise(tenant, to.as_str(), previous.as_str(), f.version, now);
-    app.store
-        .transact(vec![
-            Write::Update {
-                key: repo::franchise_key(tenant),
-                set,
-                remove: vec![],
-                cond: Some(Cond::version_is(expected)),
-            },
-            event.outbox_write(now)?,
-        ])
-        .await
-        .map_err(|e| {
-            if e.is_condition_failure() {
-                Error::conflict("The franchise changed meanwhile")
-            } else {
-                e.into()
-            }
-        })?;
+    let event = Event::franchise(tenant, to, previous, f.version, now);
+    let change = items::update_of(keys::franchise_key(tenant), &f, &changed, expected)?;
+    let writes = outbox::with_event(change, &event, now)?;
+    conflict(
+        app.store.transact(writes).await.map_err(Into::into),
+        "The franchise changed meanwhile",
+    )?;
     app.franchises.invalidate(tenant.as_str());
     Ok((f, event))
 }

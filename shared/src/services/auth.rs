@@ -7,15 +7,21 @@
 
 use crate::app::App;
 use crate::crypto::{PresentedKey, ct_eq, hash_secret};
-use crate::domain::{ApiKeyRecord, Franchise, FranchiseStatus, TenantKey};
+use crate::domain::{ApiKeyRecord, Franchise, FranchiseStatus, KeyId, TenantKey};
 use crate::error::{Error, Result};
-use crate::repo;
+use crate::store::{items, keys};
 
 /// An authenticated vendor call: the key, and the franchise it acts for.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key: ApiKeyRecord,
     pub franchise: Franchise,
+}
+
+impl Caller {
+    pub fn tenant(&self) -> &TenantKey {
+        &self.franchise.tenant_key
+    }
 }
 
 pub async fn authenticate(
@@ -38,7 +44,7 @@ pub async fn authenticate(
     let tenant = match tenant.map(str::trim).filter(|t| !t.is_empty()) {
         Some(raw) => {
             let t = TenantKey::parse(raw)
-                .ok_or_else(|| Error::bad_request("Invalid X-Tenant-Key header"))?;
+                .ok_or_else(|| Error::invalid("Invalid X-Tenant-Key header"))?;
             if !key.tenant_keys.contains(&t) {
                 return Err(Error::forbidden(
                     "The API key is not linked to this franchise",
@@ -49,7 +55,7 @@ pub async fn authenticate(
         None => match key.tenant_keys.as_slice() {
             [only] => only.clone(),
             _ => {
-                return Err(Error::bad_request(
+                return Err(Error::invalid(
                     "X-Tenant-Key header is required: this API key is linked to several franchises",
                 ));
             }
@@ -64,16 +70,16 @@ pub async fn authenticate(
     Ok(Caller { key, franchise })
 }
 
-async fn api_key_record(app: &App, key_id: &str) -> Result<Option<ApiKeyRecord>> {
+async fn api_key_record(app: &App, key_id: &KeyId) -> Result<Option<ApiKeyRecord>> {
     let now = app.now_ms();
-    if let Some(hit) = app.keys.get(key_id, now) {
+    if let Some(hit) = app.keys.get(key_id.as_str(), now) {
         return Ok(Some(hit));
     }
-    let Some(item) = app.store.get(&repo::api_key_key(key_id)).await? else {
+    let Some(item) = app.store.get(&keys::api_key_key(key_id)).await? else {
         return Ok(None);
     };
-    let record: ApiKeyRecord = repo::entity_of(&item)?;
-    app.keys.insert(key_id, record.clone(), now);
+    let record: ApiKeyRecord = items::entity_of(&item)?;
+    app.keys.insert(key_id.as_str(), record.clone(), now);
     Ok(Some(record))
 }
 
@@ -83,10 +89,10 @@ pub async fn franchise(app: &App, tenant: &TenantKey) -> Result<Option<Franchise
     if let Some(hit) = app.franchises.get(tenant.as_str(), now) {
         return Ok(Some(hit));
     }
-    let Some(item) = app.store.get(&repo::franchise_key(tenant)).await? else {
+    let Some(item) = app.store.get(&keys::franchise_key(tenant)).await? else {
         return Ok(None);
     };
-    let f: Franchise = repo::entity_of(&item)?;
+    let f: Franchise = items::entity_of(&item)?;
     app.franchises.insert(tenant.as_str(), f.clone(), now);
     Ok(Some(f))
 }

@@ -1,7 +1,8 @@
 //! The demo world the local server seeds on a fresh store: one account with
 //! two franchises and two keys (one per franchise, one for both), and a
 //! second account for isolation checks. Its keys are random, printed once at
-//! start-up and written to `demo.json`.
+//! start-up and written to `demo.json`. Local only (feature `local`): the
+//! benchmarks and the tests seed it too.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +86,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
     admin::create_franchise(
         app,
         NewFranchise {
-            account_id: &other.account_id,
+            account_id: other.account_id.as_str(),
             tenant_key: OTHER_TENANT,
             name: "Other Clinic",
             language: Language::En,
@@ -96,7 +97,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
     let (_, other_key) = admin::create_api_key(
         app,
         NewApiKey {
-            account_id: &other.account_id,
+            account_id: other.account_id.as_str(),
             tenant_keys: &[OTHER_TENANT.to_owned()],
             owner: Owner::New {
                 user_id: "other-owner".into(),
@@ -119,7 +120,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
         tenant_keys: vec![DEMO_TENANT.into(), DEMO_TENANT_2.into()],
         other_account_api_key: other_key,
         other_tenant_key: OTHER_TENANT.into(),
-        account_id: account.account_id,
-        other_account_id: other.account_id,
+        account_id: account.account_id.to_string(),
+        other_account_id: other.account_id.to_string(),
     })
 }

@@ -2,8 +2,8 @@
 //! the same key and the same request answers exactly what the first call
 //! answered and creates nothing; the same key with another request is `422`.
 //!
-//! One record per franchise and key, `T#{tenant}#IDEMPOTENCY#{sha256(key)}`
-//! (the key itself is the vendor's and never stored), holding the
+//! One record per franchise and key (`store::keys::idempotency_key`, under
+//! the SHA-256 of the key: the key itself is the vendor's and never stored), holding the
 //! fingerprint of the request (method, path, canonical JSON body, acting
 //! user) and the response (status and body text), for 24 hours.
 //!
@@ -29,15 +29,14 @@
 //! store's `ttl`, so code and store never disagree about a record's life.
 //!
 //! Knows nothing of HTTP beyond "a status and a body"; depends on the store
-//! port and `repo`'s item helpers.
+//! port and its item helpers.
 
 use serde_json::{Map, Value};
 
 use crate::crypto::hash_secret;
 use crate::domain::TenantKey;
 use crate::error::{Error, Result};
-use crate::repo;
-use crate::store::{Cond, Item, Key, Write};
+use crate::store::{Item, Key, Write, items, keys};
 
 /// How long a completed record answers retries.
 pub const TTL_MS: i64 = 24 * 3600 * 1000;
@@ -63,7 +62,7 @@ impl IdempotencyKey {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(Error::bad_request(format!(
+            Err(Error::invalid(format!(
                 "Idempotency-Key must be 1 to {MAX_KEY_LEN} printable characters"
             )))
         }
@@ -152,29 +151,26 @@ impl Idempotency {
         // Whole seconds, so the store's `ttl` and `expiresAt` say the same.
         let expires_at = (now_ms + TTL_MS).div_euclid(1000) * 1000 + 1000;
         let mut attrs = Map::new();
-        attrs.insert(repo::TYPE.into(), "idempotency".into());
+        attrs.insert(items::TYPE.into(), "idempotency".into());
         attrs.insert("fingerprint".into(), self.fingerprint.clone().into());
         attrs.insert("status".into(), response.status.into());
         attrs.insert("body".into(), response.body.clone().into());
         attrs.insert("createdAt".into(), now_ms.into());
         attrs.insert("expiresAt".into(), expires_at.into());
-        Write::Put {
-            item: repo::with_ttl(Item::new(self.key.clone(), attrs), expires_at),
-            cond: Some(Cond::NotExists),
-        }
+        items::put_new(items::with_ttl(
+            Item::new(self.key.clone(), attrs),
+            expires_at,
+        ))
     }
 }
 
 /// As the store judges a `ttl`: expired once its second has begun.
 fn expired(expires_at_ms: i64, now_ms: i64) -> bool {
-    repo::ttl_of(expires_at_ms).as_i64().unwrap_or(0) <= now_ms.div_euclid(1000)
+    items::ttl_of(expires_at_ms).as_i64().unwrap_or(0) <= now_ms.div_euclid(1000)
 }
 
 pub fn record_key(tenant: &TenantKey, key: &IdempotencyKey) -> Key {
-    Key::new(
-        format!("T#{tenant}#IDEMPOTENCY#{}", hash_secret(&key.0)),
-        "IDEMPOTENCY",
-    )
+    keys::idempotency_key(tenant, &hash_secret(&key.0))
 }
 
 /// SHA-256 of the canonical JSON of `{method, path, body, user}`: equal for
@@ -259,9 +255,8 @@ mod tests {
     #[test]
     fn keys_are_printable_and_bounded() {
         for bad in ["", " ", "a\nb", "é", &"k".repeat(256)] {
-            assert_eq!(
-                IdempotencyKey::parse(bad).unwrap_err().status(),
-                400,
+            assert!(
+                matches!(IdempotencyKey::parse(bad), Err(Error::Invalid(_))),
                 "{bad:?}"
             );
         }
@@ -315,8 +310,8 @@ mod tests {
         assert_eq!(first.next_action(&[], now).unwrap(), NextAction::Execute);
         let record = stored(&first, now);
         assert_eq!(
-            record.key.pk,
-            format!("T#demo#IDEMPOTENCY#{}", hash_secret("order-42"))
+            record.key,
+            keys::idempotency_key(&tenant(), &hash_secret("order-42"))
         );
         let items = [record.clone()];
         assert!(matches!(
@@ -324,7 +319,10 @@ mod tests {
             NextAction::Replay(StoredResponse { status: 201, .. })
         ));
         let other = idem(json!({"x": 2}));
-        assert_eq!(other.next_action(&items, now).unwrap_err().status(), 422);
+        assert!(matches!(
+            other.next_action(&items, now),
+            Err(Error::Unprocessable(_))
+        ));
         // Expired, as the store would judge its ttl.
         let ttl = record.ttl().unwrap();
         assert!(ttl * 1000 >= now + TTL_MS);

@@ -2,30 +2,29 @@
 //! and issue a single-use presigned URL. Loading the URL redeems it into a
 //! browser session.
 //!
-//! The budget of DESIGN.md is kept by construction: one `BatchGetItem` reads
-//! everything the call needs (the user, the owner to clone from, the
-//! patient-key index items, the consultation), and one write — a single put
-//! or one `TransactWriteItems` — stores the launch with whatever user and
-//! patient changes it depends on. Two round trips, whatever the request; an
+//! The budget of a vendor call is kept by construction: one `BatchGetItem`
+//! reads everything the call needs (`people::ReadSet`: the user, the owner
+//! to clone from, the patient-key index items, the consultation or
+//! follow-up in scope), and one write — a single put or one
+//! `TransactWriteItems` — stores the launch with whatever user and patient
+//! changes it depends on. Two round trips, whatever the request; an
 //! unchanged user adds no write. Uniqueness (one patient per key, one user
 //! per id) is enforced by the conditions of that write; when a concurrent
-//! call wins the race, the whole call is planned again from a fresh read.
-
-use std::collections::BTreeSet;
-
-use serde_json::Value;
+//! call wins the race, the whole call is planned again from a fresh read
+//! (`retry`).
 
 use super::auth::Caller;
+use super::people::{self, ReadSet};
+use super::retry::{always, retry_lost_races};
 use crate::app::App;
 use crate::crypto::{hash_secret, random_token};
-use crate::domain::patient::{PatientInput, PatientPlan, plan_patient};
-use crate::domain::user::{IntegrationUser, UserPlan, plan_user};
+use crate::domain::links;
 use crate::domain::{
-    BrowserSession, LaunchToken, Locale, Needs, Scope, TenantKey, User, UserId, View,
+    BrowserSession, ConsultationId, FollowupId, IntegrationUser, LaunchToken, Locale, Needs,
+    PatientId, PatientInput, Prefill, Scope, TenantKey, UserId, View,
 };
 use crate::error::{Error, Result};
-use crate::repo::{self, PatientKeyIndex};
-use crate::store::{Cond, Item, Key, Write};
+use crate::store::{Cond, Write, items, keys};
 
 /// How a launch request names its patient.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,9 +45,9 @@ pub struct LaunchRequest {
     pub locale: Option<Locale>,
     pub user: Option<IntegrationUser>,
     pub patient: PatientRef,
-    pub consultation_id: Option<String>,
-    pub followup_id: Option<String>,
-    pub prefill: Option<Value>,
+    pub consultation_id: Option<ConsultationId>,
+    pub followup_id: Option<FollowupId>,
+    pub prefill: Option<Prefill>,
 }
 
 impl LaunchRequest {
@@ -69,44 +68,24 @@ impl LaunchRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Launch {
     pub user_id: UserId,
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub iframe_url: String,
     pub expires_at: i64,
 }
 
-/// Attempts of a call whose conditional write lost a race (a concurrent
-/// creation of the same patient or user, or an update of the same version).
-const ATTEMPTS: u32 = 5;
-
 pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
     let req = &scoped(req);
     check_needs(req)?;
-    for attempt in 1..ATTEMPTS {
-        match try_issue(app, caller, req).await {
-            Err(Error::Store(e)) if e.is_condition_failure() => backoff(attempt).await,
-            other => return other,
-        }
-    }
-    match try_issue(app, caller, req).await {
-        Err(Error::Store(e)) if e.is_condition_failure() => Err(Error::conflict(
-            "The request conflicted with concurrent changes to the same user or patient; retry it",
-        )),
-        other => other,
-    }
-}
-
-/// A short, jittered pause, so that racing calls do not collide again.
-async fn backoff(attempt: u32) {
-    let mut b = [0u8; 1];
-    let jitter = getrandom::fill(&mut b).map_or(0, |()| u64::from(b[0] % 8));
-    tokio::time::sleep(std::time::Duration::from_millis(
-        u64::from(attempt) * 2 + jitter,
-    ))
-    .await;
+    retry_lost_races(
+        "The request conflicted with concurrent changes to the same user or patient; retry it",
+        always,
+        || try_issue(app, caller, req),
+    )
+    .await
 }
 
 /// The request without what its view does not use: vendors often send the
-/// same parameters to every view (seed 002's client always passes a
+/// same parameters to every view (a client that always passes a
 /// `patientKey`), and a statistics page must not fail on an unknown patient.
 fn scoped(req: &LaunchRequest) -> LaunchRequest {
     let mut req = req.clone();
@@ -133,79 +112,48 @@ fn check_needs(req: &LaunchRequest) -> Result<()> {
             .then_some("followupId or patientKey is required for this view"),
         Needs::OptionalPatient | Needs::Nothing => None,
     };
-    missing.map_or(Ok(()), |m| Err(Error::bad_request(m)))
-}
-
-fn find<'a>(items: &'a [Item], key: &Key) -> Option<&'a Item> {
-    items.iter().find(|i| i.key == *key)
+    missing.map_or(Ok(()), |m| Err(Error::invalid(m)))
 }
 
 async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
-    let account = caller.key.account_id.as_str();
-    let tenant = &caller.franchise.tenant_key;
-    let owner_id = &caller.key.owner_user_id;
+    let tenant = caller.tenant();
     let now = app.now_ms();
-    let user_id = req.user.as_ref().map_or(owner_id, |u| &u.user_id);
 
     // Round trip 1: everything the call reads, in one batch.
-    let user_key = repo::user_key(account, user_id.as_str());
-    let owner_key = repo::user_key(account, owner_id.as_str());
-    let mut keys = BTreeSet::from([user_key.clone(), owner_key.clone()]);
-    match &req.patient {
-        PatientRef::None => {}
-        PatientRef::Upsert(input) => {
-            keys.extend(
-                input
-                    .keys
-                    .iter()
-                    .map(|k| repo::patient_key_index(tenant, &k.key)),
-            );
-        }
-        PatientRef::ByKey { key, .. } => {
-            keys.insert(repo::patient_key_index(tenant, key));
-        }
-    }
+    let key_values: Vec<&str> = match &req.patient {
+        PatientRef::None => Vec::new(),
+        PatientRef::Upsert(input) => input.keys.iter().map(|k| k.key.as_str()).collect(),
+        PatientRef::ByKey { key, .. } => vec![key.as_str()],
+    };
     let consultation_key = req
         .consultation_id
-        .as_deref()
-        .map(|id| repo::consultation_key(tenant, id));
+        .as_ref()
+        .map(|id| keys::consultation_key(tenant, id));
     let followup_key = req
         .followup_id
-        .as_deref()
-        .map(|id| repo::followup_key(tenant, id));
-    keys.extend(consultation_key.iter().cloned());
-    keys.extend(followup_key.iter().cloned());
-    let keys: Vec<Key> = keys.into_iter().collect();
-    let items = app.store.batch_get(&keys).await?;
+        .as_ref()
+        .map(|id| keys::followup_key(tenant, id));
+    let read = ReadSet::new(caller, req.user.as_ref())
+        .patient_keys(tenant, key_values)
+        .with(consultation_key.clone())
+        .with(followup_key.clone())
+        .read(app)
+        .await?;
 
     let mut writes = Vec::new();
-
-    // The user.
-    let user = user_writes(
-        caller,
-        req.user.as_ref(),
-        &items,
-        &user_key,
-        &owner_key,
-        now,
-        &mut writes,
-    )?;
-
-    // The patient.
+    let user = people::user_writes(caller, req.user.as_ref(), &read, now, &mut writes)?;
     let mut patient_id = match &req.patient {
         PatientRef::None => None,
-        PatientRef::Upsert(input) => Some(patient_writes(tenant, input, &items, now, &mut writes)?),
+        PatientRef::Upsert(input) => Some(people::patient_writes(
+            tenant,
+            input,
+            &read,
+            now,
+            &mut writes,
+        )?),
         PatientRef::ByKey { key, sub_system } => {
-            let item = find(&items, &repo::patient_key_index(tenant, key));
-            match repo::patients_with_key_value(item, sub_system.as_deref()).as_slice() {
-                [] => return Err(Error::not_found("No patient has this patientKey")),
-                [one] => Some(one.clone()),
-                _ => {
-                    return Err(Error::conflict(
-                        "Several patients have this patientKey; add subSystem to choose one",
-                    ));
-                }
-            }
+            let item = read.find(&keys::patient_key_index(tenant, key));
+            Some(people::patient_by_key(item, sub_system.as_deref())?)
         }
     };
 
@@ -216,10 +164,10 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         (&followup_key, "Follow-up"),
     ] {
         let Some(key) = key else { continue };
-        let item =
-            find(&items, key).ok_or_else(|| Error::not_found(format!("{what} not found")))?;
-        let owner = item.get_str("patientId").map(str::to_owned);
-        match (&patient_id, owner) {
+        if read.find(key).is_none() {
+            return Err(Error::not_found(format!("{what} not found")));
+        }
+        match (&patient_id, read.owner_of(key)?) {
             (Some(p), Some(o)) if *p != o => {
                 return Err(Error::not_found(format!(
                     "{what} not found for this patient"
@@ -230,144 +178,63 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         }
     }
 
-    // The launch.
+    // The launch, and round trip 2: it and the changes it depends on.
     let locale = req.locale.unwrap_or_else(|| user.preferred_language.into());
-    let token = random_token()?;
-    let expires_at = now + app.config.launch_ttl_s * 1000;
-    let launch = LaunchToken {
-        tenant_key: tenant.clone(),
-        scope: Scope {
-            account_id: account.to_owned(),
-            user_id: user.user_id.clone(),
-            role: req.view.role(),
-            view: req.view,
-            locale,
-            patient_id: patient_id.clone(),
-            consultation_id: req.consultation_id.clone(),
-            followup_id: req.followup_id.clone(),
-            prefill: req.prefill.clone(),
-        },
-        issued_at: now,
-        expires_at,
-        redeemed_at: None,
+    let scope = Scope {
+        account_id: caller.key.account_id.clone(),
+        user_id: user.user_id.clone(),
+        role: req.view.role(),
+        view: req.view,
+        locale,
+        patient_id: patient_id.clone(),
+        consultation_id: req.consultation_id.clone(),
+        followup_id: req.followup_id.clone(),
+        prefill: req.prefill.clone(),
     };
-    let item = repo::item_of(
-        repo::launch_key(tenant, &hash_secret(&token)),
-        &launch,
-        "launch",
-    )?;
-    writes.insert(
-        0,
-        Write::Put {
-            item: repo::with_ttl(item, expires_at),
-            cond: Some(Cond::NotExists),
-        },
-    );
-
-    // Round trip 2: the launch and the changes it depends on, together.
+    let (launch, iframe_url, expires_at) = new_launch(app, tenant, scope, app.config.launch_ttl_s)?;
+    writes.insert(0, launch);
     if writes.len() == 1 {
         app.store.write(writes.remove(0)).await?;
     } else {
         app.store.transact(writes).await?;
     }
-
     Ok(Launch {
-        user_id: user.user_id.clone(),
+        user_id: user.user_id,
         patient_id,
-        iframe_url: launch_url(app, tenant, req.view, locale, &token),
+        iframe_url,
         expires_at,
     })
 }
 
-/// Plans the session user's writes (none when unchanged, DESIGN.md's
-/// `x-integration-user` rules) from one batch read's `items`; returns the
-/// user. Shared by every call that acts for a user (v1 launches, v2).
-pub(crate) fn user_writes(
-    caller: &Caller,
-    input: Option<&IntegrationUser>,
-    items: &[Item],
-    user_key: &Key,
-    owner_key: &Key,
-    now: i64,
-    writes: &mut Vec<Write>,
-) -> Result<User> {
-    let existing: Option<User> = find(items, user_key).map(repo::entity_of).transpose()?;
-    let plan = match input {
-        None => UserPlan::Unchanged(
-            existing.ok_or_else(|| Error::internal("the API key's owner has no user profile"))?,
-        ),
-        Some(input) => {
-            let owner: Option<User> = find(items, owner_key).map(repo::entity_of).transpose()?;
-            plan_user(
-                input,
-                existing.as_ref(),
-                owner.as_ref(),
-                &caller.key.account_id,
-                caller.franchise.language,
-                now,
-            )?
-        }
-    };
-    match &plan {
-        UserPlan::Unchanged(_) => {}
-        UserPlan::Create(u) => writes.push(Write::Put {
-            item: repo::item_of(user_key.clone(), u, "user")?,
-            cond: Some(Cond::NotExists),
-        }),
-        UserPlan::Update {
-            user,
-            changed,
-            expected_version,
-        } => {
-            let mut set = changed.clone();
-            set.insert("version".into(), Value::from(user.version));
-            set.insert("updatedAt".into(), Value::from(user.updated_at));
-            writes.push(Write::Update {
-                key: user_key.clone(),
-                set,
-                remove: vec![],
-                cond: Some(Cond::And(vec![
-                    Cond::Exists,
-                    Cond::version_is(*expected_version),
-                ])),
-            });
-        }
-    }
-    Ok(plan.user().clone())
-}
-
-/// Plans the upsert of a request's patient from one batch read's `items`
-/// (none when unchanged); returns its id.
-pub(crate) fn patient_writes(
+/// A new launch of `scope` that lives `ttl_s`: the write that stores it
+/// (under the hash of its token), its URL and its expiry. The one way a
+/// launch is made.
+fn new_launch(
+    app: &App,
     tenant: &TenantKey,
-    input: &PatientInput,
-    items: &[Item],
-    now: i64,
-    writes: &mut Vec<Write>,
-) -> Result<String> {
-    let index = PatientKeyIndex::read(tenant, &input.keys, items)?;
-    let new_id = uuid::Uuid::new_v4().to_string();
-    let plan = plan_patient(
-        input,
-        index.first_match(&input.keys),
-        &index.owners,
+    scope: Scope,
+    ttl_s: i64,
+) -> Result<(Write, String, i64)> {
+    let now = app.now_ms();
+    let token = random_token()?;
+    let expires_at = now + ttl_s * 1000;
+    let url = links::launch_url(
+        &app.config.app_base_url,
+        scope.locale,
         tenant,
-        &new_id,
-        now,
-    )?;
-    match &plan {
-        PatientPlan::Unchanged(_) => {}
-        PatientPlan::Create(p) => writes.extend(repo::create_patient_writes(p)?),
-        PatientPlan::Update {
-            before,
-            after,
-            changed,
-            added_keys,
-        } => writes.extend(repo::update_patient_writes(
-            before, after, changed, added_keys,
-        )?),
-    }
-    Ok(plan.patient().patient_id.clone())
+        scope.view,
+        &token,
+    );
+    let launch = LaunchToken {
+        tenant_key: tenant.clone(),
+        scope,
+        issued_at: now,
+        expires_at,
+        redeemed_at: None,
+    };
+    let key = keys::launch_key(tenant, &hash_secret(&token));
+    let item = items::with_ttl(items::item_of(key, &launch, "launch")?, expires_at);
+    Ok((items::put_new(item), url, expires_at))
 }
 
 /// Stores a launch for `scope` that lives `ttl_s`, and returns its URL and
@@ -379,45 +246,9 @@ pub async fn issue_link(
     scope: Scope,
     ttl_s: i64,
 ) -> Result<(String, i64)> {
-    let now = app.now_ms();
-    let token = random_token()?;
-    let expires_at = now + ttl_s * 1000;
-    let (view, locale) = (scope.view, scope.locale);
-    let launch = LaunchToken {
-        tenant_key: tenant.clone(),
-        scope,
-        issued_at: now,
-        expires_at,
-        redeemed_at: None,
-    };
-    let item = repo::item_of(
-        repo::launch_key(tenant, &hash_secret(&token)),
-        &launch,
-        "launch",
-    )?;
-    app.store
-        .write(Write::Put {
-            item: repo::with_ttl(item, expires_at),
-            cond: Some(Cond::NotExists),
-        })
-        .await?;
-    Ok((launch_url(app, tenant, view, locale, &token), expires_at))
-}
-
-/// `{base}/{locale}/embed/franchise/{tenantKey}/{area}/{view}?session={token}`:
-/// nothing in it identifies a person.
-pub fn launch_url(
-    app: &App,
-    tenant: &TenantKey,
-    view: View,
-    locale: Locale,
-    token: &str,
-) -> String {
-    let (area, slug) = view.segments();
-    format!(
-        "{}/{locale}/embed/franchise/{tenant}/{area}/{slug}?session={token}",
-        app.config.app_base_url
-    )
+    let (write, url, expires_at) = new_launch(app, tenant, scope, ttl_s)?;
+    app.store.write(write).await?;
+    Ok((url, expires_at))
 }
 
 /// The outcome of loading a launch URL.
@@ -445,11 +276,11 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
     if !plausible_token(token) {
         return Ok(Redemption::Expired);
     }
-    let launch_key = repo::launch_key(tenant, &hash_secret(token));
+    let launch_key = keys::launch_key(tenant, &hash_secret(token));
     let Some(item) = app.store.get(&launch_key).await? else {
         return Ok(Redemption::Expired);
     };
-    let launch: LaunchToken = repo::entity_of(&item)?;
+    let launch: LaunchToken = items::entity_of(&item)?;
     let now = app.now_ms();
     if launch.redeemed_at.is_some() || launch.expires_at <= now || launch.scope.view != view {
         return Ok(Redemption::Expired);
@@ -462,12 +293,9 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
         expires_at: now + app.config.session_ttl_s * 1000,
     };
     let mut redeemed = serde_json::Map::new();
-    redeemed.insert("redeemedAt".into(), Value::from(now));
-    let session_item = repo::item_of(
-        repo::session_key(tenant, &hash_secret(&session_token)),
-        &session,
-        "session",
-    )?;
+    redeemed.insert("redeemedAt".into(), now.into());
+    let session_key = keys::session_key(tenant, &hash_secret(&session_token));
+    let session_item = items::item_of(session_key, &session, "session")?;
     let result = app
         .store
         .transact(vec![
@@ -480,10 +308,7 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
                     Cond::AttrNotExists("redeemedAt".into()),
                 ])),
             },
-            Write::Put {
-                item: repo::with_ttl(session_item, session.expires_at),
-                cond: Some(Cond::NotExists),
-            },
+            items::put_new(items::with_ttl(session_item, session.expires_at)),
         ])
         .await;
     match result {
@@ -491,6 +316,7 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
             token: session_token,
             session: Box::new(session),
         }),
+        // Another load redeemed it first.
         Err(e) if e.is_condition_failure() => Ok(Redemption::Expired),
         Err(e) => Err(e.into()),
     }
@@ -501,13 +327,10 @@ pub async fn session(app: &App, tenant: &TenantKey, token: &str) -> Result<Optio
     if !plausible_token(token) {
         return Ok(None);
     }
-    let Some(item) = app
-        .store
-        .get(&repo::session_key(tenant, &hash_secret(token)))
-        .await?
-    else {
+    let key = keys::session_key(tenant, &hash_secret(token));
+    let Some(item) = app.store.get(&key).await? else {
         return Ok(None);
     };
-    let session: BrowserSession = repo::entity_of(&item)?;
+    let session: BrowserSession = items::entity_of(&item)?;
     Ok((session.expires_at > app.now_ms()).then_some(session))
 }

@@ -4,50 +4,28 @@
 //!
 //! Driven by events (at least once): in AWS the `patient-notifier` function
 //! is the target of a rule on `Consultation Created|Updated` with status
-//! `SENT`; locally a subscriber of the in-process bus. A delivery already
-//! recorded is not sent again, so a repeated event sends nothing.
-
-use serde_json::Value;
+//! `SENT` (`lambda::eventbridge` reads its events); locally a subscriber of
+//! the in-process bus. A delivery already recorded is not sent again, so a
+//! repeated event sends nothing.
 
 use crate::app::App;
-use crate::domain::consultation::{ConsultationStatus, Delivery, DeliveryStatus};
-use crate::domain::{Locale, Role, Scope, TenantKey, UserId, View};
+use crate::domain::{
+    ConsultationId, ConsultationStatus, Delivery, DeliveryStatus, Locale, Role, Scope, TenantKey,
+    View,
+};
 use crate::error::{Error, Result};
 use crate::notify::{Message, Notifier};
-use crate::services::{auth, consultations, launch};
+use crate::services::{auth, consultations, launch, people};
 
 /// How long a claimed (pending) delivery keeps others from sending.
 const CLAIM_MS: i64 = 5 * 60 * 1000;
-
-/// Reacts to one bus event (EventBridge's envelope); other events are ignored.
-pub async fn on_event(
-    app: &App,
-    notifier: &dyn Notifier,
-    envelope: &Value,
-) -> Result<Option<Delivery>> {
-    let detail_type = envelope["detail-type"].as_str().unwrap_or_default();
-    let detail = &envelope["detail"];
-    if !matches!(detail_type, "Consultation Created" | "Consultation Updated")
-        || detail["status"] != "SENT"
-    {
-        return Ok(None);
-    }
-    let tenant = detail["tenantKey"]
-        .as_str()
-        .and_then(TenantKey::parse)
-        .ok_or_else(|| Error::bad_request("event without a valid tenantKey"))?;
-    let id = detail["data"]["consultationId"]
-        .as_str()
-        .ok_or_else(|| Error::bad_request("event without a consultationId"))?;
-    notify_patient(app, notifier, &tenant, id).await
-}
 
 /// Sends the answer link of a `SENT` consultation to its patient, once.
 pub async fn notify_patient(
     app: &App,
     notifier: &dyn Notifier,
     tenant: &TenantKey,
-    id: &str,
+    id: &ConsultationId,
 ) -> Result<Option<Delivery>> {
     let c = consultations::consultation(app, tenant, id).await?;
     let now = app.now_ms();
@@ -65,12 +43,12 @@ pub async fn notify_patient(
         status: DeliveryStatus::Pending,
         at: now,
     };
-    match consultations::record_delivery_at(app, tenant, &c, claim).await {
+    match consultations::record_delivery_at(app, &c, claim).await {
         Ok(_) => {}
         Err(Error::Conflict(_)) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let patient = consultations::patient(app, tenant, &c.patient_id).await?;
+    let patient = people::patient(app, tenant, &c.patient_id).await?;
     let franchise = auth::franchise(app, tenant)
         .await?
         .ok_or_else(|| Error::not_found("Franchise not found"))?;
@@ -89,8 +67,7 @@ pub async fn notify_patient(
         .into();
     let scope = Scope {
         account_id: franchise.account_id.clone(),
-        user_id: UserId::parse(&c.created_by)
-            .ok_or_else(|| Error::internal("consultation without its creator"))?,
+        user_id: c.created_by.clone(),
         role: Role::Patient,
         view: View::ConsultationAnswer,
         locale,

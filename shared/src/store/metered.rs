@@ -1,6 +1,7 @@
 //! A decorator that counts the calls made to a store, by kind, and keeps the
 //! writes it passed on. Tests use it to prove the round-trip and write
-//! budgets of DESIGN.md (and which items a call wrote); benchmarks use it to
+//! budgets of a vendor call (at most two round trips, no write for an
+//! unchanged user; and which items a call wrote); benchmarks use it to
 //! report round trips per vendor call.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,8 +1,9 @@
 //! The store port: one single-table, DynamoDB-shaped key-value store.
 //!
 //! Why an item-level port and not one method per entity: the single-table key
-//! design (see `records.rs`) is ours and must be identical on every adapter,
-//! so it lives once in the core; an adapter only has to provide DynamoDB's
+//! design (`keys.rs`, and `items.rs` for how entities become items) is ours
+//! and must be identical on every adapter, so it lives once in the core; an
+//! adapter only has to provide DynamoDB's
 //! semantics — conditional writes, all-or-nothing transactions, ordered
 //! queries on a partition or an index, and expiry. Every method is one round
 //! trip to the backing service, which is what lets the repositories count
@@ -13,11 +14,16 @@
 //! not the backend has physically removed it yet (DynamoDB's TTL deletion
 //! lags by up to two days; moto never deletes).
 //!
-//! Depends on nothing but serde_json; adapters live in sub-modules.
+//! The port depends on nothing but serde_json; the key design on the
+//! domain; adapters live in sub-modules. Nothing here knows a service or
+//! HTTP.
 
+pub mod cursor;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod items;
+pub mod keys;
 pub mod metered;
 pub mod table;
 
@@ -190,7 +196,7 @@ impl Query {
 }
 
 /// Where a page ended: the last examined item's table key and, for an index
-/// query, its index key. Opaque to callers; the HTTP layer encodes it.
+/// query, its index key. Callers only hand it back, sealed (`cursor.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     pub pk: String,
@@ -240,6 +246,21 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a store failure means to the core: a condition that did not hold
+/// is a lost race (`Contention`, retried or turned into a `409` by
+/// `services::retry`); a request that breaks a limit is our bug.
+impl From<StoreError> for crate::error::Error {
+    fn from(e: StoreError) -> Self {
+        use crate::error::Error;
+        match e {
+            StoreError::ConditionFailed => Error::Contention { failed: Vec::new() },
+            StoreError::TransactionCancelled { failed } => Error::Contention { failed },
+            StoreError::Invalid(m) => Error::Internal(format!("invalid store request: {m}")),
+            StoreError::Unavailable(m) => Error::Unavailable(format!("store: {m}")),
+        }
+    }
+}
 
 /// The store port. Every call is one round trip.
 #[async_trait]
@@ -292,17 +313,35 @@ pub fn validate_transaction(writes: &[Write]) -> StoreResult<()> {
     writes.iter().try_for_each(validate_write)
 }
 
-/// Checks the limits of one write (item size, key attributes not in attrs).
+/// Checks what every adapter refuses in one write, as DynamoDB does: an
+/// empty key attribute, key attributes among the attributes, an item over
+/// the size limit, an index key attribute that is not a non-empty string,
+/// an update that removes a key attribute or both sets and removes one.
 pub fn validate_write(write: &Write) -> StoreResult<()> {
     let (key, attrs) = match write {
         Write::Put { item, .. } => (&item.key, Some(&item.attrs)),
-        Write::Update { key, set, .. } => (key, Some(set)),
+        Write::Update {
+            key, set, remove, ..
+        } => {
+            if let Some(name) = remove.iter().find(|n| *n == PK || *n == SK) {
+                return Err(StoreError::Invalid(format!(
+                    "cannot remove the key attribute {name}"
+                )));
+            }
+            if let Some(name) = remove.iter().find(|n| set.contains_key(n.as_str())) {
+                return Err(StoreError::Invalid(format!(
+                    "attribute {name} is both set and removed"
+                )));
+            }
+            (key, Some(set))
+        }
         Write::Delete { key, .. } | Write::Check { key, .. } => (key, None),
     };
     if key.pk.is_empty() || key.sk.is_empty() {
         return Err(StoreError::Invalid("empty key attribute".into()));
     }
     if let Some(attrs) = attrs {
+        validate_index_attrs(attrs)?;
         if attrs.contains_key(PK) || attrs.contains_key(SK) {
             return Err(StoreError::Invalid(
                 "key attributes cannot be set as attributes".into(),
@@ -313,6 +352,25 @@ pub fn validate_write(write: &Write) -> StoreResult<()> {
             return Err(StoreError::Invalid(format!(
                 "item of {size} bytes exceeds {MAX_ITEM_BYTES}"
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Index key attributes are non-empty strings (an item without them is
+/// simply not in that index).
+fn validate_index_attrs(attrs: &Attrs) -> StoreResult<()> {
+    for def in &table::GSIS {
+        for name in [def.pk, def.sk] {
+            match attrs.get(name) {
+                None => {}
+                Some(Value::String(s)) if !s.is_empty() => {}
+                Some(_) => {
+                    return Err(StoreError::Invalid(format!(
+                        "index key attribute {name} must be a non-empty string"
+                    )));
+                }
+            }
         }
     }
     Ok(())

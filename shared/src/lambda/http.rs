@@ -1,5 +1,6 @@
-//! What every Lambda function shares: JSON logs, and the request id of API
-//! Gateway on every request (so a 500's `requestId` matches the access log).
+//! What every HTTP Lambda function shares: JSON logs, and the request id of
+//! API Gateway on every request (so a 500's `requestId` matches the access
+//! log). Feature `lambda`.
 
 use axum::Router;
 use axum::extract::Request;
@@ -7,12 +8,14 @@ use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use lambda_http::request::RequestContext;
 
-use crate::http::error::RequestId;
+use crate::http::context::RequestId;
 
 /// Structured JSON logs on stdout, level from `EMBEDCARE_LOG` (default
 /// `info`). Our events carry ids and statuses only, never personal data.
+/// Every function calls it, the stream and EventBridge ones too.
 pub fn init_logging() {
-    let filter = tracing_subscriber_filter();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EMBEDCARE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -21,11 +24,6 @@ pub fn init_logging() {
         .with_target(false)
         .without_time()
         .init();
-}
-
-fn tracing_subscriber_filter() -> tracing_subscriber::EnvFilter {
-    tracing_subscriber::EnvFilter::try_from_env("EMBEDCARE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
 }
 
 async fn api_gateway_request_id(mut req: Request, next: Next) -> Response {

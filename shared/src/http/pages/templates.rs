@@ -1,43 +1,14 @@
-//! The embedded pages: askama templates (compiled into the binary, checked
-//! at build time, escaped by default), their FR/EN texts (`text.rs`), and
-//! the models the views render. The models hold words already in the
-//! page's language, so the templates only lay them out; what the page's
-//! script needs travels in the `embed-context` JSON element (no inline
-//! script, no inline style: the CSP allows neither).
-//!
-//! Depends on the domain only; `http::pages` loads the data and fills the
-//! models.
-
-mod text;
+//! The templates of the pages (askama: compiled into the binary, checked
+//! at build time, escaped by default) and the models the views fill. The
+//! models hold words already in the page's language (`texts.rs`), so the
+//! templates only lay them out; what the page's script needs travels in the
+//! `embed-context` JSON element (no inline script, no inline style: the CSP
+//! allows neither).
 
 use askama::Template;
 use serde_json::Value;
 
-use crate::domain::{Locale, View};
-
-pub use text::{EN, FR, Texts, frequency_label, status_label, texts};
-
-/// The title of a view, in the page's language.
-pub fn view_label(view: View, locale: Locale) -> &'static str {
-    let (en, fr) = match view {
-        View::ConsultationStart => ("Start a consultation", "Démarrer une consultation"),
-        View::ConsultationDashboard => ("Consultations", "Consultations"),
-        View::ConsultationDetails => ("Consultation details", "Détails de la consultation"),
-        View::ConsultationAnswer => ("Your consultation", "Votre consultation"),
-        View::FollowupStart => ("Start a follow-up", "Démarrer un suivi"),
-        View::FollowupDashboard => ("Follow-ups", "Suivis"),
-        View::FollowupDetails => ("Follow-up details", "Détails du suivi"),
-        View::FollowupPlan => ("Plan a follow-up", "Planifier un suivi"),
-        View::FranchiseManagement => ("Franchise management", "Gestion de la franchise"),
-        View::FranchiseOnboarding => ("Franchise onboarding", "Adhésion de la franchise"),
-        View::FranchiseOffboarding => ("Franchise offboarding", "Départ de la franchise"),
-        View::Statistics => ("Statistics", "Statistiques"),
-    };
-    match locale {
-        Locale::En => en,
-        Locale::Fr => fr,
-    }
-}
+use super::texts::Texts;
 
 /// JSON for a `<script type="application/json">` element: `<`, `>` and `&`
 /// are escaped so no value can close the element.
@@ -167,7 +138,6 @@ pub struct ConsultationModel {
     pub id: String,
     pub status: String,
     pub status_label: String,
-    pub patient: PatientModel,
     pub facts: Vec<Fact>,
     pub answers: Vec<Fact>,
     pub summary: Option<String>,
@@ -262,7 +232,6 @@ pub struct FollowupModel {
     pub id: String,
     pub status: String,
     pub status_label: String,
-    pub patient: PatientModel,
     pub facts: Vec<Fact>,
     pub notes: Option<String>,
     pub answers: Vec<Fact>,
@@ -300,6 +269,7 @@ pub struct StatisticsModel {
 
 #[cfg(test)]
 mod tests {
+    use super::super::texts::{EN, FR};
     use super::*;
 
     #[test]

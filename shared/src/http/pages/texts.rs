@@ -1,7 +1,10 @@
 //! The words of the pages, in English and in French. One macro line per
-//! text, so a text cannot exist in one language only.
+//! text, so a text cannot exist in one language only; and the words of
+//! the domain's values (statuses, frequencies, views).
 
-use crate::domain::Locale;
+use crate::domain::{
+    ConsultationStatus, DeliveryStatus, FollowupStatus, FranchiseStatus, Frequency, Locale, View,
+};
 
 macro_rules! texts {
     ($($name:ident: $en:expr, $fr:expr;)*) => {
@@ -37,7 +40,6 @@ texts! {
     forbidden_body: "This view cannot be opened in this session. Please open it from your software.", "Cette vue ne peut pas être ouverte dans cette session. Veuillez l'ouvrir depuis votre logiciel.";
     resume_title: "Loading…", "Chargement…";
     resume_body: "Restoring your session.", "Restauration de votre session.";
-    error_title: "Something went wrong", "Une erreur est survenue";
     error_body: "Please try again in a moment.", "Veuillez réessayer dans un instant.";
     patient: "Patient", "Patient·e";
     name: "Name", "Nom";
@@ -83,7 +85,6 @@ texts! {
     this_patient: "This patient", "Ce ou cette patient·e";
     all_patients: "All patients", "Tous les patients";
     list_caption: "Newest first", "Les plus récentes d'abord";
-    open: "Open", "Ouvrir";
     empty_list: "Nothing to show.", "Rien à afficher.";
     next_page: "Next page", "Page suivante";
     first_page: "First page", "Première page";
@@ -133,6 +134,8 @@ texts! {
     share: "Share", "Part";
     total: "Total", "Total";
     working: "Working…", "En cours…";
+    bad_page_title: "This page of the list is not valid", "Cette page de la liste n'est pas valide";
+    bad_page_body: "Go back to the first page of the list.", "Revenez à la première page de la liste.";
 }
 
 pub fn texts(locale: Locale) -> &'static Texts {
@@ -142,48 +145,116 @@ pub fn texts(locale: Locale) -> &'static Texts {
     }
 }
 
-/// A consultation or follow-up status, in words.
-/// Follow-ups (« un suivi ») take the masculine in French.
-pub fn status_label(status: &str, followup: bool, locale: Locale) -> &'static str {
-    let (en, fr) = match (status, followup) {
-        ("DONE", true) => ("Done", "Terminé"),
-        ("ARCHIVED", true) => ("Archived", "Archivé"),
-        ("CANCELLED", true) => ("Cancelled", "Annulé"),
-        (status, _) => match status {
-            "DRAFT" => ("Draft", "Brouillon"),
-            "SENT" => ("Sent", "Envoyée"),
-            "IN_PROGRESS" => ("In progress", "En cours"),
-            "TO_BE_ANALYZED" => ("To be analysed", "À analyser"),
-            "DONE" => ("Done", "Terminée"),
-            "ARCHIVED" => ("Archived", "Archivée"),
-            "CANCELLED" => ("Cancelled", "Annulée"),
-            "EXPIRED" => ("Expired", "Expirée"),
-            "PLANNED" => ("Planned", "Planifié"),
-            "UNANSWERED" => ("Unanswered", "Sans réponse"),
-            "ACTIVE" => (
-                "Active (terms not yet accepted)",
-                "Active (conditions non acceptées)",
-            ),
-            "ONBOARDED" => ("Onboarded", "Adhésion faite"),
-            "OFFBOARDED" => ("Offboarded", "Départ effectué"),
-            "PENDING" => ("Pending", "En attente"),
-            "FAILED" => ("Failed", "Échec"),
-            "NO_CONTACT" => ("No contact details", "Aucune coordonnée"),
-            _ => ("—", "—"),
-        },
-    };
+fn pick(locale: Locale, (en, fr): (&'static str, &'static str)) -> &'static str {
     match locale {
         Locale::En => en,
         Locale::Fr => fr,
     }
 }
 
-pub fn frequency_label(frequency: &str, t: &Texts) -> &'static str {
-    match frequency {
-        "once" => t.freq_once,
-        "daily" => t.freq_daily,
-        "weekly" => t.freq_weekly,
-        "monthly" => t.freq_monthly,
-        _ => t.unknown,
+/// A value's name in the pages' words.
+pub trait Label {
+    fn label(self, locale: Locale) -> &'static str;
+}
+
+impl Label for ConsultationStatus {
+    fn label(self, locale: Locale) -> &'static str {
+        use ConsultationStatus::*;
+        pick(
+            locale,
+            match self {
+                Draft => ("Draft", "Brouillon"),
+                Sent => ("Sent", "Envoyée"),
+                InProgress => ("In progress", "En cours"),
+                ToBeAnalyzed => ("To be analysed", "À analyser"),
+                Done => ("Done", "Terminée"),
+                Archived => ("Archived", "Archivée"),
+                Cancelled => ("Cancelled", "Annulée"),
+                Expired => ("Expired", "Expirée"),
+            },
+        )
+    }
+}
+
+/// Follow-ups (« un suivi ») take the masculine in French.
+impl Label for FollowupStatus {
+    fn label(self, locale: Locale) -> &'static str {
+        use FollowupStatus::*;
+        pick(
+            locale,
+            match self {
+                Planned => ("Planned", "Planifié"),
+                InProgress => ("In progress", "En cours"),
+                Unanswered => ("Unanswered", "Sans réponse"),
+                Done => ("Done", "Terminé"),
+                Archived => ("Archived", "Archivé"),
+                Cancelled => ("Cancelled", "Annulé"),
+            },
+        )
+    }
+}
+
+impl Label for FranchiseStatus {
+    fn label(self, locale: Locale) -> &'static str {
+        pick(
+            locale,
+            match self {
+                FranchiseStatus::Active => (
+                    "Active (terms not yet accepted)",
+                    "Active (conditions non acceptées)",
+                ),
+                FranchiseStatus::Onboarded => ("Onboarded", "Adhésion faite"),
+                FranchiseStatus::Offboarded => ("Offboarded", "Départ effectué"),
+            },
+        )
+    }
+}
+
+impl Label for DeliveryStatus {
+    fn label(self, locale: Locale) -> &'static str {
+        pick(
+            locale,
+            match self {
+                DeliveryStatus::Pending => ("Pending", "En attente"),
+                DeliveryStatus::Sent => ("Sent", "Envoyée"),
+                DeliveryStatus::Failed => ("Failed", "Échec"),
+                DeliveryStatus::NoContact => ("No contact details", "Aucune coordonnée"),
+            },
+        )
+    }
+}
+
+impl Label for Frequency {
+    fn label(self, locale: Locale) -> &'static str {
+        let t = texts(locale);
+        match self {
+            Frequency::Once => t.freq_once,
+            Frequency::Daily => t.freq_daily,
+            Frequency::Weekly => t.freq_weekly,
+            Frequency::Monthly => t.freq_monthly,
+        }
+    }
+}
+
+/// The title of a view.
+impl Label for View {
+    fn label(self, locale: Locale) -> &'static str {
+        pick(
+            locale,
+            match self {
+                View::ConsultationStart => ("Start a consultation", "Démarrer une consultation"),
+                View::ConsultationDashboard => ("Consultations", "Consultations"),
+                View::ConsultationDetails => ("Consultation details", "Détails de la consultation"),
+                View::ConsultationAnswer => ("Your consultation", "Votre consultation"),
+                View::FollowupStart => ("Start a follow-up", "Démarrer un suivi"),
+                View::FollowupDashboard => ("Follow-ups", "Suivis"),
+                View::FollowupDetails => ("Follow-up details", "Détails du suivi"),
+                View::FollowupPlan => ("Plan a follow-up", "Planifier un suivi"),
+                View::FranchiseManagement => ("Franchise management", "Gestion de la franchise"),
+                View::FranchiseOnboarding => ("Franchise onboarding", "Adhésion de la franchise"),
+                View::FranchiseOffboarding => ("Franchise offboarding", "Départ de la franchise"),
+                View::Statistics => ("Statistics", "Statistiques"),
+            },
+        )
     }
 }

@@ -1,0 +1,359 @@
+//! The page actions: `POST /{locale}/embed/franchise/{tenant}/actions/{action}`
+//! with a JSON body and `Authorization: Bearer {session}`; the answer is
+//! `{"events": [Event…], "location": "<page to show next>"}`. The events
+//! are the very bodies the services wrote to the outbox (same `id`); the
+//! page posts each one, unchanged, to the host. The host tells messages
+//! apart by their fields: ours have `type` (`embed.ready`, `embed.resize`,
+//! `session.expired`), events have `eventType` and `operation` instead.
+//! Errors use the API's body: a bad field is a 400 naming it, a move outside
+//! the state machine a 409, no or an expired session a 401 (the page then
+//! shows its expired state and posts `session.expired`), a role that may not
+//! act a 403, an unknown action a 404.
+//!
+//! Each action is parsed from its name and body into an [`Action`] before
+//! anything happens; each name is written once, in [`ACTIONS`], with who
+//! may take it.
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::access::{self, Who};
+use crate::app::{App, AppState};
+use crate::domain::links::page_path;
+use crate::domain::{
+    Answer, ConsultationId, ConsultationStatus, DueDate, FollowupId, FollowupStatus, Frequency,
+    Locale, PatientId, ReasonCode, Scope, TenantKey, View,
+};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::http::extract::{self, JsonObject, bearer};
+use crate::http::wire::Fields;
+use crate::services::consultations::{self as consultation, NewConsultation};
+use crate::services::followups::{self as followup, NewFollowup};
+use crate::services::{admin, launch};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Name {
+    ConsultationCreate,
+    ConsultationSend,
+    ConsultationComplete,
+    ConsultationArchive,
+    ConsultationCancel,
+    ConsultationAnswer,
+    FollowupCreate,
+    FollowupMove,
+    FranchiseOnboard,
+    FranchiseOffboard,
+}
+
+/// Every action: its name in the path, and who may take it.
+const ACTIONS: [(Name, &str, Who); 10] = [
+    (
+        Name::ConsultationCreate,
+        "consultation.create",
+        Who::Employee,
+    ),
+    (Name::ConsultationSend, "consultation.send", Who::Employee),
+    (
+        Name::ConsultationComplete,
+        "consultation.complete",
+        Who::Employee,
+    ),
+    (
+        Name::ConsultationArchive,
+        "consultation.archive",
+        Who::Employee,
+    ),
+    (
+        Name::ConsultationCancel,
+        "consultation.cancel",
+        Who::Employee,
+    ),
+    (
+        Name::ConsultationAnswer,
+        "consultation.answer",
+        Who::Patient,
+    ),
+    (Name::FollowupCreate, "followup.create", Who::Employee),
+    (Name::FollowupMove, "followup.move", Who::Employee),
+    (
+        Name::FranchiseOnboard,
+        "franchise.onboard",
+        Who::Administrator,
+    ),
+    (
+        Name::FranchiseOffboard,
+        "franchise.offboard",
+        Who::Administrator,
+    ),
+];
+
+/// An action, with everything it needs, checked.
+#[derive(Debug)]
+enum Action {
+    ConsultationCreate {
+        patient_id: PatientId,
+        reason: Option<ReasonCode>,
+        send: bool,
+    },
+    ConsultationSend {
+        id: ConsultationId,
+        reason: Option<ReasonCode>,
+    },
+    ConsultationComplete {
+        id: ConsultationId,
+        summary: Option<String>,
+    },
+    /// Archive or cancel.
+    ConsultationMove {
+        id: ConsultationId,
+        to: ConsultationStatus,
+    },
+    ConsultationAnswer {
+        id: ConsultationId,
+        answers: Vec<Answer>,
+    },
+    FollowupCreate(Box<NewFollowupFields>),
+    FollowupMove {
+        id: FollowupId,
+        to: FollowupStatus,
+    },
+    FranchiseOnboard,
+    FranchiseOffboard,
+}
+
+#[derive(Debug)]
+struct NewFollowupFields {
+    patient_id: PatientId,
+    consultation_id: Option<ConsultationId>,
+    reason: Option<ReasonCode>,
+    due_date: DueDate,
+    frequency: Frequency,
+    notes: Option<String>,
+}
+
+fn required_id<T: crate::domain::ids::Id>(f: &Fields, field: &str) -> Result<T> {
+    f.required(field, f.opt_id(field)?)
+}
+
+fn opt_reason(f: &Fields) -> Result<Option<ReasonCode>> {
+    f.opt_parsed(
+        "reason",
+        64,
+        ReasonCode::known,
+        "is not a known consultation reason",
+    )
+}
+
+fn answers_of(f: &Fields) -> Result<Vec<Answer>> {
+    let shape = || f.error("answers", "must be a list of {questionId, value}");
+    let Some(Value::Array(items)) = f.map.get("answers") else {
+        return Err(shape());
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(m) = item else {
+                return Err(shape());
+            };
+            let question_id = m
+                .get("questionId")
+                .and_then(Value::as_str)
+                .filter(|q| !q.is_empty() && q.len() <= 64)
+                .ok_or_else(|| f.error("answers", "items need a questionId"))?;
+            Ok(Answer {
+                question_id: question_id.to_owned(),
+                value: m.get("value").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+impl Action {
+    fn parse(name: Name, f: &Fields) -> Result<Self> {
+        let consultation = || required_id(f, "consultationId");
+        Ok(match name {
+            Name::ConsultationCreate => Action::ConsultationCreate {
+                patient_id: required_id(f, "patientId")?,
+                reason: opt_reason(f)?,
+                send: f.opt_bool("send")?,
+            },
+            Name::ConsultationSend => Action::ConsultationSend {
+                id: consultation()?,
+                reason: opt_reason(f)?,
+            },
+            Name::ConsultationComplete => Action::ConsultationComplete {
+                id: consultation()?,
+                summary: f.opt_text("summary", 4000)?,
+            },
+            Name::ConsultationArchive | Name::ConsultationCancel => Action::ConsultationMove {
+                id: consultation()?,
+                to: if name == Name::ConsultationArchive {
+                    ConsultationStatus::Archived
+                } else {
+                    ConsultationStatus::Cancelled
+                },
+            },
+            Name::ConsultationAnswer => Action::ConsultationAnswer {
+                id: consultation()?,
+                answers: answers_of(f)?,
+            },
+            Name::FollowupCreate => Action::FollowupCreate(Box::new(NewFollowupFields {
+                patient_id: required_id(f, "patientId")?,
+                consultation_id: f.opt_id("consultationId")?,
+                reason: opt_reason(f)?,
+                due_date: extract::due_date(&f.required("dueDate", f.opt_str("dueDate", 10)?)?)?,
+                frequency: extract::frequency(
+                    &f.required("frequency", f.opt_str("frequency", 16)?)?,
+                )?,
+                notes: f.opt_text("notes", 1000)?,
+            })),
+            Name::FollowupMove => Action::FollowupMove {
+                id: required_id(f, "followupId")?,
+                to: f.required(
+                    "to",
+                    f.opt_parsed("to", 16, FollowupStatus::parse, "is not a follow-up status")?,
+                )?,
+            },
+            Name::FranchiseOnboard => {
+                if !f.opt_bool("accept")? {
+                    return Err(f.error("accept", "must be true: the terms must be accepted"));
+                }
+                Action::FranchiseOnboard
+            }
+            Name::FranchiseOffboard => {
+                if !f.opt_bool("confirm")? {
+                    return Err(f.error("confirm", "must be true to offboard"));
+                }
+                Action::FranchiseOffboard
+            }
+        })
+    }
+
+    /// Does it; returns the events it caused and the page to show next.
+    async fn perform(
+        self,
+        app: &App,
+        locale: Locale,
+        tenant: &TenantKey,
+        scope: &Scope,
+    ) -> Result<(Vec<Event>, String)> {
+        let href = |view: View, params: &[(&str, &str)]| page_path(locale, tenant, view, params);
+        let details =
+            |c: &ConsultationId| href(View::ConsultationDetails, &[("consultationId", c.as_str())]);
+        let followup_details =
+            |f: &FollowupId| href(View::FollowupDetails, &[("followupId", f.as_str())]);
+        let (event, location) = match self {
+            Action::ConsultationCreate {
+                patient_id,
+                reason,
+                send,
+            } => {
+                let new = NewConsultation {
+                    // The vendor's metadata of a create launch goes with the
+                    // consultation created for that launch's patient.
+                    metadata: scope.metadata_for(&patient_id),
+                    patient_id,
+                    created_by: scope.user_id.clone(),
+                    reason_code: reason,
+                    send,
+                };
+                let (c, event) = consultation::create_consultation(app, tenant, new).await?;
+                (event, details(&c.consultation_id))
+            }
+            Action::ConsultationSend { id, reason } => {
+                let (c, event) = consultation::send_consultation(app, tenant, &id, reason).await?;
+                (event, details(&c.consultation_id))
+            }
+            Action::ConsultationComplete { id, summary } => {
+                let (c, event) =
+                    consultation::complete_consultation(app, tenant, &id, summary).await?;
+                (event, details(&c.consultation_id))
+            }
+            Action::ConsultationMove { id, to } => {
+                let (c, event) = consultation::move_consultation(app, tenant, &id, to).await?;
+                (event, details(&c.consultation_id))
+            }
+            Action::ConsultationAnswer { id, answers } => {
+                let c = consultation::consultation(app, tenant, &id).await?;
+                if !access::owns(scope, &c, &id) {
+                    return Err(Error::not_found("Consultation not found"));
+                }
+                if !c.status.awaits_patient() {
+                    return Err(Error::conflict(format!(
+                        "A {} consultation does not take answers",
+                        c.status.as_str()
+                    )));
+                }
+                let (c, event) =
+                    consultation::answer_consultation(app, tenant, &id, &answers).await?;
+                let id = c.consultation_id.as_str();
+                (
+                    event,
+                    href(View::ConsultationAnswer, &[("consultationId", id)]),
+                )
+            }
+            Action::FollowupCreate(new) => {
+                let new = NewFollowup {
+                    patient_id: new.patient_id,
+                    created_by: scope.user_id.clone(),
+                    consultation_id: new.consultation_id,
+                    reason_code: new.reason,
+                    due_date: new.due_date,
+                    frequency: new.frequency,
+                    notes: new.notes,
+                    metadata: None,
+                };
+                let (f, event) = followup::create_followup(app, tenant, new).await?;
+                (event, followup_details(&f.followup_id))
+            }
+            Action::FollowupMove { id, to } => {
+                let (f, event) = followup::move_followup(app, tenant, &id, to, None).await?;
+                (event, followup_details(&f.followup_id))
+            }
+            Action::FranchiseOnboard => {
+                let (_, event) = admin::onboard_franchise(app, tenant, &scope.user_id).await?;
+                (event, href(View::FranchiseManagement, &[]))
+            }
+            Action::FranchiseOffboard => {
+                let (_, event) = admin::offboard_franchise(app, tenant).await?;
+                (event, href(View::FranchiseOffboarding, &[]))
+            }
+        };
+        Ok((vec![event], location))
+    }
+}
+
+/// `POST /{locale}/embed/franchise/{tenant}/actions/{action}`: the session
+/// first, then the body, then the action.
+pub async fn action(
+    State(app): State<AppState>,
+    Path((locale, tenant, action)): Path<(String, String, String)>,
+    req: Request,
+) -> Result<Response> {
+    let locale = Locale::parse(&locale).ok_or_else(|| Error::not_found("No such endpoint"))?;
+    let tenant = TenantKey::parse(&tenant).ok_or(Error::Unauthorized)?;
+    let token = bearer(req.headers()).ok_or(Error::Unauthorized)?;
+    let session = launch::session(&app, &tenant, token)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let JsonObject(body) = JsonObject::from_request(req, &()).await?;
+    let (name, who) = ACTIONS
+        .iter()
+        .find(|(_, text, _)| *text == action)
+        .map(|(name, _, who)| (*name, *who))
+        .ok_or_else(|| Error::not_found("No such action"))?;
+    if !access::is(&session.scope, who) {
+        return Err(Error::forbidden("This session may not do that"));
+    }
+    let parsed = Action::parse(name, &Fields::new("request", &body))?;
+    let (events, location) = parsed
+        .perform(&app, locale, &tenant, &session.scope)
+        .await?;
+    let mut res = axum::Json(json!({ "events": events, "location": location })).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}

@@ -1,0 +1,39 @@
+//! The embedded pages: the views a launch opens inside the vendor's iframe
+//! (the employee's and the patient's), and their actions.
+//!
+//! - `entry.rs`: `GET /{locale}/embed/franchise/{tenant}/{area}/{view}` —
+//!   redeem a launch, or resume a session;
+//! - `access.rs`: who may open what inside a session;
+//! - `views/`: the data of each view, filled into the models of
+//!   `templates.rs` (askama) in the words of `texts.rs`;
+//! - `actions.rs`: `POST …/actions/{action}`, the typed page actions;
+//! - `shell.rs`: the HTML response of every page (its CSP), the message
+//!   pages, the static assets.
+//!
+//! The address of every page comes from `domain::links`.
+
+mod access;
+mod actions;
+mod entry;
+mod shell;
+mod templates;
+mod texts;
+mod views;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::domain::links::{ACTION_ROUTE, PAGE_ROUTE};
+
+pub const EMBED_JS: &str = "/embed/static/app.js";
+pub const EMBED_CSS: &str = "/embed/static/app.css";
+
+/// The pages, their actions and their static assets (Lambda `embed-pages`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PAGE_ROUTE, get(entry::page))
+        .route(ACTION_ROUTE, post(actions::action))
+        .route(EMBED_JS, get(shell::app_js))
+        .route(EMBED_CSS, get(shell::app_css))
+}

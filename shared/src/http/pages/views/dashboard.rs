@@ -1,0 +1,269 @@
+//! The dashboards of consultations and of follow-ups: status tabs, this
+//! patient or all of them, pages with the list's sealed cursor (a cursor
+//! that does not open is the page's 400 state, never another page).
+
+use super::{Built, Ctx, when};
+use crate::domain::{ConsultationStatus, FollowupStatus, PatientId, ReasonCode, View};
+use crate::error::{Error, Result};
+use crate::http::pages::templates::{Body, DashboardModel, NavLink, Row};
+use crate::services::lists::{self, BAD_CURSOR, ListRequest, Listing, PatientFilter};
+use crate::services::people;
+
+/// Rows per page of a dashboard.
+pub const PAGE_SIZE: usize = 10;
+
+/// One row, whatever its kind.
+struct Line {
+    id: String,
+    patient: PatientId,
+    created_at: i64,
+    reason: Option<ReasonCode>,
+    status: &'static str,
+    label: String,
+    due: String,
+}
+
+/// What differs between the two dashboards.
+struct Board {
+    followups: bool,
+    details: View,
+    id_param: &'static str,
+    start: (View, &'static str),
+    /// Every status, with its label.
+    statuses: Vec<(&'static str, String)>,
+    /// The status asked for, if it is one of them.
+    status: Option<&'static str>,
+}
+
+/// Whose items the dashboard shows: the patient of the view (asked for or
+/// the session's) unless all were asked for.
+struct Whose<'a> {
+    candidate: Option<&'a PatientId>,
+    patient: Option<&'a PatientId>,
+}
+
+impl<'a> Whose<'a> {
+    fn of(ctx: &'a Ctx<'_>) -> Self {
+        let candidate = ctx.patient_id();
+        let patient = if ctx.asked.all_patients {
+            None
+        } else {
+            candidate
+        };
+        Self { candidate, patient }
+    }
+
+    fn request<S>(&self, ctx: &Ctx<'_>, status: Option<S>) -> ListRequest<S> {
+        let filter = self
+            .patient
+            .map_or(PatientFilter::All, |p| PatientFilter::ById(p.clone()));
+        let mut req = ListRequest::new(filter, status, PAGE_SIZE);
+        req.cursor = ctx.asked.cursor.clone();
+        req
+    }
+}
+
+pub(super) async fn consultations(ctx: &Ctx<'_>) -> Result<Built> {
+    let asked = ctx
+        .asked
+        .status
+        .as_deref()
+        .and_then(ConsultationStatus::parse);
+    let board = Board {
+        followups: false,
+        details: View::ConsultationDetails,
+        id_param: "consultationId",
+        start: (View::ConsultationStart, ctx.t.start_consultation),
+        statuses: ConsultationStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), ctx.label(*s)))
+            .collect(),
+        status: asked.map(ConsultationStatus::as_str),
+    };
+    let whose = Whose::of(ctx);
+    if !exists(ctx, &whose).await? {
+        return Ok(ctx.not_found());
+    }
+    let listing = lists::list_consultations(ctx.app, ctx.tenant, &whose.request(ctx, asked)).await;
+    let Some(listing) = page_or_bad_cursor(listing)? else {
+        return Ok(bad_cursor(ctx, &board, &whose));
+    };
+    let lines = listing.items.into_iter().map(|c| Line {
+        id: c.consultation_id.to_string(),
+        patient: c.patient_id,
+        created_at: c.created_at,
+        reason: c.reason_code,
+        status: c.status.as_str(),
+        label: ctx.label(c.status),
+        due: String::new(),
+    });
+    show(ctx, &board, &whose, lines.collect(), listing.next).await
+}
+
+pub(super) async fn followups(ctx: &Ctx<'_>) -> Result<Built> {
+    let asked = ctx.asked.status.as_deref().and_then(FollowupStatus::parse);
+    let board = Board {
+        followups: true,
+        details: View::FollowupDetails,
+        id_param: "followupId",
+        start: (View::FollowupStart, ctx.t.plan_followup),
+        statuses: FollowupStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), ctx.label(*s)))
+            .collect(),
+        status: asked.map(FollowupStatus::as_str),
+    };
+    let whose = Whose::of(ctx);
+    if !exists(ctx, &whose).await? {
+        return Ok(ctx.not_found());
+    }
+    let listing = lists::list_followups(ctx.app, ctx.tenant, &whose.request(ctx, asked)).await;
+    let Some(listing) = page_or_bad_cursor(listing)? else {
+        return Ok(bad_cursor(ctx, &board, &whose));
+    };
+    let lines = listing.items.into_iter().map(|f| Line {
+        id: f.followup_id.to_string(),
+        patient: f.patient_id,
+        created_at: f.created_at,
+        reason: f.reason_code,
+        status: f.status.as_str(),
+        label: ctx.label(f.status),
+        due: f.due_date.to_string(),
+    });
+    show(ctx, &board, &whose, lines.collect(), listing.next).await
+}
+
+/// The patient of the dashboard exists here (or none is asked for).
+async fn exists(ctx: &Ctx<'_>, whose: &Whose<'_>) -> Result<bool> {
+    match whose.patient {
+        Some(p) => Ok(ctx.patient(p).await?.is_some()),
+        None => Ok(true),
+    }
+}
+
+/// The page, or `None` when its cursor does not open.
+fn page_or_bad_cursor<T>(listing: Result<Listing<T>>) -> Result<Option<Listing<T>>> {
+    match listing {
+        Ok(l) => Ok(Some(l)),
+        Err(Error::Invalid(m)) if m == BAD_CURSOR => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The links of this dashboard: its view with `who` and `extra` parameters.
+struct Hrefs<'a, 'c> {
+    ctx: &'a Ctx<'c>,
+    who: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a, 'c> Hrefs<'a, 'c> {
+    fn new(ctx: &'a Ctx<'c>, whose: &Whose<'a>) -> Self {
+        let who = match (whose.candidate, whose.patient) {
+            (Some(p), Some(_)) if ctx.asked.patient_id.is_some() => vec![("patientId", p.as_str())],
+            (Some(_), None) => vec![("patient", "all")],
+            _ => Vec::new(),
+        };
+        Self { ctx, who }
+    }
+
+    fn with(&self, extra: &[(&str, &str)]) -> String {
+        let params: Vec<(&str, &str)> = self.who.iter().chain(extra).copied().collect();
+        self.ctx.href(self.ctx.view, &params)
+    }
+
+    fn only(&self, params: &[(&str, &str)]) -> String {
+        self.ctx.href(self.ctx.view, params)
+    }
+}
+
+fn status_param(board: &Board) -> Vec<(&'static str, &'static str)> {
+    board
+        .status
+        .map(|s| vec![("status", s)])
+        .unwrap_or_default()
+}
+
+/// The 400 state of a cursor that does not open: a way back to the first
+/// page of the list.
+fn bad_cursor(ctx: &Ctx<'_>, board: &Board, whose: &Whose<'_>) -> Built {
+    let hrefs = Hrefs::new(ctx, whose);
+    let first = NavLink::new(hrefs.with(&status_param(board)), ctx.t.first_page, false);
+    let t = ctx.t;
+    Built::message("warning", t.bad_page_title, t.bad_page_body, vec![first])
+        .with_status(axum::http::StatusCode::BAD_REQUEST)
+}
+
+async fn show(
+    ctx: &Ctx<'_>,
+    board: &Board,
+    whose: &Whose<'_>,
+    lines: Vec<Line>,
+    next: Option<String>,
+) -> Result<Built> {
+    let t = ctx.t;
+    // One batch read for the names of the patients on the page.
+    let ids: Vec<PatientId> = lines.iter().map(|l| l.patient.clone()).collect();
+    let patients = people::patients(ctx.app, ctx.tenant, &ids).await?;
+    let rows = lines
+        .into_iter()
+        .map(|l| Row {
+            href: ctx.href(board.details, &[(board.id_param, &l.id)]),
+            when: when(l.created_at),
+            patient: patients
+                .iter()
+                .find(|p| p.patient_id == l.patient)
+                .map_or_else(|| t.unknown.to_owned(), |p| p.full_name()),
+            reason: ctx.reason_title(l.reason.as_ref()),
+            status_label: l.label,
+            status: l.status.to_owned(),
+            due: l.due,
+        })
+        .collect();
+    let hrefs = Hrefs::new(ctx, whose);
+    let mut status_filters = vec![NavLink::new(hrefs.with(&[]), t.all, board.status.is_none())];
+    for (s, label) in &board.statuses {
+        let href = hrefs.with(&[("status", *s)]);
+        status_filters.push(NavLink::new(href, label, board.status == Some(*s)));
+    }
+    let status_param = status_param(board);
+    let patient_filters = match whose.candidate {
+        Some(p) => {
+            let mine: Vec<_> = [("patientId", p.as_str())]
+                .into_iter()
+                .chain(status_param.clone())
+                .collect();
+            let all: Vec<_> = [("patient", "all")]
+                .into_iter()
+                .chain(status_param.clone())
+                .collect();
+            vec![
+                NavLink::new(hrefs.only(&mine), t.this_patient, whose.patient.is_some()),
+                NavLink::new(hrefs.only(&all), t.all_patients, whose.patient.is_none()),
+            ]
+        }
+        None => Vec::new(),
+    };
+    let mut pages = Vec::new();
+    if ctx.asked.cursor.is_some() {
+        pages.push(NavLink::new(hrefs.with(&status_param), t.first_page, false));
+    }
+    if let Some(cursor) = &next {
+        let mut params: Vec<(&str, &str)> = status_param.clone();
+        params.push(("cursor", cursor));
+        pages.push(NavLink::new(hrefs.with(&params), t.next_page, false));
+    }
+    let mut links = Vec::new();
+    if let Some(p) = whose.patient {
+        let (view, label) = board.start;
+        links.push(ctx.link(view, &[("patientId", p.as_str())], label));
+    }
+    Ok(Built::ok(Body::Dashboard(DashboardModel {
+        followups: board.followups,
+        status_filters,
+        patient_filters,
+        rows,
+        pages,
+        links,
+    }))
+    .patient(whose.patient))
+}

@@ -1,0 +1,137 @@
+//! The follow-up views: the form that plans one (prefilled by a plan
+//! launch) and its details (facts, answers, moves).
+
+use super::{Built, Ctx, when};
+use crate::clock::day_of;
+use crate::domain::{DueDate, Followup, FollowupStatus, Frequency, View};
+use crate::error::{Error, Result};
+use crate::http::pages::templates::{
+    Body, Fact, FollowupFormModel, FollowupModel, FrequencyOption, Move,
+};
+use crate::http::pages::texts::Label;
+use crate::services::{followups, lists};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+pub(super) async fn form(ctx: &Ctx<'_>) -> Result<Built> {
+    let (id, patient) = match ctx.needed_patient().await? {
+        Ok(found) => found,
+        Err(state) => return Ok(state),
+    };
+    let prefill = ctx
+        .scope
+        .followup_prefill()
+        .filter(|_| ctx.view == View::FollowupPlan)
+        .cloned()
+        .unwrap_or_default();
+    let now = ctx.app.now_ms();
+    let frequency = prefill.frequency.unwrap_or(Frequency::Once);
+    let frequencies = Frequency::ALL
+        .into_iter()
+        .map(|f| FrequencyOption {
+            value: f.as_str(),
+            label: f.label(ctx.locale),
+            selected: f == frequency,
+        })
+        .collect();
+    let due_date = prefill
+        .due_date
+        .unwrap_or_else(|| DueDate::from_date(day_of(now + 7 * DAY_MS)));
+    Ok(Built::ok(Body::FollowupForm(FollowupFormModel {
+        patient,
+        consultation_id: ctx.asked.consultation_id.as_ref().map(|c| c.to_string()),
+        reasons: ctx.reason_options(prefill.reason.as_ref()),
+        no_reason_selected: prefill.reason.is_none(),
+        due_date: due_date.to_string(),
+        min_date: day_of(now).to_string(),
+        frequencies,
+        notes: prefill.notes.unwrap_or_default(),
+    }))
+    .patient(Some(&id)))
+}
+
+/// The follow-up asked for, else the latest of the patient asked for, else
+/// the session's follow-up, else its patient's latest.
+async fn pick(ctx: &Ctx<'_>) -> Result<Option<Followup>> {
+    let (app, tenant) = (ctx.app, ctx.tenant);
+    if let Some(id) = &ctx.asked.followup_id {
+        return followups::followup(app, tenant, id).await.map(Some);
+    }
+    if ctx.asked.patient_id.is_none()
+        && let Some(id) = &ctx.scope.followup_id
+    {
+        return followups::followup(app, tenant, id).await.map(Some);
+    }
+    match ctx.patient_id() {
+        Some(p) => lists::latest_followup(app, tenant, p).await,
+        None => Ok(None),
+    }
+}
+
+pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
+    let t = ctx.t;
+    let f = match pick(ctx).await {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            let patient = ctx.patient_id();
+            let mut links = ctx.home_links();
+            if let Some(p) = patient {
+                let params = [("patientId", p.as_str())];
+                links.push(ctx.link(View::FollowupStart, &params, t.plan_followup));
+            }
+            let (title, body) = (t.no_followup_title, t.no_followup_body);
+            return Ok(Built::message("info", title, body, links).patient(patient));
+        }
+        Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
+        Err(e) => return Err(e),
+    };
+    let patient = ctx.patient(&f.patient_id).await?;
+    let patient = ctx.patient_model(&f.patient_id, patient.as_ref());
+    let facts = vec![
+        Fact::new(t.patient, patient.name.clone()),
+        Fact::new(t.date_of_birth, patient.date_of_birth.clone()),
+        Fact::new(t.reason, ctx.reason_title(f.reason_code.as_ref())),
+        Fact::new(t.due_date, f.due_date.to_string()),
+        Fact::new(t.frequency, ctx.label(f.frequency)),
+        Fact::new(t.created_at, when(f.created_at)),
+        Fact::new(t.updated_at, when(f.updated_at)),
+        Fact::new(
+            t.done_at,
+            f.done_at.map_or_else(|| t.unknown.to_owned(), when),
+        ),
+    ];
+    use FollowupStatus as S;
+    let moves = [
+        (S::InProgress, t.move_in_progress),
+        (S::Done, t.move_done),
+        (S::Unanswered, t.move_unanswered),
+        (S::Archived, t.move_archived),
+        (S::Cancelled, t.move_cancelled),
+    ]
+    .into_iter()
+    .filter(|(to, _)| f.status.can_move_to(*to))
+    .map(|(to, label)| Move {
+        to: to.as_str(),
+        label,
+    })
+    .collect();
+    let mut links = vec![ctx.link(View::FollowupDashboard, &[], t.back_to_dashboard)];
+    if let Some(cid) = &f.consultation_id {
+        let details = View::ConsultationDetails;
+        let label = ctx.label(details);
+        links.push(ctx.link(details, &[("consultationId", cid.as_str())], &label));
+    }
+    let model = FollowupModel {
+        id: f.followup_id.to_string(),
+        status: f.status.as_str().to_owned(),
+        status_label: ctx.label(f.status),
+        notes: f.notes.clone(),
+        answers: ctx.answers(f.reason_code.as_ref(), &f.answers),
+        moves,
+        links,
+        facts,
+    };
+    let mut b = Built::ok(Body::FollowupDetails(Box::new(model))).patient(Some(&f.patient_id));
+    b.followup_id = Some(f.followup_id);
+    Ok(b)
+}

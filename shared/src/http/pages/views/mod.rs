@@ -1,0 +1,435 @@
+//! The views of a session: what each shows, loaded through the services and
+//! filled into the models of `templates.rs` — one file per family
+//! (`consultation.rs`, `dashboard.rs`, `followup.rs`, `franchise.rs`,
+//! `statistics.rs`). Here: what every view is built from ([`Ctx`]), what a
+//! built view is ([`Built`]), and the page around it.
+//!
+//! Opening the answer view *is* the patient opening the consultation: its
+//! first display moves SENT → IN_PROGRESS, and the page posts that event on
+//! load (`events` of its context).
+
+mod consultation;
+mod dashboard;
+mod followup;
+mod franchise;
+mod statistics;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::access::{is_admin, may_open};
+use super::shell::{expired_message, html, origins};
+use super::templates::{
+    Body, Chrome, Fact, Message, NavLink, PatientModel, ReasonOption, ViewPage, script_json,
+};
+use super::texts::{self, Label, Texts};
+use crate::app::App;
+use crate::clock::iso_ms;
+use crate::domain::ids::Id;
+use crate::domain::links::{self, view_slug};
+use crate::domain::reasons::{self, QuestionKind};
+use crate::domain::{
+    Answer, BrowserSession, ConsultationId, FollowupId, Franchise, Locale, Patient, PatientId,
+    ReasonCode, Role, Scope, TenantKey, View,
+};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::http::extract::QueryParams;
+use crate::services::people;
+
+/// `2026-01-01 12:00 UTC`.
+fn when(ms: i64) -> String {
+    let iso = iso_ms(ms);
+    format!("{} {} UTC", &iso[..10], &iso[11..16])
+}
+
+/// What the query string of a page asks for.
+#[derive(Debug, Default, Clone)]
+struct Asked {
+    consultation_id: Option<ConsultationId>,
+    followup_id: Option<FollowupId>,
+    patient_id: Option<PatientId>,
+    all_patients: bool,
+    status: Option<String>,
+    cursor: Option<String>,
+    /// An id that cannot exist was asked for: the 404 state.
+    impossible: bool,
+}
+
+impl Asked {
+    fn parse(query: Option<&str>) -> Self {
+        let Ok(q) = QueryParams::parse(query) else {
+            return Self {
+                impossible: true,
+                ..Self::default()
+            };
+        };
+        let mut impossible = false;
+        let mut id = |name: &str| -> Option<String> {
+            match q.get(name) {
+                Ok(None) => None,
+                Ok(Some(v)) => Some(v.to_owned()),
+                Err(_) => {
+                    impossible = true;
+                    None
+                }
+            }
+        };
+        let (c, f, p) = (id("consultationId"), id("followupId"), id("patientId"));
+        let consultation_id = parsed(c.as_deref(), &mut impossible);
+        let followup_id = parsed(f.as_deref(), &mut impossible);
+        let patient_id = parsed(p.as_deref(), &mut impossible);
+        Self {
+            consultation_id,
+            followup_id,
+            patient_id,
+            all_patients: matches!(q.get("patient"), Ok(Some("all"))),
+            status: q.get("status").ok().flatten().map(str::to_owned),
+            cursor: q.get("cursor").ok().flatten().map(str::to_owned),
+            impossible,
+        }
+    }
+}
+
+/// An id asked for: absent, one of ours, or impossible (flagged).
+fn parsed<T: Id>(raw: Option<&str>, impossible: &mut bool) -> Option<T> {
+    let id = raw.map(T::parse)?;
+    *impossible |= id.is_none();
+    id
+}
+
+/// Everything a view is built from.
+struct Ctx<'a> {
+    app: &'a App,
+    locale: Locale,
+    t: &'static Texts,
+    franchise: &'a Franchise,
+    tenant: &'a TenantKey,
+    scope: &'a Scope,
+    view: View,
+    asked: Asked,
+}
+
+/// A built view: what it shows, its status, the ids it is about and the
+/// events its display caused.
+struct Built {
+    body: Body,
+    status: StatusCode,
+    patient_id: Option<PatientId>,
+    consultation_id: Option<ConsultationId>,
+    followup_id: Option<FollowupId>,
+    events: Vec<Event>,
+}
+
+impl Built {
+    fn ok(body: Body) -> Self {
+        Self {
+            body,
+            status: StatusCode::OK,
+            patient_id: None,
+            consultation_id: None,
+            followup_id: None,
+            events: Vec::new(),
+        }
+    }
+
+    fn message(kind: &'static str, title: &str, body: &str, links: Vec<NavLink>) -> Self {
+        Self::ok(Body::Message(Message {
+            kind,
+            title: title.to_owned(),
+            body: body.to_owned(),
+            links,
+        }))
+    }
+
+    fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    fn patient(mut self, id: Option<&PatientId>) -> Self {
+        self.patient_id = id.cloned();
+        self
+    }
+}
+
+impl Ctx<'_> {
+    fn href(&self, view: View, params: &[(&str, &str)]) -> String {
+        links::page_path(self.locale, self.tenant, view, params)
+    }
+
+    fn link(&self, view: View, params: &[(&str, &str)], label: &str) -> NavLink {
+        NavLink::new(self.href(view, params), label, false)
+    }
+
+    fn not_found(&self) -> Built {
+        let (t, links) = (self.t, self.home_links());
+        Built::message("warning", t.not_found_title, t.item_not_found_body, links)
+            .with_status(StatusCode::NOT_FOUND)
+    }
+
+    fn home_links(&self) -> Vec<NavLink> {
+        match self.scope.role {
+            Role::Employee if !is_admin(self.view) => {
+                vec![self.link(self.view_dashboard(), &[], self.t.back_to_dashboard)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The "no patient selected" state of a view that needs one.
+    fn no_patient(&self) -> Built {
+        let t = self.t;
+        Built::message(
+            "info",
+            t.no_patient_title,
+            t.no_patient_body,
+            self.home_links(),
+        )
+    }
+
+    fn view_dashboard(&self) -> View {
+        match self.view {
+            View::FollowupStart
+            | View::FollowupPlan
+            | View::FollowupDetails
+            | View::FollowupDashboard => View::FollowupDashboard,
+            _ => View::ConsultationDashboard,
+        }
+    }
+
+    /// The patient this view is about: asked for, else the session's.
+    fn patient_id(&self) -> Option<&PatientId> {
+        self.asked
+            .patient_id
+            .as_ref()
+            .or(self.scope.patient_id.as_ref())
+    }
+
+    fn reason_title(&self, code: Option<&ReasonCode>) -> String {
+        code.and_then(ReasonCode::reason).map_or_else(
+            || self.t.no_reason.to_owned(),
+            |r| r.title.get(self.locale).to_owned(),
+        )
+    }
+
+    fn reason_options(&self, selected: Option<&ReasonCode>) -> Vec<ReasonOption> {
+        reasons::catalogue()
+            .iter()
+            .map(|r| ReasonOption {
+                code: r.code.clone(),
+                title: r.title.get(self.locale).to_owned(),
+                description: r.description.get(self.locale).to_owned(),
+                selected: selected.is_some_and(|s| *s == r.code.as_str()),
+            })
+            .collect()
+    }
+
+    fn label(&self, value: impl Label) -> String {
+        value.label(self.locale).to_owned()
+    }
+
+    /// The patient, or `None` when it does not exist in this franchise.
+    async fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
+        people::find_patient(self.app, self.tenant, id).await
+    }
+
+    fn patient_model(&self, id: &PatientId, p: Option<&Patient>) -> PatientModel {
+        let unknown = || self.t.unknown.to_owned();
+        PatientModel {
+            id: id.to_string(),
+            name: p.map_or_else(unknown, Patient::full_name),
+            date_of_birth: p
+                .and_then(|p| p.date_of_birth)
+                .map_or_else(unknown, |d| d.to_string()),
+        }
+    }
+
+    /// The patient of a view that needs one: its model, or the state to
+    /// show instead (no patient, or not found here).
+    async fn needed_patient(
+        &self,
+    ) -> Result<std::result::Result<(PatientId, PatientModel), Built>> {
+        let Some(id) = self.patient_id() else {
+            return Ok(Err(self.no_patient()));
+        };
+        let Some(patient) = self.patient(id).await? else {
+            return Ok(Err(self.not_found()));
+        };
+        Ok(Ok((id.clone(), self.patient_model(id, Some(&patient)))))
+    }
+
+    fn answers(&self, reason: Option<&ReasonCode>, answers: &[Answer]) -> Vec<Fact> {
+        let reason = reason.and_then(ReasonCode::reason);
+        answers
+            .iter()
+            .map(|a| {
+                let q = reason.and_then(|r| r.questions.iter().find(|q| q.id == a.question_id));
+                let Some(q) = q else {
+                    return Fact::new(a.question_id.clone(), plain(&a.value));
+                };
+                let option = |v: &Value| {
+                    v.as_str()
+                        .and_then(|s| q.options.iter().find(|o| o.value == s))
+                        .map_or_else(|| plain(v), |o| o.label.get(self.locale).to_owned())
+                };
+                let value = match (q.kind, &a.value) {
+                    (QuestionKind::Yesno, Value::Bool(true)) => self.t.yes.to_owned(),
+                    (QuestionKind::Yesno, Value::Bool(false)) => self.t.no.to_owned(),
+                    (QuestionKind::Single, v) => option(v),
+                    (QuestionKind::Multi, Value::Array(items)) => {
+                        items.iter().map(option).collect::<Vec<_>>().join(", ")
+                    }
+                    (_, v) => plain(v),
+                };
+                Fact::new(q.label.get(self.locale), value)
+            })
+            .collect()
+    }
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders `view` for a live session (`session_token`: on the first load,
+/// the token the page's script keeps).
+pub async fn view_page(
+    app: &App,
+    locale: Locale,
+    franchise: &Franchise,
+    session: &BrowserSession,
+    view: View,
+    query: Option<&str>,
+    session_token: Option<&str>,
+) -> Result<Response> {
+    let scope = &session.scope;
+    let t = texts::texts(locale);
+    let tenant = &franchise.tenant_key;
+    let ctx = Ctx {
+        app,
+        locale,
+        t,
+        franchise,
+        tenant,
+        scope,
+        view,
+        asked: Asked::parse(query),
+    };
+    let built = if !may_open(scope, view) {
+        Built::message("warning", t.forbidden_title, t.forbidden_body, Vec::new())
+            .with_status(StatusCode::FORBIDDEN)
+    } else if ctx.asked.impossible {
+        ctx.not_found()
+    } else {
+        build(&ctx).await?
+    };
+    let chrome = chrome(&ctx).await?;
+    let mut ready = json!({
+        "type": "embed.ready",
+        "tenantKey": tenant,
+        "view": view_slug(view),
+        "locale": locale,
+        "userId": scope.user_id,
+    });
+    let patient = built.patient_id.as_ref().or(scope.patient_id.as_ref());
+    for (name, value) in [
+        ("patientId", patient.map(PatientId::as_str)),
+        (
+            "consultationId",
+            built.consultation_id.as_ref().map(ConsultationId::as_str),
+        ),
+        (
+            "followupId",
+            built.followup_id.as_ref().map(FollowupId::as_str),
+        ),
+    ] {
+        if let Some(v) = value {
+            ready[name] = v.into();
+        }
+    }
+    let mut context = json!({
+        "state": "ready",
+        "tenantKey": tenant,
+        "locale": locale,
+        "allowedOrigins": origins(Some(franchise)),
+        "ready": ready,
+        "events": built.events,
+        "actions": links::actions_base(locale, tenant),
+        "expired": expired_message(franchise, view),
+        "expiredText": {"title": t.expired_title, "body": t.expired_body},
+        "texts": {"working": t.working, "error": t.error_body},
+    });
+    if let Some(token) = session_token {
+        context["sessionToken"] = token.into();
+    }
+    let page = ViewPage {
+        t,
+        context_json: script_json(&context),
+        chrome,
+        title: view.label(locale).to_owned(),
+        body: built.body,
+    };
+    let body = page
+        .render()
+        .map_err(|e| Error::internal(format!("page did not render: {e}")))?;
+    Ok(html(built.status, Some(franchise), body))
+}
+
+async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
+    let mut chrome = Chrome {
+        franchise_name: ctx.franchise.name.clone(),
+        user_name: None,
+        nav: Vec::new(),
+    };
+    if ctx.scope.role != Role::Employee {
+        return Ok(chrome);
+    }
+    let user = people::user(ctx.app, &ctx.scope.account_id, &ctx.scope.user_id).await?;
+    chrome.user_name = Some(user.map_or_else(
+        || ctx.scope.user_id.to_string(),
+        |u| format!("{} {}", u.first_name, u.last_name),
+    ));
+    let t = ctx.t;
+    let current = ctx.view_dashboard();
+    let mut nav = vec![
+        (View::ConsultationDashboard, t.nav_consultations),
+        (View::FollowupDashboard, t.nav_followups),
+        (View::Statistics, t.nav_statistics),
+    ];
+    if is_admin(ctx.scope.view) {
+        nav.push((View::FranchiseManagement, t.nav_franchise));
+    }
+    chrome.nav = nav
+        .into_iter()
+        .map(|(v, label)| {
+            let is_current = v == ctx.view
+                || (v == current && !is_admin(ctx.view) && ctx.view != View::Statistics)
+                || (v == View::FranchiseManagement && is_admin(ctx.view));
+            NavLink::new(ctx.href(v, &[]), label, is_current)
+        })
+        .collect();
+    Ok(chrome)
+}
+
+async fn build(ctx: &Ctx<'_>) -> Result<Built> {
+    match ctx.view {
+        View::ConsultationStart => consultation::start(ctx).await,
+        View::ConsultationDetails => consultation::details(ctx).await,
+        View::ConsultationDashboard => dashboard::consultations(ctx).await,
+        View::ConsultationAnswer => consultation::answer(ctx).await,
+        View::FollowupStart | View::FollowupPlan => followup::form(ctx).await,
+        View::FollowupDetails => followup::details(ctx).await,
+        View::FollowupDashboard => dashboard::followups(ctx).await,
+        View::FranchiseManagement => franchise::management(ctx).await,
+        View::FranchiseOnboarding => franchise::onboarding(ctx).await,
+        View::FranchiseOffboarding => franchise::offboarding(ctx).await,
+        View::Statistics => statistics::statistics(ctx).await,
+    }
+}

@@ -1,0 +1,94 @@
+//! `POST /v2/embed/{consultation|followup}/{answer|details}`: a presigned
+//! URL of one view of one resource.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::{Map, Value};
+
+use super::{
+    EMBED_CONSULTATION_ANSWER, EMBED_CONSULTATION_DETAILS, EMBED_FOLLOWUP_ANSWER,
+    EMBED_FOLLOWUP_DETAILS,
+};
+use crate::app::{App, AppState};
+use crate::domain::View;
+use crate::error::Result;
+use crate::http::extract::{self, JsonObject, caller};
+use crate::http::reply::{json_response, launch_json};
+use crate::http::wire::{Fields, body_id, integration_user};
+use crate::services::launch::{self, LaunchRequest};
+
+/// Which resource a launch is scoped to.
+#[derive(Clone, Copy)]
+enum Scoped {
+    Consultation,
+    Followup,
+}
+
+/// Issues a launch of `view` for the resource whose id the body names
+/// (`consultationId` or `followupId`): `{userId, iframeUrl, expiresAt}`.
+async fn embed(
+    app: &App,
+    headers: &HeaderMap,
+    body: &Map<String, Value>,
+    view: View,
+    scoped: Scoped,
+) -> Result<Response> {
+    let caller = caller(app, headers).await?;
+    let f = Fields::new("request", body);
+    let mut req = LaunchRequest::new(view);
+    match scoped {
+        Scoped::Consultation => req.consultation_id = Some(body_id(&f, "consultationId")?),
+        Scoped::Followup => req.followup_id = Some(body_id(&f, "followupId")?),
+    }
+    req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
+    req.user = integration_user(headers, Some(body))?;
+    let launch = launch::issue(app, &caller, &req).await?;
+    Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
+}
+
+/// The four launches: (path, view, resource). There is no patient-facing
+/// follow-up view yet: `followup/answer` opens the follow-up's details view
+/// (employee role), the only view scoped to one follow-up, until one exists.
+const EMBEDS: &[(&str, View, Scoped)] = &[
+    (
+        EMBED_CONSULTATION_ANSWER,
+        View::ConsultationAnswer,
+        Scoped::Consultation,
+    ),
+    (
+        EMBED_CONSULTATION_DETAILS,
+        View::ConsultationDetails,
+        Scoped::Consultation,
+    ),
+    (
+        EMBED_FOLLOWUP_ANSWER,
+        View::FollowupDetails,
+        Scoped::Followup,
+    ),
+    (
+        EMBED_FOLLOWUP_DETAILS,
+        View::FollowupDetails,
+        Scoped::Followup,
+    ),
+];
+
+/// A route per launch of [`EMBEDS`].
+pub fn routes() -> Router<AppState> {
+    EMBEDS
+        .iter()
+        .fold(Router::new(), |router, &(path, view, scoped)| {
+            router.route(
+                path,
+                post(
+                    move |State(app): State<AppState>,
+                          headers: HeaderMap,
+                          JsonObject(body): JsonObject| async move {
+                        embed(&app, &headers, &body, view, scoped).await
+                    },
+                ),
+            )
+        })
+}

@@ -1,0 +1,248 @@
+//! The resource API: consultations and follow-ups with the patient inline,
+//! read, list, cancel (`resources.rs`, `consultations.rs`, `followups.rs`),
+//! and presigned embed URLs (`embed.rs`).
+//!
+//! Every endpoint authenticates as the launch API does (`Api-key`,
+//! `X-Tenant-Key`) and answers errors in the API's error shape. The acting
+//! employee (`x-integration-user` header or body `user`) is upserted by the
+//! calls that create something or issue a launch; the others only check
+//! that a header given is well-formed.
+//!
+//! Why the resource bodies are rendered here and handed to the service as a
+//! closure: a creation stores its exact response with its idempotency record,
+//! in the same transaction as the entity, so the service must hold the
+//! final body before it writes.
+
+mod consultations;
+mod embed;
+mod followups;
+pub mod resources;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+
+use self::resources::{Resource, cancel, get_one, list};
+use super::extract::{self, QueryParams};
+use super::wire::{integration_user, patient_of};
+use crate::app::{App, AppState};
+use crate::clock::day_of;
+use crate::domain::{Consultation, Followup, IntegrationUser, ReasonCode};
+use crate::error::{Error, Result};
+use crate::services::auth::Caller;
+use crate::services::creation::{Creation, Outcome};
+use crate::services::idempotency::{Idempotency, IdempotencyKey, StoredResponse};
+use crate::services::lists::{ListRequest, PatientFilter};
+
+pub const REASONS: &str = "/v2/consultation-reasons";
+pub const CONSULTATIONS: &str = "/v2/consultations";
+pub const CONSULTATION: &str = "/v2/consultations/{consultationId}";
+pub const CONSULTATION_CANCEL: &str = "/v2/consultations/{consultationId}/cancel";
+pub const FOLLOWUPS: &str = "/v2/followups";
+pub const FOLLOWUP: &str = "/v2/followups/{followupId}";
+pub const FOLLOWUP_CANCEL: &str = "/v2/followups/{followupId}/cancel";
+pub const EMBED_CONSULTATION_ANSWER: &str = "/v2/embed/consultation/answer";
+pub const EMBED_CONSULTATION_DETAILS: &str = "/v2/embed/consultation/details";
+pub const EMBED_FOLLOWUP_ANSWER: &str = "/v2/embed/followup/answer";
+pub const EMBED_FOLLOWUP_DETAILS: &str = "/v2/embed/followup/details";
+
+/// Every route of the resource API, as (method, path).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", REASONS),
+    ("get", CONSULTATIONS),
+    ("post", CONSULTATIONS),
+    ("get", CONSULTATION),
+    ("post", CONSULTATION_CANCEL),
+    ("get", FOLLOWUPS),
+    ("post", FOLLOWUPS),
+    ("get", FOLLOWUP),
+    ("post", FOLLOWUP_CANCEL),
+    ("post", EMBED_CONSULTATION_ANSWER),
+    ("post", EMBED_CONSULTATION_DETAILS),
+    ("post", EMBED_FOLLOWUP_ANSWER),
+    ("post", EMBED_FOLLOWUP_DETAILS),
+];
+
+/// The header of a creating `POST`.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set on a response replayed for a repeated `Idempotency-Key`.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+/// `/v2/consultations…` and `/v2/consultation-reasons` (Lambda `v2-consultations`).
+pub fn consultations_routes() -> Router<AppState> {
+    Router::new()
+        .route(REASONS, get(consultations::reasons))
+        .route(
+            CONSULTATIONS,
+            get(list::<Consultation>).post(consultations::create),
+        )
+        .route(CONSULTATION, get(get_one::<Consultation>))
+        .route(CONSULTATION_CANCEL, post(cancel::<Consultation>))
+}
+
+/// `/v2/followups…` (Lambda `v2-followups`).
+pub fn followups_routes() -> Router<AppState> {
+    Router::new()
+        .route(FOLLOWUPS, get(list::<Followup>).post(followups::create))
+        .route(FOLLOWUP, get(get_one::<Followup>))
+        .route(FOLLOWUP_CANCEL, post(cancel::<Followup>))
+}
+
+/// `POST /v2/embed/{consultation|followup}/{answer|details}` (Lambda `v2-embed`).
+pub use self::embed::routes as embed_routes;
+
+// ---- requests ----------------------------------------------------------------
+
+/// Who a request acts as, for its idempotency fingerprint.
+fn acting_user(caller: &Caller, user: Option<&IntegrationUser>) -> Value {
+    match user {
+        None => json!({ "userId": caller.key.owner_user_id.as_str() }),
+        Some(u) => json!({
+            "userId": u.user_id.as_str(),
+            "firstName": u.first_name,
+            "lastName": u.last_name,
+            "email": u.email.as_ref().map(|e| e.as_str()),
+            "licenseNumber": u.license_number,
+            "preferredLanguage": u.preferred_language.map(|l| l.as_str()),
+        }),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(v) => {
+            let raw = v.to_str().map_err(|_| {
+                Error::invalid("Idempotency-Key must be 1 to 255 printable characters")
+            })?;
+            IdempotencyKey::parse(raw).map(Some)
+        }
+    }
+}
+
+/// What every creating `POST` reads: the patient, the acting user and the
+/// idempotency of the request (bound to `path`).
+fn creation(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &Map<String, Value>,
+    path: &str,
+) -> Result<Creation> {
+    let patient = patient_of(body, day_of(app.now_ms()))?;
+    let user = integration_user(headers, Some(body))?;
+    let idempotency = idempotency_key(headers)?.map(|key| {
+        Idempotency::new(
+            caller.tenant(),
+            &key,
+            "POST",
+            path,
+            &Value::Object(body.clone()),
+            &acting_user(caller, user.as_ref()),
+        )
+    });
+    Ok(Creation {
+        patient,
+        user,
+        idempotency,
+    })
+}
+
+/// The body's `reason`, a code of the catalogue (read as text first, so
+/// that the patient is checked before the reason, as it always was).
+fn known_reason(reason: Option<String>) -> Result<Option<ReasonCode>> {
+    reason
+        .map(|r| ReasonCode::known_or_invalid(&r, "reason"))
+        .transpose()
+}
+
+/// The query of both lists: `patientKey|patientId`, `subSystem`, `status`,
+/// `limit`, `cursor`.
+fn list_request<R: Resource>(raw: Option<&str>) -> Result<ListRequest<R::Status>> {
+    let q = QueryParams::parse(raw)?;
+    let patient = match (
+        q.get("patientKey")?,
+        q.get("patientId")?,
+        q.get("subSystem")?,
+    ) {
+        (Some(_), Some(_), _) => {
+            return Err(Error::invalid("Give patientKey or patientId, not both"));
+        }
+        (None, _, Some(_)) => return Err(Error::invalid("subSystem needs patientKey")),
+        (Some(k), None, sub) => {
+            if k.chars().count() > 128 || sub.is_some_and(|s| s.chars().count() > 128) {
+                return Err(Error::invalid(
+                    "patientKey and subSystem are at most 128 characters",
+                ));
+            }
+            PatientFilter::ByKey {
+                key: k.to_owned(),
+                sub_system: sub.map(str::to_owned),
+            }
+        }
+        (None, Some(id), None) => match extract::id("patientId", Some(id))? {
+            Some(id) => PatientFilter::ById(id),
+            None => PatientFilter::All,
+        },
+        (None, None, None) => PatientFilter::All,
+    };
+    let status = q
+        .get("status")?
+        .map(|s| {
+            R::parse_status(&s.to_ascii_uppercase())
+                .ok_or_else(|| Error::invalid("status is not a status of this resource"))
+        })
+        .transpose()?;
+    let limit = match q.get("limit")? {
+        None => DEFAULT_LIMIT,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let mut req = ListRequest::new(patient, status, limit);
+    req.cursor = extract::cursor(q.get("cursor")?)?;
+    Ok(req)
+}
+
+// ---- responses ---------------------------------------------------------------
+
+/// `201` with this body, as a creation stores it for replays.
+fn created(body: &Value) -> Result<StoredResponse> {
+    Ok(StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        body: serde_json::to_string(body).map_err(|e| Error::internal(e.to_string()))?,
+    })
+}
+
+fn outcome_response(outcome: Outcome) -> Response {
+    let (stored, replayed) = match outcome {
+        Outcome::Created(r) => (r, false),
+        Outcome::Replayed(r) => (r, true),
+    };
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let mut res = (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        stored.body,
+    )
+        .into_response();
+    if replayed {
+        res.headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    res
+}

@@ -1,0 +1,186 @@
+//! The single-table key design, in one place: the key of every item type,
+//! and every index partition and index sort key. Adapter-independent, so
+//! the embedded store and DynamoDB hold exactly the same items;
+//! `docs/data-model.md` lists every access path. No other module of the
+//! crate writes a key format (a layout test keeps it so).
+//!
+//! Tenant data always has the franchise in its partition key (`T#{tenant}#…`);
+//! account data has the account (`ACCOUNT#{account}#…`). Patient key values
+//! are hashed before they become part of a key, so an identifier such as a
+//! health-insurance number never appears in a key, a metric or a trace;
+//! tokens and idempotency keys are hashed by their callers.
+
+use super::Key;
+use crate::crypto::digest_b64;
+use crate::domain::{
+    AccountId, ConsultationId, EventId, FollowupId, KeyId, PatientId, TenantKey, UserId,
+};
+
+pub fn account_key(account: &AccountId) -> Key {
+    Key::new(format!("ACCOUNT#{account}"), "ACCOUNT")
+}
+
+pub fn api_key_key(key_id: &KeyId) -> Key {
+    Key::new(format!("APIKEY#{key_id}"), "APIKEY")
+}
+
+/// gsi1 partition listing an account's keys (operator tooling).
+pub fn account_keys_index(account: &AccountId) -> String {
+    format!("ACCOUNT#{account}#KEYS")
+}
+
+/// gsi1 sort key of an API key in its account's list: by creation.
+pub fn account_keys_sort(created_at: i64, key_id: &KeyId) -> String {
+    created_sort(created_at, key_id.as_str())
+}
+
+/// gsi1 partition listing an account's franchises (operator tooling); the
+/// sort key is the tenant key.
+pub fn account_franchises_index(account: &AccountId) -> String {
+    format!("ACCOUNT#{account}#FRANCHISES")
+}
+
+pub fn franchise_key(tenant: &TenantKey) -> Key {
+    Key::new(format!("T#{tenant}"), "FRANCHISE")
+}
+
+pub fn user_key(account: &AccountId, user: &UserId) -> Key {
+    Key::new(format!("ACCOUNT#{account}#USER#{user}"), "USER")
+}
+
+pub fn patient_key(tenant: &TenantKey, patient: &PatientId) -> Key {
+    Key::new(format!("T#{tenant}#PATIENT#{patient}"), "PATIENT")
+}
+
+/// The index item of one patient key *value*, whatever its sub-system (see
+/// `items::PatientKeyIndex` for what it holds).
+pub fn patient_key_index(tenant: &TenantKey, key_value: &str) -> Key {
+    Key::new(format!("T#{tenant}#PKEY#{}", digest_b64(key_value)), "PKEY")
+}
+
+pub fn launch_key(tenant: &TenantKey, token_hash: &str) -> Key {
+    Key::new(format!("T#{tenant}#LAUNCH#{token_hash}"), "LAUNCH")
+}
+
+pub fn session_key(tenant: &TenantKey, token_hash: &str) -> Key {
+    Key::new(format!("T#{tenant}#SESSION#{token_hash}"), "SESSION")
+}
+
+pub fn consultation_key(tenant: &TenantKey, id: &ConsultationId) -> Key {
+    Key::new(format!("T#{tenant}#CONSULTATION#{id}"), "CONSULTATION")
+}
+
+pub fn followup_key(tenant: &TenantKey, id: &FollowupId) -> Key {
+    Key::new(format!("T#{tenant}#FOLLOWUP#{id}"), "FOLLOWUP")
+}
+
+pub fn outbox_key(tenant: &TenantKey, event: &EventId) -> Key {
+    Key::new(format!("T#{tenant}#OUTBOX#{event}"), "OUTBOX")
+}
+
+/// The record of one idempotency key (`key_hash`: its SHA-256; the key is
+/// the vendor's and never stored).
+pub fn idempotency_key(tenant: &TenantKey, key_hash: &str) -> Key {
+    Key::new(format!("T#{tenant}#IDEMPOTENCY#{key_hash}"), "IDEMPOTENCY")
+}
+
+// ---- the lists of consultations and follow-ups ----------------------------
+
+/// Which of the two listed entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Consultations,
+    Followups,
+}
+
+impl Listed {
+    fn letter(self) -> &'static str {
+        match self {
+            Listed::Consultations => "C",
+            Listed::Followups => "F",
+        }
+    }
+}
+
+/// The index keys of a listed item, newest first in each list:
+/// - gsi1 `T#{tenant}#C` (or `#F`) / `{createdAt:013}#{id}`: a franchise's;
+/// - gsi2 `T#{tenant}#C#{status}` (or `#F#…`) / the same: by status;
+/// - gsi3 `T#{tenant}#P#{patientId}` / `C#{createdAt:013}#{id}` (or `F#…`): a patient's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListKeys {
+    pub all: (String, String),
+    pub by_status: (String, String),
+    pub by_patient: (String, String),
+}
+
+pub fn list_keys(
+    tenant: &TenantKey,
+    listed: Listed,
+    status: &str,
+    patient: &PatientId,
+    created_at: i64,
+    id: &str,
+) -> ListKeys {
+    let at = created_sort(created_at, id);
+    ListKeys {
+        all: (tenant_list(tenant, listed), at.clone()),
+        by_status: (status_list(tenant, listed, status), at.clone()),
+        by_patient: (
+            patient_list(tenant, patient),
+            format!("{}{at}", patient_list_prefix(listed)),
+        ),
+    }
+}
+
+/// gsi1 partition: every consultation (or follow-up) of a franchise.
+pub fn tenant_list(tenant: &TenantKey, listed: Listed) -> String {
+    format!("T#{tenant}#{}", listed.letter())
+}
+
+/// gsi2 partition: those of a franchise with one status.
+pub fn status_list(tenant: &TenantKey, listed: Listed, status: &str) -> String {
+    format!("T#{tenant}#{}#{status}", listed.letter())
+}
+
+/// gsi3 partition: everything of one patient (consultations and follow-ups
+/// apart by the sort key's prefix, [`patient_list_prefix`]).
+pub fn patient_list(tenant: &TenantKey, patient: &PatientId) -> String {
+    format!("T#{tenant}#P#{patient}")
+}
+
+/// The gsi3 sort key prefix of one kind of a patient's items.
+pub fn patient_list_prefix(listed: Listed) -> String {
+    format!("{}#", listed.letter())
+}
+
+/// `{createdAt:013}#{id}`: sorts by creation, then id.
+fn created_sort(created_at: i64, id: &str) -> String {
+    format!("{created_at:013}#{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_data_is_under_its_tenant() {
+        let t = TenantKey::parse("demo").unwrap();
+        let p = PatientId::parse("p1").unwrap();
+        let c = ConsultationId::parse("c1").unwrap();
+        assert_eq!(consultation_key(&t, &c).pk, "T#demo#CONSULTATION#c1");
+        assert_eq!(patient_key(&t, &p).pk, "T#demo#PATIENT#p1");
+        assert!(
+            patient_key_index(&t, "RAMQ 123")
+                .pk
+                .starts_with("T#demo#PKEY#")
+        );
+        assert!(!patient_key_index(&t, "RAMQ 123").pk.contains("RAMQ"));
+        let k = list_keys(&t, Listed::Followups, "PLANNED", &p, 5, "f1");
+        assert_eq!(k.all, ("T#demo#F".into(), "0000000000005#f1".into()));
+        assert_eq!(k.by_status.0, "T#demo#F#PLANNED");
+        assert_eq!(
+            k.by_patient,
+            ("T#demo#P#p1".into(), "F#0000000000005#f1".into())
+        );
+    }
+}
