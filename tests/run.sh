@@ -64,7 +64,7 @@ cargo test --workspace --locked
 step "HTTP suite again, on DynamoDB (moto)"
 EMBEDCARE_TEST_STORE=dynamodb cargo test --locked -p integration-tests --test http
 
-step "browser (Chromium, seed 000 walk)"
+step "browser (Chromium, the walk through a consultation)"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium
 fi

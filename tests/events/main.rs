@@ -46,7 +46,7 @@ fn sdk<C>(f: impl FnOnce(aws_config::SdkConfig) -> C) -> C {
     f(conf)
 }
 
-/// Every change of a seed-000 walk, through the services; returns the app,
+/// Every change of a walk through a consultation's life, through the services; returns the app,
 /// the table, and the events the services returned (what the pages post).
 async fn changes() -> (AppState, String, Vec<Event>) {
     let clock = Arc::new(SystemClock);

@@ -1,6 +1,7 @@
 //! On DynamoDB (moto), whatever `EMBEDCARE_TEST_STORE` says: the requests
 //! the SDK actually sends, counted by an interceptor, and the races of
-//! DESIGN.md at the emulator's real concurrency.
+//! the uniqueness rules (one patient per key, one user per id) at the
+//! emulator's real concurrency.
 
 use std::collections::HashSet;
 use std::sync::Arc;

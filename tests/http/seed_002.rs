@@ -1,4 +1,6 @@
-//! Seed 002, scenario by scenario, through HTTP, with its own base64 headers.
+//! The `x-integration-user` scenarios (absent, existing, new, id-only,
+//! partial, malformed), one by one, through HTTP, with the base64 headers
+//! the vendor contract documents.
 
 use serde_json::json;
 use shared::store::Write;
@@ -10,7 +12,7 @@ const EXISTING_123: &str = "eyJ1c2VySWQiOiJleGlzdGluZ191c2VyXzEyMyJ9";
 const NEW_456: &str = "eyJ1c2VySWQiOiJuZXdfdXNlcl80NTYiLCJmaXJzdE5hbWUiOiJEci4gQWxpY2UiLCJsYXN0TmFtZSI6IkpvaG5zb24iLCJlbWFpbCI6ImFsaWNlLmpvaG5zb25AY2xpbmljLmNvbSIsImxpY2Vuc2VOdW1iZXIiOiJNRDc4OTEyMyIsInByZWZlcnJlZExhbmd1YWdlIjoiRU4ifQ==";
 const EMP_456: &str = "eyJ1c2VySWQiOiJlbXA0NTYifQ==";
 
-/// The seed's examples look up `patient123`; give the demo franchise one.
+/// The documented examples look up `patient123`; give the demo franchise one.
 async fn app_with_patient() -> TestApp {
     let t = spawn_app().await;
     let r = t

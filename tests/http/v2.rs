@@ -1,4 +1,4 @@
-//! The v2 resource API (seed 001) through HTTP: consultations and follow-ups
+//! The v2 resource API through HTTP: consultations and follow-ups
 //! with the patient inline, read, list, cancel, embed URLs, and
 //! `Idempotency-Key` on the creating `POST`s.
 
@@ -864,7 +864,7 @@ async fn an_expired_record_lets_the_key_create_again() {
     assert_eq!(again.json(), second);
 }
 
-/// DESIGN.md: a follow-up DONE for two days becomes ARCHIVED — with its
+/// The archiving rule: a follow-up DONE for two days becomes ARCHIVED — with its
 /// event — the next time anyone reads it (one, or a list).
 #[tokio::test]
 async fn a_follow_up_done_for_two_days_is_archived() {

@@ -1,5 +1,5 @@
 //! Every view of the vendor API, in text and in JSON, and the round-trip
-//! budget of DESIGN.md on a warm instance.
+//! budget of a vendor call (at most two store round trips) on a warm instance.
 
 use serde_json::json;
 
@@ -221,7 +221,7 @@ async fn unknown_endpoints_and_methods_get_the_error_shape() {
     assert_eq!(r.json()["path"], "/embeddable/statistics");
 }
 
-/// DESIGN.md: at most two store round trips per vendor call once caches are
+/// The budget: at most two store round trips per vendor call once caches are
 /// warm, whatever the call.
 #[tokio::test]
 async fn every_warm_vendor_call_costs_at_most_two_round_trips() {
@@ -271,7 +271,7 @@ async fn every_warm_vendor_call_costs_at_most_two_round_trips() {
 #[tokio::test]
 async fn views_ignore_parameters_they_do_not_use() {
     let (t, _) = with_patient().await;
-    // Seed 002's client sends a patientKey to every view.
+    // A vendor's client may send a patientKey to every view.
     for uri in [
         "/embeddable/statistics?patientKey=nobody",
         "/embeddable/administration/franchise-management?patientKey=nobody&consultationId=nope",

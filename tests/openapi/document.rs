@@ -1,0 +1,313 @@
+//! The document against the code: its routes are exactly the app's vendor
+//! routes, every operation is described and secured, every `$ref`
+//! resolves, its statuses are ones the routes produce, its response schemas
+//! are closed, and its examples match their schemas.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[test]
+fn the_document_lists_exactly_the_vendor_routes() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented = documented_routes(&doc);
+    let served = vendor_routes();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty() && extra.is_empty(),
+        "routes in vendor_routes() but not in the document: {undocumented:?}; \
+         routes in the document but not in vendor_routes(): {extra:?}"
+    );
+    assert_eq!(
+        vendor_route_list().len(),
+        served.len(),
+        "vendor_routes() repeats a route"
+    );
+}
+
+#[test]
+fn every_operation_is_described_and_secured() {
+    let doc = document();
+    assert_eq!(
+        doc.pointer("/components/securitySchemes/ApiKey"),
+        Some(&json!({
+            "type": "apiKey", "in": "header", "name": "Api-key",
+            "description": doc["components"]["securitySchemes"]["ApiKey"]["description"]
+        }))
+    );
+    let global_security = doc["security"] == json!([{"ApiKey": []}]);
+    for (method, path) in vendor_routes() {
+        let op = &doc["paths"][&path][&method];
+        let what = format!("{method} {path}");
+        for field in ["summary", "description", "operationId"] {
+            assert!(
+                op[field].as_str().is_some_and(|s| !s.trim().is_empty()),
+                "{what}: no {field}"
+            );
+        }
+        assert!(
+            global_security || op["security"] == json!([{"ApiKey": []}]),
+            "{what}: not secured by ApiKey"
+        );
+        let params: Vec<(String, String)> = op["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| {
+                        let p = doc
+                            .pointer(&deref(&doc, &param_pointer(&doc, p)))
+                            .expect("parameter");
+                        (
+                            p["in"].as_str().unwrap_or("").to_owned(),
+                            p["name"].as_str().unwrap_or("").to_ascii_lowercase(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for name in ["x-tenant-key", "x-integration-user"] {
+            assert!(
+                params.contains(&("header".into(), name.into())),
+                "{what}: no {name} header parameter"
+            );
+        }
+        for name in path_params(&path) {
+            assert!(
+                params.contains(&("path".into(), name.to_ascii_lowercase())),
+                "{what}: path parameter {name} undocumented"
+            );
+        }
+        assert_eq!(
+            params.contains(&("header".into(), "idempotency-key".into())),
+            method == "post" && CREATING.contains(&path.as_str()),
+            "{what}: Idempotency-Key is documented on the creating POSTs, and only there"
+        );
+        assert_eq!(
+            op.pointer("/requestBody/content/application~1json/schema")
+                .is_some(),
+            takes_body(&method, &path),
+            "{what}: a JSON request body is documented iff the route takes one"
+        );
+        if method == "get" && is_v1(&path) {
+            assert!(
+                params.contains(&("query".into(), "locale".into())),
+                "{what}: no locale"
+            );
+            for media in ["text/plain", "application/json"] {
+                assert!(
+                    op["responses"]["200"]["content"][media].is_object(),
+                    "{what}: 200 has no {media} content"
+                );
+            }
+        }
+    }
+}
+
+/// A parameter's pointer: parameters are shared, under `components/parameters`.
+fn param_pointer(doc: &Value, p: &Value) -> String {
+    let r = p
+        .get("$ref")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("inline parameter {p} (put it under components/parameters)"));
+    let pointer = r.trim_start_matches('#').to_owned();
+    assert!(doc.pointer(&pointer).is_some(), "{r} does not resolve");
+    pointer
+}
+
+#[test]
+fn every_ref_resolves() {
+    fn walk(doc: &Value, node: &Value, at: &str, bad: &mut Vec<String>) {
+        match node {
+            Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(Value::as_str) {
+                    match r.strip_prefix('#') {
+                        Some(p) if doc.pointer(p).is_some() => {}
+                        _ => bad.push(format!("{at}: {r}")),
+                    }
+                }
+                for (k, v) in m {
+                    walk(doc, v, &format!("{at}/{}", escape(k)), bad);
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(doc, v, &format!("{at}/{i}"), bad);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = document();
+    let mut bad = Vec::new();
+    walk(&doc, &doc, "", &mut bad);
+    assert!(bad.is_empty(), "unresolved $refs: {bad:?}");
+}
+
+#[test]
+fn documented_statuses_are_ones_the_routes_produce() {
+    let s = Schemas::new();
+    for (method, path) in vendor_routes() {
+        let statuses = s.documented_statuses(&method, &path);
+        let what = format!("{method} {path}");
+        for status in &statuses {
+            assert!(
+                PRODUCIBLE.contains(status),
+                "{what} documents {status}, which no vendor route produces"
+            );
+        }
+        let success = if method == "post" && CREATING.contains(&path.as_str()) {
+            201
+        } else {
+            200
+        };
+        for needed in [success, 400, 401, 403, 500] {
+            assert!(
+                statuses.contains(&needed),
+                "{what} does not document {needed}"
+            );
+        }
+        assert!(
+            !statuses.contains(&(if success == 200 { 201 } else { 200 })),
+            "{what}: one success status"
+        );
+        // A reused Idempotency-Key is the creating routes' own error.
+        assert_eq!(
+            statuses.contains(&422),
+            success == 201,
+            "{what}: 422 is documented iff the route creates"
+        );
+        // Only a body can have the wrong media type.
+        assert_eq!(
+            statuses.contains(&415),
+            takes_body(&method, &path),
+            "{what}: 415 is documented iff the route takes a body"
+        );
+        // Every error is the one Error schema.
+        for status in statuses.iter().filter(|s| **s >= 400) {
+            let p = s.response(&method, &path, *status);
+            let schema = s
+                .doc
+                .pointer(&format!("{p}/content/application~1json/schema"))
+                .unwrap_or_else(|| panic!("{what} {status}: no JSON body"));
+            assert_eq!(
+                schema,
+                &json!({"$ref": "#/components/schemas/Error"}),
+                "{what} {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn response_schemas_reject_undocumented_fields() {
+    let s = Schemas::new();
+    for name in [
+        "Launch",
+        "LaunchWithPatient",
+        "Error",
+        "Consultation",
+        "Followup",
+        "ConsultationCreated",
+        "FollowupCreated",
+        "ConsultationList",
+        "FollowupList",
+        "ReasonCatalogue",
+        "Reason",
+        "Question",
+        "Choice",
+        "Text",
+        "Delivery",
+        "Answer",
+    ] {
+        assert_eq!(
+            s.doc["components"]["schemas"][name]["additionalProperties"],
+            json!(false),
+            "{name} must forbid undocumented fields"
+        );
+    }
+    let launch = json!({
+        "userId": "u", "iframeUrl": "http://127.0.0.1:3000/en/x", "expiresAt": "2025-01-15T14:35:00.123Z"
+    });
+    assert!(s.component("Launch").is_valid(&launch));
+    let mut extra = launch.clone();
+    extra["token"] = json!("t");
+    assert!(!s.component("Launch").is_valid(&extra));
+    assert!(!s.component("LaunchWithPatient").is_valid(&launch));
+    // Formats are checked, not only types.
+    let mut bad_time = launch.clone();
+    bad_time["expiresAt"] = json!("in five minutes");
+    assert!(!s.component("Launch").is_valid(&bad_time));
+}
+
+#[test]
+fn examples_match_their_schemas() {
+    let s = Schemas::new();
+    let mut checked = 0;
+    // Examples of schemas.
+    let schemas = s.doc["components"]["schemas"].as_object().expect("schemas");
+    for (name, schema) in schemas {
+        for (i, ex) in schema["examples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            assert_valid(&s.component(name), ex, &format!("{name} example {i}"));
+            checked += 1;
+        }
+    }
+    // Examples of responses (errors, and the text/plain URL).
+    let responses = s.doc["components"]["responses"]
+        .as_object()
+        .expect("responses");
+    for (name, response) in responses {
+        for (media, content) in response["content"].as_object().expect("content") {
+            let v = s.at(&format!(
+                "/components/responses/{name}/content/{}/schema",
+                escape(media)
+            ));
+            for (k, ex) in content["examples"].as_object().into_iter().flatten() {
+                assert_valid(&v, &ex["value"], &format!("{name} example {k}"));
+                let status: u16 = ex["value"]["status"].as_u64().unwrap_or(0) as u16;
+                let reason = StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason());
+                assert_eq!(ex["value"]["error"].as_str(), reason, "{name} example {k}");
+                checked += 1;
+            }
+        }
+    }
+    // Parameters: header examples decode to a valid user; query examples
+    // match their schemas.
+    let user = s.component("IntegrationUser");
+    let params = s.doc["components"]["parameters"]
+        .as_object()
+        .expect("parameters");
+    for (name, p) in params {
+        let v = s.at(&format!("/components/parameters/{name}/schema"));
+        let mut examples: Vec<Value> = p["examples"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e["value"].clone())
+            .collect();
+        examples.extend(p.get("example").cloned());
+        for ex in examples {
+            assert_valid(&v, &ex, &format!("parameter {name}"));
+            if p["name"] == "x-integration-user" {
+                let raw = STANDARD
+                    .decode(ex.as_str().expect("a string"))
+                    .expect("base64");
+                let decoded: Value = serde_json::from_slice(&raw).expect("JSON");
+                assert_valid(&user, &decoded, &format!("decoded {name} example"));
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} examples checked");
+}
