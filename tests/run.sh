@@ -70,7 +70,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 cargo build -p embedcare
-EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare" node --test tests/browser/
+EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare"
+EMBEDCARE_BIN="$EMBEDCARE_BIN" node --test tests/browser/
 
 step "packaging: one function as Lambda ships it (cargo-lambda, release)"
 LAMBDA_DIR="$CACHE/lambda"
@@ -84,6 +85,30 @@ head = z.open("bootstrap").read(4)
 assert head == b"\x7fELF", "bootstrap is not an ELF executable"
 assert (info.external_attr >> 16) & 0o111, "bootstrap is not executable"
 print(f"{sys.argv[1]}: bootstrap {info.file_size} bytes, zip {sum(i.compress_size for i in z.infolist())} bytes")
+PY
+
+step "Lambda crates build without the local-only code (feature local of shared)"
+# Their feature trees hold no `local` (nor `embedded`, which it implies)...
+for crate in $(ls functions); do
+  [ "$crate" = local ] && continue
+  if cargo tree --locked -e features -p "$crate" | grep -E 'shared feature "(local|embedded|default)"'; then
+    echo "$crate builds shared with local-only features" >&2
+    exit 1
+  fi
+done
+echo "no lambda crate enables local, embedded or shared's defaults"
+# ...and the packaged bootstrap holds none of the demo page's text (the
+# local binary, built for the browser step, does: the check can see it).
+DEMO_MARK=$(sed -n 's:.*<title>\(.*\)</title>.*:\1:p' shared/dev/demo.html)
+"$VENV/bin/python" - "$LAMBDA_DIR/consultation-create/bootstrap.zip" "$EMBEDCARE_BIN" "$DEMO_MARK" <<'PY'
+import sys, zipfile
+bootstrap = zipfile.ZipFile(sys.argv[1]).open("bootstrap").read()
+local = open(sys.argv[2], "rb").read()
+mark = sys.argv[3].encode()
+assert mark, "no mark read from shared/dev/demo.html"
+assert mark in local, f"the local binary lacks {mark!r}: the check would see nothing"
+assert mark not in bootstrap, f"the Lambda bootstrap contains the demo page ({mark!r})"
+print(f"{mark.decode()!r}: in the local binary, not in the Lambda bootstrap")
 PY
 
 step "infrastructure (SAM and CDK, offline)"

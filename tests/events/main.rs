@@ -27,7 +27,7 @@ use shared::events::{BusEntry, Event, EventBus};
 use shared::http::error::status;
 use shared::http::wire::patient_input;
 use shared::services::consultations::{self, NewConsultation};
-use shared::services::followups::{self, NewFollowup};
+use shared::services::followups::{self, FollowupPlan, NewFollowup};
 use shared::services::launch::{self, LaunchRequest, PatientRef};
 use shared::services::{admin, auth, demo};
 use shared::{App, AppState, Config};
@@ -147,12 +147,14 @@ async fn changes() -> (AppState, String, Vec<Event>) {
         NewFollowup {
             patient_id: patient_id.clone(),
             created_by: UserId::parse("demo-owner").unwrap(),
-            consultation_id: Some(c.consultation_id.clone()),
-            reason_code: ReasonCode::known("blood-pressure"),
-            due_date: DueDate::parse("2026-12-01").unwrap(),
-            frequency: Frequency::Weekly,
-            notes: None,
-            metadata: None,
+            plan: FollowupPlan {
+                consultation_id: Some(c.consultation_id.clone()),
+                reason_code: ReasonCode::known("blood-pressure"),
+                due_date: DueDate::parse("2026-12-01").unwrap(),
+                frequency: Frequency::Weekly,
+                notes: None,
+                metadata: None,
+            },
         },
     )
     .await

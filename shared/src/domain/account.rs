@@ -17,6 +17,7 @@ pub struct Account {
     pub version: u64,
 }
 
+// Alike the other state machines' by nature (see `ConsultationStatus`).
 named_enum! {
     FranchiseStatus {
         /// Provisioned by the operator; its terms not yet accepted.
@@ -67,14 +68,12 @@ impl Franchise {
         by: Option<&UserId>,
         now: i64,
     ) -> crate::error::Result<FranchiseStatus> {
-        super::check_move(
+        let previous = super::check_move(
             "franchise",
-            self.status.as_str(),
-            to.as_str(),
-            self.status.can_move_to(to),
+            &mut self.status,
+            to,
+            FranchiseStatus::can_move_to,
         )?;
-        let previous = self.status;
-        self.status = to;
         self.version += 1;
         self.updated_at = now;
         if let Some(user) = by {

@@ -11,6 +11,10 @@ use super::reasons::{Answer, ReasonCode};
 use super::types::{TenantKey, UserId};
 use crate::error::{Error, Result};
 
+// The statuses of each state machine (consultations here, follow-ups and
+// franchises in their files) are each their own vocabulary: their
+// declarations look alike by nature, and `named_enum!` writes what they
+// share.
 named_enum! {
     ConsultationStatus {
         Draft = "DRAFT",
@@ -122,14 +126,12 @@ pub struct Consultation {
 impl Consultation {
     /// Moves to `to`, or says why not (`409`). Returns the previous status.
     pub fn move_to(&mut self, to: ConsultationStatus, now: i64) -> Result<ConsultationStatus> {
-        check_move(
+        let previous = check_move(
             "consultation",
-            self.status.as_str(),
-            to.as_str(),
-            self.status.can_move_to(to),
+            &mut self.status,
+            to,
+            ConsultationStatus::can_move_to,
         )?;
-        let previous = self.status;
-        self.status = to;
         self.updated_at = now;
         self.version += 1;
         match to {

@@ -13,6 +13,7 @@ use super::reasons::{Answer, ReasonCode};
 use super::types::{TenantKey, UserId, parse_date};
 use crate::error::Result;
 
+// Alike the other state machines' by nature (see `ConsultationStatus`).
 named_enum! {
     FollowupStatus {
         Planned = "PLANNED",
@@ -96,6 +97,9 @@ impl fmt::Display for DueDate {
 /// A follow-up done for this long is archived.
 pub const FOLLOWUP_ARCHIVE_AFTER_MS: i64 = 2 * 24 * 3600 * 1000;
 
+/// A follow-up as stored (its fields declared like a consultation's, with
+/// the same serde attributes: the stored shape of every entity is its serde
+/// shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Followup {
@@ -126,14 +130,12 @@ pub struct Followup {
 impl Followup {
     /// Moves to `to`, or says why not (`409`). Returns the previous status.
     pub fn move_to(&mut self, to: FollowupStatus, now: i64) -> Result<FollowupStatus> {
-        check_move(
+        let previous = check_move(
             "follow-up",
-            self.status.as_str(),
-            to.as_str(),
-            self.status.can_move_to(to),
+            &mut self.status,
+            to,
+            FollowupStatus::can_move_to,
         )?;
-        let previous = self.status;
-        self.status = to;
         self.updated_at = now;
         self.version += 1;
         if to == FollowupStatus::Done {

@@ -77,6 +77,12 @@ macro_rules! named_enum {
                 Self::ALL.into_iter().find(|v| v.as_str() == s)
             }
         }
+
+        impl $crate::domain::Named for $name {
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+        }
     };
 }
 
@@ -117,18 +123,27 @@ pub(crate) fn differs<T: PartialEq>(current: &mut T, given: Option<T>) -> bool {
     }
 }
 
-/// A move of a state machine: allowed, or a `409` saying why not.
-pub(crate) fn check_move(
+/// A value with a name of its own (the enums of `named_enum!`).
+pub trait Named: Copy {
+    fn name(self) -> &'static str;
+}
+
+/// A move of a state machine whose moves `allowed` says: `status` becomes
+/// `to`, and the previous status is returned; or a `409` saying why not.
+pub(crate) fn check_move<S: Named>(
     noun: &str,
-    from: &'static str,
-    to: &'static str,
-    allowed: bool,
-) -> crate::error::Result<()> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(crate::error::Error::conflict(format!(
-            "A {from} {noun} cannot become {to}"
-        )))
+    status: &mut S,
+    to: S,
+    allowed: fn(S, S) -> bool,
+) -> crate::error::Result<S> {
+    let from = *status;
+    if !allowed(from, to) {
+        return Err(crate::error::Error::conflict(format!(
+            "A {} {noun} cannot become {}",
+            from.name(),
+            to.name()
+        )));
     }
+    *status = to;
+    Ok(from)
 }

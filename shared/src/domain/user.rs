@@ -159,6 +159,8 @@ pub fn plan_user(
     }
 }
 
+/// Field by field, like the patient's update (`patient::plan_patient`):
+/// each given value that differs is one changed field.
 fn plan_update(input: &IntegrationUser, current: &User, now: i64) -> UserPlan {
     let mut user = current.clone();
     let mut changed = Vec::new();

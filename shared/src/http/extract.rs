@@ -5,11 +5,12 @@
 //! locales, dates, cursors).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value};
 
-use crate::app::App;
+use crate::app::{App, AppState};
 use crate::domain::ids::{ID_RULE, Id};
 use crate::domain::{DueDate, Frequency, Locale};
 use crate::error::{Error, Result};
@@ -116,6 +117,51 @@ pub async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
         header_str(headers, "x-tenant-key"),
     )
     .await
+}
+
+/// An authenticated vendor request: the app, its caller and its headers.
+pub struct Vendor {
+    pub app: AppState,
+    pub caller: Caller,
+    pub headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Vendor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self> {
+        let caller = caller(app, &parts.headers).await?;
+        Ok(Self {
+            app: app.clone(),
+            caller,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// An authenticated vendor request with a JSON object body: the body is
+/// read first (a 415, 413 or 400 before a 401), then the caller.
+pub struct VendorJson {
+    pub vendor: Vendor,
+    pub body: Map<String, Value>,
+}
+
+impl FromRequest<AppState> for VendorJson {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self> {
+        let headers = req.headers().clone();
+        let JsonObject(body) = JsonObject::from_request(req, app).await?;
+        let caller = caller(app, &headers).await?;
+        Ok(Self {
+            vendor: Vendor {
+                app: app.clone(),
+                caller,
+                headers,
+            },
+            body,
+        })
+    }
 }
 
 /// An id parameter named `name`: absent, or one of ours (else a `400`).

@@ -45,6 +45,9 @@ fn finish(router: Router<AppState>, app: AppState) -> Router {
         .with_state(app)
 }
 
+// One router per Lambda function, alike by design: each is what one
+// function serves.
+
 /// `POST /embeddable/consultation/create` (Lambda `consultation-create`).
 pub fn consultation_create_router(app: AppState) -> Router {
     finish(vendor::create_routes(), app)

@@ -4,16 +4,16 @@
 //! calls `services::launch::issue`.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::RawQuery;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::extract::{self, JsonObject, QueryParams, caller, wants_json};
+use super::extract::{self, QueryParams, Vendor, VendorJson, wants_json};
 use super::reply::{json_response, launch_json};
 use super::wire::{Fields, integration_user, metadata, patient_of};
-use crate::app::{App, AppState};
+use crate::app::AppState;
 use crate::clock::day_of;
 use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View};
 use crate::error::{Error, Result};
@@ -66,20 +66,12 @@ pub fn view_routes() -> Router<AppState> {
 
 /// Every `GET /embeddable/...` of [`EMBEDDABLE`] (Lambda `embeddable-url`).
 pub fn embeddable_routes() -> Router<AppState> {
-    EMBEDDABLE
-        .iter()
-        .fold(Router::new(), |router, &(path, view)| {
-            router.route(
-                path,
-                get(
-                    move |State(app): State<AppState>,
-                          headers: HeaderMap,
-                          RawQuery(q): RawQuery| async move {
-                        embeddable_url(&app, view, &headers, q.as_deref()).await
-                    },
-                ),
-            )
-        })
+    let route = |router: Router<AppState>, &(path, view): &(&str, View)| {
+        let handler =
+            move |v: Vendor, RawQuery(q): RawQuery| async move { embeddable_url(v, view, q).await };
+        router.route(path, get(handler))
+    };
+    EMBEDDABLE.iter().fold(Router::new(), route)
 }
 
 fn key_param(key: Option<&str>, sub_system: Option<&str>) -> Result<PatientRef> {
@@ -100,19 +92,15 @@ fn key_param(key: Option<&str>, sub_system: Option<&str>) -> Result<PatientRef> 
 }
 
 /// `POST /embeddable/consultation/create`: body `{patient, user?, locale?, consultation?}`.
-pub async fn consultation_create(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonObject(body): JsonObject,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
+pub async fn consultation_create(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
+    let (app, headers) = (&v.app, &v.headers);
     let mut req = LaunchRequest::new(View::ConsultationStart);
     req.patient = PatientRef::Upsert(patient_of(&body, day_of(app.now_ms()))?);
-    req.user = integration_user(&headers, Some(&body))?;
+    req.user = integration_user(headers, Some(&body))?;
     let f = Fields::new("request", &body);
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
     req.prefill = consultation_prefill(body.get("consultation"))?;
-    let launch = launch::issue(&app, &caller, &req).await?;
+    let launch = launch::issue(app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, true)))
 }
 
@@ -144,12 +132,7 @@ fn consultation_prefill(value: Option<&Value>) -> Result<Option<Prefill>> {
 /// `POST /embeddable/consultation/view`: body
 /// `{consultationId? | patientKey?, subSystem?, user?, locale?}`; `patientKey`
 /// is a key value, or a `{subSystem, key}` object.
-pub async fn consultation_view(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonObject(body): JsonObject,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
+pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
     let f = Fields::new("request", &body);
     let mut req = LaunchRequest::new(View::ConsultationDetails);
     req.consultation_id = extract::id(
@@ -173,22 +156,16 @@ pub async fn consultation_view(
             f.opt_str("subSystem", 128)?.as_deref(),
         )?,
     };
-    req.user = integration_user(&headers, Some(&body))?;
+    req.user = integration_user(&v.headers, Some(&body))?;
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
-    let launch = launch::issue(&app, &caller, &req).await?;
+    let launch = launch::issue(&v.app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
 /// `GET /embeddable/...`: the URL as `text/plain`, or JSON
 /// `{userId, iframeUrl, expiresAt}` with `Accept: application/json`.
-pub async fn embeddable_url(
-    app: &App,
-    view: View,
-    headers: &HeaderMap,
-    raw_query: Option<&str>,
-) -> Result<Response> {
-    let caller = caller(app, headers).await?;
-    let q = QueryParams::parse(raw_query)?;
+pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) -> Result<Response> {
+    let q = QueryParams::parse(raw_query.as_deref())?;
     let mut req = LaunchRequest::new(view);
     req.locale = extract::locale(q.get("locale")?)?;
     req.patient = key_param(q.get("patientKey")?, q.get("subSystem")?)?;
@@ -197,9 +174,9 @@ pub async fn embeddable_url(
     if view == View::FollowupPlan {
         req.prefill = plan_prefill(&q)?;
     }
-    req.user = integration_user(headers, None)?;
-    let launch = launch::issue(app, &caller, &req).await?;
-    if wants_json(headers) {
+    req.user = integration_user(&v.headers, None)?;
+    let launch = launch::issue(&v.app, &v.caller, &req).await?;
+    if wants_json(&v.headers) {
         return Ok(json_response(StatusCode::OK, &launch_json(&launch, false)));
     }
     Ok((

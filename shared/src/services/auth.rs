@@ -5,11 +5,14 @@
 //! warm instance authenticates without a store call, and a revoked key stops
 //! working everywhere within that bound.
 
+use serde::de::DeserializeOwned;
+
 use crate::app::App;
+use crate::cache::TtlCache;
 use crate::crypto::{PresentedKey, ct_eq, hash_secret};
 use crate::domain::{ApiKeyRecord, Franchise, FranchiseStatus, KeyId, TenantKey};
 use crate::error::{Error, Result};
-use crate::store::{items, keys};
+use crate::store::{Key, keys};
 
 /// An authenticated vendor call: the key, and the franchise it acts for.
 #[derive(Debug, Clone)]
@@ -71,28 +74,35 @@ pub async fn authenticate(
 }
 
 async fn api_key_record(app: &App, key_id: &KeyId) -> Result<Option<ApiKeyRecord>> {
-    let now = app.now_ms();
-    if let Some(hit) = app.keys.get(key_id.as_str(), now) {
-        return Ok(Some(hit));
-    }
-    let Some(item) = app.store.get(&keys::api_key_key(key_id)).await? else {
-        return Ok(None);
-    };
-    let record: ApiKeyRecord = items::entity_of(&item)?;
-    app.keys.insert(key_id.as_str(), record.clone(), now);
-    Ok(Some(record))
+    cached(app, &app.keys, key_id.as_str(), &keys::api_key_key(key_id)).await
 }
 
 /// A franchise by tenant key, through the cache.
 pub async fn franchise(app: &App, tenant: &TenantKey) -> Result<Option<Franchise>> {
+    cached(
+        app,
+        &app.franchises,
+        tenant.as_str(),
+        &keys::franchise_key(tenant),
+    )
+    .await
+}
+
+/// The entity at `key`, from `cache` when it holds `id` fresh enough, else
+/// from the store (and then cached).
+async fn cached<T: Clone + DeserializeOwned>(
+    app: &App,
+    cache: &TtlCache<T>,
+    id: &str,
+    key: &Key,
+) -> Result<Option<T>> {
     let now = app.now_ms();
-    if let Some(hit) = app.franchises.get(tenant.as_str(), now) {
+    if let Some(hit) = cache.get(id, now) {
         return Ok(Some(hit));
     }
-    let Some(item) = app.store.get(&keys::franchise_key(tenant)).await? else {
-        return Ok(None);
-    };
-    let f: Franchise = items::entity_of(&item)?;
-    app.franchises.insert(tenant.as_str(), f.clone(), now);
-    Ok(Some(f))
+    let found: Option<T> = super::find(app, key).await?;
+    if let Some(v) = &found {
+        cache.insert(id, v.clone(), now);
+    }
+    Ok(found)
 }

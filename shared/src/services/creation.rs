@@ -14,14 +14,13 @@
 
 use super::auth::Caller;
 use super::consultations::{NewConsultation, plan_consultation};
-use super::followups::{NewFollowup, plan_followup};
+use super::followups::{FollowupPlan, NewFollowup, plan_followup};
 use super::idempotency::{Idempotency, NextAction, StoredResponse};
 use super::people::{self, Read, ReadSet};
 use super::retry::retry_lost_races;
 use crate::app::App;
 use crate::domain::{
-    Consultation, ConsultationId, DueDate, Followup, Frequency, IntegrationUser, Metadata,
-    PatientId, PatientInput, ReasonCode, UserId,
+    Consultation, Followup, IntegrationUser, Metadata, PatientId, PatientInput, ReasonCode, UserId,
 };
 use crate::error::{Error, Result};
 use crate::store::{Key, Write, keys};
@@ -53,17 +52,6 @@ pub struct ConsultationFields {
     pub send: bool,
 }
 
-/// The follow-up fields of a creation.
-#[derive(Debug, Clone)]
-pub struct FollowupFields {
-    pub consultation_id: Option<ConsultationId>,
-    pub reason_code: Option<ReasonCode>,
-    pub due_date: DueDate,
-    pub frequency: Frequency,
-    pub notes: Option<String>,
-    pub metadata: Option<Metadata>,
-}
-
 /// Creates a consultation for the upserted patient. `respond` renders the
 /// response (stored with the idempotency record, so it must be final).
 pub async fn create_consultation(
@@ -93,11 +81,11 @@ pub async fn create_followup(
     app: &App,
     caller: &Caller,
     c: &Creation,
-    fields: &FollowupFields,
+    plan: &FollowupPlan,
     respond: impl Fn(&Followup) -> Result<StoredResponse>,
 ) -> Result<Outcome> {
     let tenant = caller.tenant();
-    let consultation_key = fields
+    let consultation_key = plan
         .consultation_id
         .as_ref()
         .map(|id| keys::consultation_key(tenant, id));
@@ -110,12 +98,7 @@ pub async fn create_followup(
         let new = NewFollowup {
             patient_id: p.patient_id.clone(),
             created_by: p.created_by.clone(),
-            consultation_id: fields.consultation_id.clone(),
-            reason_code: fields.reason_code.clone(),
-            due_date: fields.due_date,
-            frequency: fields.frequency,
-            notes: fields.notes.clone(),
-            metadata: fields.metadata.clone(),
+            plan: plan.clone(),
         };
         let (followup, _, writes) = plan_followup(app, tenant, new)?;
         Ok((writes, respond(&followup)?))

@@ -13,10 +13,10 @@ use crate::error::{Error, Result};
 use crate::events::{Event, outbox};
 use crate::store::{Write, items, keys};
 
+/// What is planned: when, how often, why, and what for.
 #[derive(Debug, Clone)]
-pub struct NewFollowup {
-    pub patient_id: PatientId,
-    pub created_by: UserId,
+pub struct FollowupPlan {
+    /// The consultation it follows, if any (the same patient's).
     pub consultation_id: Option<ConsultationId>,
     pub reason_code: Option<ReasonCode>,
     pub due_date: DueDate,
@@ -25,14 +25,29 @@ pub struct NewFollowup {
     pub metadata: Option<Metadata>,
 }
 
+/// A new follow-up: whose, by whom, and its plan.
+#[derive(Debug, Clone)]
+pub struct NewFollowup {
+    pub patient_id: PatientId,
+    pub created_by: UserId,
+    pub plan: FollowupPlan,
+}
+
 /// The follow-up and its event, plus the writes that must go with them
-/// when the caller adds its own (e.g. an idempotency record).
+/// when the caller adds its own (e.g. an idempotency record). Planned like
+/// a consultation (`consultations::plan_consultation`): a new entity at
+/// version 1, its event, the two writes.
 pub fn plan_followup(
     app: &App,
     tenant: &TenantKey,
     new: NewFollowup,
 ) -> Result<(Followup, Event, Vec<Write>)> {
-    if new.notes.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+    let plan = new.plan;
+    if plan
+        .notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 1000)
+    {
         return Err(Error::invalid("notes is at most 1000 characters"));
     }
     let now = app.now_ms();
@@ -41,14 +56,14 @@ pub fn plan_followup(
         followup_id: FollowupId::generate(),
         patient_id: new.patient_id,
         created_by: new.created_by,
-        consultation_id: new.consultation_id,
-        reason_code: new.reason_code,
-        due_date: new.due_date,
-        frequency: new.frequency,
-        notes: new.notes.filter(|n| !n.trim().is_empty()),
+        consultation_id: plan.consultation_id,
+        reason_code: plan.reason_code,
+        due_date: plan.due_date,
+        frequency: plan.frequency,
+        notes: plan.notes.filter(|n| !n.trim().is_empty()),
         status: FollowupStatus::Planned,
         answers: Vec::new(),
-        metadata: new.metadata,
+        metadata: plan.metadata,
         created_at: now,
         updated_at: now,
         done_at: None,
@@ -67,7 +82,7 @@ pub async fn create_followup(
     new: NewFollowup,
 ) -> Result<(Followup, Event)> {
     people::patient(app, tenant, &new.patient_id).await?;
-    if let Some(cid) = &new.consultation_id {
+    if let Some(cid) = &new.plan.consultation_id {
         let c = consultation(app, tenant, cid).await?;
         if c.patient_id != new.patient_id {
             return Err(Error::not_found("Consultation not found for this patient"));

@@ -4,6 +4,8 @@
 //! franchise it came from, anything else is a `400`. Also the latest of a
 //! patient's, and the counts per status of the statistics page.
 
+use std::future::Future;
+
 use super::followups::archive_if_due;
 use super::people;
 use crate::app::App;
@@ -55,6 +57,43 @@ impl<S> ListRequest<S> {
 pub struct Listing<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
+}
+
+/// What can be listed: consultations and follow-ups, each with its own
+/// statuses.
+pub trait Listable: Sized + Send + Sync + 'static {
+    type Status: Copy + Send + Sync + 'static;
+
+    fn list(
+        app: &App,
+        tenant: &TenantKey,
+        req: &ListRequest<Self::Status>,
+    ) -> impl Future<Output = Result<Listing<Self>>> + Send;
+}
+
+// Alike by design: each kind lists with its own function.
+impl Listable for Consultation {
+    type Status = ConsultationStatus;
+
+    fn list(
+        app: &App,
+        tenant: &TenantKey,
+        req: &ListRequest<Self::Status>,
+    ) -> impl Future<Output = Result<Listing<Self>>> + Send {
+        list_consultations(app, tenant, req)
+    }
+}
+
+impl Listable for Followup {
+    type Status = FollowupStatus;
+
+    fn list(
+        app: &App,
+        tenant: &TenantKey,
+        req: &ListRequest<Self::Status>,
+    ) -> impl Future<Output = Result<Listing<Self>>> + Send {
+        list_followups(app, tenant, req)
+    }
 }
 
 pub async fn list_consultations(

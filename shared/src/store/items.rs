@@ -152,6 +152,8 @@ fn listed_item<T: Serialize>(
     Ok(item)
 }
 
+// The two listed entities, alike by design: each says which of its fields
+// make its index keys.
 pub fn consultation_item(c: &Consultation) -> Result<Item> {
     let t = &c.tenant_key;
     let list = keys::list_keys(

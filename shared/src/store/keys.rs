@@ -9,6 +9,9 @@
 //! are hashed before they become part of a key, so an identifier such as a
 //! health-insurance number never appears in a key, a metric or a trace;
 //! tokens and idempotency keys are hashed by their callers.
+//!
+//! One small function per item type and per list: they look alike by
+//! design, each is one format.
 
 use super::Key;
 use crate::crypto::digest_b64;

@@ -23,15 +23,15 @@ use super::access::{self, Who};
 use crate::app::{App, AppState};
 use crate::domain::links::page_path;
 use crate::domain::{
-    Answer, ConsultationId, ConsultationStatus, DueDate, FollowupId, FollowupStatus, Frequency,
-    Locale, PatientId, ReasonCode, Scope, TenantKey, View,
+    Answer, ConsultationId, ConsultationStatus, FollowupId, FollowupStatus, Locale, PatientId,
+    ReasonCode, Scope, TenantKey, View,
 };
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::http::extract::{self, JsonObject, bearer};
 use crate::http::wire::Fields;
 use crate::services::consultations::{self as consultation, NewConsultation};
-use crate::services::followups::{self as followup, NewFollowup};
+use crate::services::followups::{self as followup, FollowupPlan, NewFollowup};
 use crate::services::{admin, launch};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,23 +115,16 @@ enum Action {
         id: ConsultationId,
         answers: Vec<Answer>,
     },
-    FollowupCreate(Box<NewFollowupFields>),
+    FollowupCreate {
+        patient_id: PatientId,
+        plan: Box<FollowupPlan>,
+    },
     FollowupMove {
         id: FollowupId,
         to: FollowupStatus,
     },
     FranchiseOnboard,
     FranchiseOffboard,
-}
-
-#[derive(Debug)]
-struct NewFollowupFields {
-    patient_id: PatientId,
-    consultation_id: Option<ConsultationId>,
-    reason: Option<ReasonCode>,
-    due_date: DueDate,
-    frequency: Frequency,
-    notes: Option<String>,
 }
 
 fn required_id<T: crate::domain::ids::Id>(f: &Fields, field: &str) -> Result<T> {
@@ -200,16 +193,21 @@ impl Action {
                 id: consultation()?,
                 answers: answers_of(f)?,
             },
-            Name::FollowupCreate => Action::FollowupCreate(Box::new(NewFollowupFields {
+            Name::FollowupCreate => Action::FollowupCreate {
                 patient_id: required_id(f, "patientId")?,
-                consultation_id: f.opt_id("consultationId")?,
-                reason: opt_reason(f)?,
-                due_date: extract::due_date(&f.required("dueDate", f.opt_str("dueDate", 10)?)?)?,
-                frequency: extract::frequency(
-                    &f.required("frequency", f.opt_str("frequency", 16)?)?,
-                )?,
-                notes: f.opt_text("notes", 1000)?,
-            })),
+                plan: Box::new(FollowupPlan {
+                    consultation_id: f.opt_id("consultationId")?,
+                    reason_code: opt_reason(f)?,
+                    due_date: extract::due_date(
+                        &f.required("dueDate", f.opt_str("dueDate", 10)?)?,
+                    )?,
+                    frequency: extract::frequency(
+                        &f.required("frequency", f.opt_str("frequency", 16)?)?,
+                    )?,
+                    notes: f.opt_text("notes", 1000)?,
+                    metadata: None,
+                }),
+            },
             Name::FollowupMove => Action::FollowupMove {
                 id: required_id(f, "followupId")?,
                 to: f.required(
@@ -295,16 +293,11 @@ impl Action {
                     href(View::ConsultationAnswer, &[("consultationId", id)]),
                 )
             }
-            Action::FollowupCreate(new) => {
+            Action::FollowupCreate { patient_id, plan } => {
                 let new = NewFollowup {
-                    patient_id: new.patient_id,
+                    patient_id,
                     created_by: scope.user_id.clone(),
-                    consultation_id: new.consultation_id,
-                    reason_code: new.reason,
-                    due_date: new.due_date,
-                    frequency: new.frequency,
-                    notes: new.notes,
-                    metadata: None,
+                    plan: *plan,
                 };
                 let (f, event) = followup::create_followup(app, tenant, new).await?;
                 (event, followup_details(&f.followup_id))

@@ -152,7 +152,8 @@ fn pick(locale: Locale, (en, fr): (&'static str, &'static str)) -> &'static str 
     }
 }
 
-/// A value's name in the pages' words.
+/// A value's name in the pages' words. (The impls below are word tables,
+/// alike by design.)
 pub trait Label {
     fn label(self, locale: Locale) -> &'static str;
 }

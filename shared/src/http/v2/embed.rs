@@ -2,8 +2,7 @@
 //! URL of one view of one resource.
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Map, Value};
@@ -12,10 +11,10 @@ use super::{
     EMBED_CONSULTATION_ANSWER, EMBED_CONSULTATION_DETAILS, EMBED_FOLLOWUP_ANSWER,
     EMBED_FOLLOWUP_DETAILS,
 };
-use crate::app::{App, AppState};
+use crate::app::AppState;
 use crate::domain::View;
 use crate::error::Result;
-use crate::http::extract::{self, JsonObject, caller};
+use crate::http::extract::{self, Vendor, VendorJson};
 use crate::http::reply::{json_response, launch_json};
 use crate::http::wire::{Fields, body_id, integration_user};
 use crate::services::launch::{self, LaunchRequest};
@@ -30,22 +29,20 @@ enum Scoped {
 /// Issues a launch of `view` for the resource whose id the body names
 /// (`consultationId` or `followupId`): `{userId, iframeUrl, expiresAt}`.
 async fn embed(
-    app: &App,
-    headers: &HeaderMap,
-    body: &Map<String, Value>,
+    v: Vendor,
+    body: Map<String, Value>,
     view: View,
     scoped: Scoped,
 ) -> Result<Response> {
-    let caller = caller(app, headers).await?;
-    let f = Fields::new("request", body);
+    let f = Fields::new("request", &body);
     let mut req = LaunchRequest::new(view);
     match scoped {
         Scoped::Consultation => req.consultation_id = Some(body_id(&f, "consultationId")?),
         Scoped::Followup => req.followup_id = Some(body_id(&f, "followupId")?),
     }
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
-    req.user = integration_user(headers, Some(body))?;
-    let launch = launch::issue(app, &caller, &req).await?;
+    req.user = integration_user(&v.headers, Some(&body))?;
+    let launch = launch::issue(&v.app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
@@ -77,18 +74,11 @@ const EMBEDS: &[(&str, View, Scoped)] = &[
 
 /// A route per launch of [`EMBEDS`].
 pub fn routes() -> Router<AppState> {
-    EMBEDS
-        .iter()
-        .fold(Router::new(), |router, &(path, view, scoped)| {
-            router.route(
-                path,
-                post(
-                    move |State(app): State<AppState>,
-                          headers: HeaderMap,
-                          JsonObject(body): JsonObject| async move {
-                        embed(&app, &headers, &body, view, scoped).await
-                    },
-                ),
-            )
-        })
+    let route = |router: Router<AppState>, &(path, view, scoped): &(&str, View, Scoped)| {
+        let handler = move |VendorJson { vendor, body }: VendorJson| async move {
+            embed(vendor, body, view, scoped).await
+        };
+        router.route(path, post(handler))
+    };
+    EMBEDS.iter().fold(Router::new(), route)
 }

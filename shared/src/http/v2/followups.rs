@@ -1,28 +1,20 @@
 //! `POST /v2/followups`.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
-use serde_json::json;
 
 use super::resources::followup_json;
 use super::{FOLLOWUPS, created, creation, known_reason, outcome_response};
-use crate::app::AppState;
 use crate::domain::ids::ID_RULE;
-use crate::domain::{ConsultationId, Frequency};
+use crate::domain::{ConsultationId, Followup, Frequency};
 use crate::error::Result;
-use crate::http::extract::{self, JsonObject, caller};
+use crate::http::extract::{self, VendorJson};
 use crate::http::wire::{Fields, metadata};
-use crate::services::creation::{self as service, FollowupFields};
+use crate::services::creation as service;
+use crate::services::followups::FollowupPlan;
 
 /// `POST /v2/followups`: `{patient, dueDate, reason?, frequency?, notes?,
 /// consultationId?, metadata?, user?}`.
-pub async fn create(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    JsonObject(body): JsonObject,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
+pub async fn create(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
     let f = Fields::new("request", &body);
     let due_date = f.required("dueDate", f.opt_str("dueDate", 10)?)?;
     let consultation_id = f.opt_parsed(
@@ -35,8 +27,8 @@ pub async fn create(
     let frequency = f.opt_str("frequency", 16)?;
     let notes = f.opt_str("notes", 1000)?;
     let metadata = metadata(body.get("metadata"))?;
-    let c = creation(&app, &caller, &headers, &body, FOLLOWUPS)?;
-    let fields = FollowupFields {
+    let c = creation(&v, &body, FOLLOWUPS)?;
+    let plan = FollowupPlan {
         consultation_id,
         reason_code: known_reason(reason)?,
         due_date: extract::due_date(&due_date)?,
@@ -48,12 +40,7 @@ pub async fn create(
         notes,
         metadata,
     };
-    let outcome = service::create_followup(&app, &caller, &c, &fields, |f| {
-        created(&json!({
-            "followup": followup_json(f, false),
-            "patientId": f.patient_id,
-        }))
-    })
-    .await?;
+    let respond = |f: &Followup| created("followup", followup_json(f, false), &f.patient_id);
+    let outcome = service::create_followup(&v.app, &v.caller, &c, &plan, respond).await?;
     Ok(outcome_response(outcome))
 }

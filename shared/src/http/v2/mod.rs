@@ -21,15 +21,15 @@ pub mod resources;
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use self::resources::{Resource, cancel, get_one, list};
-use super::extract::{self, QueryParams};
+use super::extract::{self, QueryParams, Vendor};
 use super::wire::{integration_user, patient_of};
-use crate::app::{App, AppState};
+use crate::app::AppState;
 use crate::clock::day_of;
-use crate::domain::{Consultation, Followup, IntegrationUser, ReasonCode};
+use crate::domain::{Consultation, Followup, IntegrationUser, PatientId, ReasonCode};
 use crate::error::{Error, Result};
 use crate::services::auth::Caller;
 use crate::services::creation::{Creation, Outcome};
@@ -79,18 +79,18 @@ pub fn consultations_routes() -> Router<AppState> {
         .route(REASONS, get(consultations::reasons))
         .route(
             CONSULTATIONS,
-            get(list::<Consultation>).post(consultations::create),
+            list::<Consultation>().post(consultations::create),
         )
-        .route(CONSULTATION, get(get_one::<Consultation>))
-        .route(CONSULTATION_CANCEL, post(cancel::<Consultation>))
+        .route(CONSULTATION, get_one::<Consultation>())
+        .route(CONSULTATION_CANCEL, cancel::<Consultation>())
 }
 
 /// `/v2/followups…` (Lambda `v2-followups`).
 pub fn followups_routes() -> Router<AppState> {
     Router::new()
-        .route(FOLLOWUPS, get(list::<Followup>).post(followups::create))
-        .route(FOLLOWUP, get(get_one::<Followup>))
-        .route(FOLLOWUP_CANCEL, post(cancel::<Followup>))
+        .route(FOLLOWUPS, list::<Followup>().post(followups::create))
+        .route(FOLLOWUP, get_one::<Followup>())
+        .route(FOLLOWUP_CANCEL, cancel::<Followup>())
 }
 
 /// `POST /v2/embed/{consultation|followup}/{answer|details}` (Lambda `v2-embed`).
@@ -127,23 +127,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
 
 /// What every creating `POST` reads: the patient, the acting user and the
 /// idempotency of the request (bound to `path`).
-fn creation(
-    app: &App,
-    caller: &Caller,
-    headers: &HeaderMap,
-    body: &Map<String, Value>,
-    path: &str,
-) -> Result<Creation> {
-    let patient = patient_of(body, day_of(app.now_ms()))?;
-    let user = integration_user(headers, Some(body))?;
-    let idempotency = idempotency_key(headers)?.map(|key| {
+fn creation(v: &Vendor, body: &Map<String, Value>, path: &str) -> Result<Creation> {
+    let patient = patient_of(body, day_of(v.app.now_ms()))?;
+    let user = integration_user(&v.headers, Some(body))?;
+    let idempotency = idempotency_key(&v.headers)?.map(|key| {
         Idempotency::new(
-            caller.tenant(),
+            v.caller.tenant(),
             &key,
             "POST",
             path,
             &Value::Object(body.clone()),
-            &acting_user(caller, user.as_ref()),
+            &acting_user(&v.caller, user.as_ref()),
         )
     });
     Ok(Creation {
@@ -217,11 +211,13 @@ fn list_request<R: Resource>(raw: Option<&str>) -> Result<ListRequest<R::Status>
 
 // ---- responses ---------------------------------------------------------------
 
-/// `201` with this body, as a creation stores it for replays.
-fn created(body: &Value) -> Result<StoredResponse> {
+/// `201` with `{name: resource, patientId}`, as a creation stores it for
+/// replays.
+fn created(name: &str, resource: Value, patient: &PatientId) -> Result<StoredResponse> {
+    let body = json!({ name: resource, "patientId": patient });
     Ok(StoredResponse {
         status: StatusCode::CREATED.as_u16(),
-        body: serde_json::to_string(body).map_err(|e| Error::internal(e.to_string()))?,
+        body: serde_json::to_string(&body).map_err(|e| Error::internal(e.to_string()))?,
     })
 }
 

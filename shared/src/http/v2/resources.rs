@@ -4,9 +4,10 @@
 
 use std::future::Future;
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery};
+use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
 use serde_json::{Value, json};
 
 use super::list_request;
@@ -18,16 +19,16 @@ use crate::domain::{
     FollowupStatus, TenantKey,
 };
 use crate::error::{Error, Result};
-use crate::http::extract::caller;
+use crate::http::extract::Vendor;
 use crate::http::reply::json_response;
 use crate::http::wire::integration_user;
-use crate::services::lists::{self, ListRequest, Listing};
+use crate::services::lists::Listable;
 use crate::services::{consultations, followups};
 
-/// What the shared handlers need of a resource.
-pub trait Resource: Sized + Send + Sync + 'static {
+/// What the shared handlers need of a resource (its lists are
+/// `lists::Listable`'s).
+pub trait Resource: Listable {
     type Id: Id + Send + Sync;
-    type Status: Copy + Send + Sync + 'static;
     /// The `404` of an unknown id.
     const NOT_FOUND: &'static str;
 
@@ -42,18 +43,13 @@ pub trait Resource: Sized + Send + Sync + 'static {
         tenant: &TenantKey,
         id: &Self::Id,
     ) -> impl Future<Output = Result<Self>> + Send;
-    fn list(
-        app: &App,
-        tenant: &TenantKey,
-        req: &ListRequest<Self::Status>,
-    ) -> impl Future<Output = Result<Listing<Self>>> + Send;
     /// The resource's JSON; `answers` only when reading one.
     fn json(&self, with_answers: bool) -> Value;
 }
 
+// The two resources, alike by design: each says where its operations are.
 impl Resource for Consultation {
     type Id = ConsultationId;
-    type Status = ConsultationStatus;
     const NOT_FOUND: &'static str = "Consultation not found";
 
     fn parse_status(s: &str) -> Option<Self::Status> {
@@ -68,13 +64,6 @@ impl Resource for Consultation {
             .await?
             .0)
     }
-    async fn list(
-        app: &App,
-        tenant: &TenantKey,
-        req: &ListRequest<Self::Status>,
-    ) -> Result<Listing<Self>> {
-        lists::list_consultations(app, tenant, req).await
-    }
     fn json(&self, with_answers: bool) -> Value {
         consultation_json(self, with_answers)
     }
@@ -82,7 +71,6 @@ impl Resource for Consultation {
 
 impl Resource for Followup {
     type Id = FollowupId;
-    type Status = FollowupStatus;
     const NOT_FOUND: &'static str = "Follow-up not found";
 
     fn parse_status(s: &str) -> Option<Self::Status> {
@@ -95,13 +83,6 @@ impl Resource for Followup {
         let to = FollowupStatus::Cancelled;
         Ok(followups::move_followup(app, tenant, id, to, None).await?.0)
     }
-    async fn list(
-        app: &App,
-        tenant: &TenantKey,
-        req: &ListRequest<Self::Status>,
-    ) -> Result<Listing<Self>> {
-        lists::list_followups(app, tenant, req).await
-    }
     fn json(&self, with_answers: bool) -> Value {
         followup_json(self, with_answers)
     }
@@ -112,46 +93,49 @@ fn path_id<R: Resource>(raw: &str) -> Result<R::Id> {
     <R::Id as Id>::parse(raw).ok_or_else(|| Error::not_found(R::NOT_FOUND))
 }
 
-/// `GET /v2/{resources}/{id}`, with its answers.
-pub async fn get_one<R: Resource>(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
-    integration_user(&headers, None)?;
-    let r = R::get(&app, caller.tenant(), &path_id::<R>(&id)?).await?;
-    Ok(json_response(StatusCode::OK, &r.json(true)))
+/// What is done to the one resource of a path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum One {
+    /// `GET /v2/{resources}/{id}`, with its answers.
+    Get,
+    /// `POST /v2/{resources}/{id}/cancel`.
+    Cancel,
+}
+
+async fn one<R: Resource>(v: Vendor, id: String, op: One) -> Result<Response> {
+    integration_user(&v.headers, None)?;
+    let id = path_id::<R>(&id)?;
+    let tenant = v.caller.tenant();
+    let r = match op {
+        One::Get => R::get(&v.app, tenant, &id).await?,
+        One::Cancel => R::cancel(&v.app, tenant, &id).await?,
+    };
+    Ok(json_response(StatusCode::OK, &r.json(op == One::Get)))
+}
+
+/// `GET /v2/{resources}/{id}`.
+pub fn get_one<R: Resource>() -> MethodRouter<AppState> {
+    get(|v: Vendor, Path(id): Path<String>| one::<R>(v, id, One::Get))
 }
 
 /// `POST /v2/{resources}/{id}/cancel`.
-pub async fn cancel<R: Resource>(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
-    integration_user(&headers, None)?;
-    let r = R::cancel(&app, caller.tenant(), &path_id::<R>(&id)?).await?;
-    Ok(json_response(StatusCode::OK, &r.json(false)))
+pub fn cancel<R: Resource>() -> MethodRouter<AppState> {
+    post(|v: Vendor, Path(id): Path<String>| one::<R>(v, id, One::Cancel))
 }
 
 /// `GET /v2/{resources}?patientKey|patientId&subSystem&status&limit&cursor`:
 /// `{items, nextCursor}`.
-pub async fn list<R: Resource>(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response> {
-    let caller = caller(&app, &headers).await?;
-    integration_user(&headers, None)?;
-    let req = list_request::<R>(q.as_deref())?;
-    let listing = R::list(&app, caller.tenant(), &req).await?;
-    let body = json!({
-        "items": listing.items.iter().map(|r| r.json(false)).collect::<Vec<_>>(),
-        "nextCursor": listing.next,
-    });
-    Ok(json_response(StatusCode::OK, &body))
+pub fn list<R: Resource>() -> MethodRouter<AppState> {
+    get(|v: Vendor, RawQuery(q): RawQuery| async move {
+        integration_user(&v.headers, None)?;
+        let req = list_request::<R>(q.as_deref())?;
+        let listing = R::list(&v.app, v.caller.tenant(), &req).await?;
+        let body = json!({
+            "items": listing.items.iter().map(|r| r.json(false)).collect::<Vec<_>>(),
+            "nextCursor": listing.next,
+        });
+        Ok::<_, Error>(json_response(StatusCode::OK, &body))
+    })
 }
 
 fn iso(ms: Option<i64>) -> Value {

@@ -150,69 +150,58 @@ pub fn update_expression(e: &mut Expr, set: &Attrs, remove: &[String]) -> StoreR
     Ok(parts.join(" "))
 }
 
-/// One write of a transaction.
+/// The update expression (of an update) and the condition of `write`, made
+/// in `e`: what a single write and a transaction's write both send.
+pub fn expressions(
+    e: &mut Expr,
+    write: &Write,
+    now: i64,
+) -> StoreResult<(Option<String>, Option<String>)> {
+    let update = match write {
+        Write::Update { set, remove, .. } => Some(update_expression(e, set, remove)?),
+        _ => None,
+    };
+    let cond = match write {
+        Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } => {
+            e.opt_cond(cond.as_ref(), now)
+        }
+        Write::Check { cond, .. } => Some(e.cond(cond, now)),
+    };
+    Ok((update, cond))
+}
+
+/// One write of a transaction. (Its arms look alike: each is one of the
+/// SDK's four request types, which share no trait.)
 pub fn transact_item(table: &str, write: &Write, now: i64) -> StoreResult<TransactWriteItem> {
     let mut e = Expr::default();
+    let (u, c) = expressions(&mut e, write, now)?;
+    let t = TransactWriteItem::builder();
     let item = match write {
-        Write::Put { item, cond } => {
-            let c = e.opt_cond(cond.as_ref(), now);
-            let put = with_expr!(
-                Put::builder()
-                    .table_name(table)
-                    .set_item(Some(item_av(item))),
-                e,
-                c
-            );
-            TransactWriteItem::builder()
-                .put(put.build().map_err(build_error)?)
-                .build()
+        Write::Put { item, .. } => {
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(item_av(item)));
+            t.put(with_expr!(put, e, c).build().map_err(build_error)?)
         }
-        Write::Update {
-            key,
-            set,
-            remove,
-            cond,
-        } => {
-            let u = update_expression(&mut e, set, remove)?;
-            let c = e.opt_cond(cond.as_ref(), now);
-            let update = with_expr!(
-                Update::builder()
-                    .table_name(table)
-                    .set_key(Some(key_av(key)))
-                    .update_expression(u),
-                e,
-                c
-            );
-            TransactWriteItem::builder()
-                .update(update.build().map_err(build_error)?)
-                .build()
+        Write::Update { key, .. } => {
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key_av(key)));
+            let update = with_expr!(update.set_update_expression(u), e, c);
+            t.update(update.build().map_err(build_error)?)
         }
-        Write::Delete { key, cond } => {
-            let c = e.opt_cond(cond.as_ref(), now);
-            let delete = with_expr!(
-                Delete::builder()
-                    .table_name(table)
-                    .set_key(Some(key_av(key))),
-                e,
-                c
-            );
-            TransactWriteItem::builder()
-                .delete(delete.build().map_err(build_error)?)
-                .build()
+        Write::Delete { key, .. } => {
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_av(key)));
+            t.delete(with_expr!(delete, e, c).build().map_err(build_error)?)
         }
-        Write::Check { key, cond } => {
-            let c = Some(e.cond(cond, now));
-            let check = with_expr!(
-                ConditionCheck::builder()
-                    .table_name(table)
-                    .set_key(Some(key_av(key))),
-                e,
-                c
-            );
-            TransactWriteItem::builder()
-                .condition_check(check.build().map_err(build_error)?)
-                .build()
+        Write::Check { key, .. } => {
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_av(key)));
+            t.condition_check(with_expr!(check, e, c).build().map_err(build_error)?)
         }
     };
-    Ok(item)
+    Ok(item.build())
 }

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 
-use self::expr::{Expr, transact_item, update_expression, with_expr};
+use self::expr::{Expr, expressions, transact_item, with_expr};
 use self::values::{Av, cursor_of, item_av, item_of, key_av, start_key};
 use super::table;
 use super::{
@@ -225,29 +225,21 @@ impl Store for DynamoStore {
                 })
             };
         }
+        let (u, c) = expressions(&mut e, &write, now)?;
         match &write {
             Write::Check { .. } => Err(StoreError::Invalid(
                 "a check is only meaningful in a transaction".into(),
             )),
-            Write::Put { item, cond } => {
-                let c = e.opt_cond(cond.as_ref(), now);
+            Write::Put { item, .. } => {
                 let request = self.client.put_item().table_name(&self.table);
                 send!(with_expr!(request.set_item(Some(item_av(item))), e, c))
             }
-            Write::Update {
-                key,
-                set,
-                remove,
-                cond,
-            } => {
-                let u = update_expression(&mut e, set, remove)?;
-                let c = e.opt_cond(cond.as_ref(), now);
+            Write::Update { key, .. } => {
                 let request = self.client.update_item().table_name(&self.table);
-                let request = request.set_key(Some(key_av(key))).update_expression(u);
+                let request = request.set_key(Some(key_av(key))).set_update_expression(u);
                 send!(with_expr!(request, e, c))
             }
-            Write::Delete { key, cond } => {
-                let c = e.opt_cond(cond.as_ref(), now);
+            Write::Delete { key, .. } => {
                 let request = self.client.delete_item().table_name(&self.table);
                 send!(with_expr!(request.set_key(Some(key_av(key))), e, c))
             }

@@ -117,6 +117,7 @@ fn tighter_lower<T: Ord>(a: Bound<T>, b: Bound<T>) -> Bound<T> {
     }
 }
 
+/// The mirror of [`tighter_lower`] (alike by design: one bound each way).
 fn tighter_upper<T: Ord>(a: Bound<T>, b: Bound<T>) -> Bound<T> {
     match (bound_value(&a), bound_value(&b)) {
         (None, _) => b,

@@ -1,7 +1,7 @@
 //! The consultation views: start one (confirm the patient, pick a reason),
 //! its details (answers, summary, moves), and the patient's questionnaire.
 
-use super::{Built, Ctx, when};
+use super::{Built, Ctx, Pick, when};
 use crate::domain::reasons::{QuestionKind, Reason};
 use crate::domain::{Consultation, ConsultationStatus, View};
 use crate::error::{Error, Result};
@@ -27,22 +27,15 @@ pub(super) async fn start(ctx: &Ctx<'_>) -> Result<Built> {
     .patient(Some(&id)))
 }
 
-/// The consultation asked for, else the latest of the patient asked for,
-/// else the session's consultation, else its patient's latest. `Ok(None)`:
-/// the patient has none; `Err(NotFound)`: the id does not exist here.
+/// The consultation of the details view ([`Pick`]). `Ok(None)`: the patient
+/// has none; `Err(NotFound)`: the id does not exist here.
 async fn pick(ctx: &Ctx<'_>) -> Result<Option<Consultation>> {
     let (app, tenant) = (ctx.app, ctx.tenant);
-    if let Some(id) = &ctx.asked.consultation_id {
-        return consultations::consultation(app, tenant, id).await.map(Some);
-    }
-    if ctx.asked.patient_id.is_none()
-        && let Some(id) = &ctx.scope.consultation_id
-    {
-        return consultations::consultation(app, tenant, id).await.map(Some);
-    }
-    match ctx.patient_id() {
-        Some(p) => lists::latest_consultation(app, tenant, p).await,
-        None => Ok(None),
+    let (asked, in_scope) = (&ctx.asked.consultation_id, &ctx.scope.consultation_id);
+    match ctx.pick(asked.as_ref(), in_scope.as_ref()) {
+        Pick::One(id) => consultations::consultation(app, tenant, id).await.map(Some),
+        Pick::LatestOf(p) => lists::latest_consultation(app, tenant, p).await,
+        Pick::Nothing => Ok(None),
     }
 }
 
@@ -51,14 +44,8 @@ pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
     let c = match pick(ctx).await {
         Ok(Some(c)) => c,
         Ok(None) => {
-            let patient = ctx.patient_id();
-            let mut links = ctx.home_links();
-            if let Some(p) = patient {
-                let params = [("patientId", p.as_str())];
-                links.push(ctx.link(View::ConsultationStart, &params, t.start_consultation));
-            }
-            let (title, body) = (t.no_consultation_title, t.no_consultation_body);
-            return Ok(Built::message("info", title, body, links).patient(patient));
+            let text = (t.no_consultation_title, t.no_consultation_body);
+            return Ok(ctx.none_yet(text, View::ConsultationStart, t.start_consultation));
         }
         Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Err(e) => return Err(e),

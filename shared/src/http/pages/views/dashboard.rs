@@ -3,17 +3,20 @@
 //! that does not open is the page's 400 state, never another page).
 
 use super::{Built, Ctx, when};
-use crate::domain::{ConsultationStatus, FollowupStatus, PatientId, ReasonCode, View};
+use crate::domain::{
+    Consultation, ConsultationStatus, Followup, FollowupStatus, Named, PatientId, ReasonCode, View,
+};
 use crate::error::{Error, Result};
 use crate::http::pages::templates::{Body, DashboardModel, NavLink, Row};
-use crate::services::lists::{self, BAD_CURSOR, ListRequest, Listing, PatientFilter};
+use crate::http::pages::texts::{Label, Texts};
+use crate::services::lists::{BAD_CURSOR, ListRequest, Listable, Listing, PatientFilter};
 use crate::services::people;
 
 /// Rows per page of a dashboard.
 pub const PAGE_SIZE: usize = 10;
 
 /// One row, whatever its kind.
-struct Line {
+pub(super) struct Line {
     id: String,
     patient: PatientId,
     created_at: i64,
@@ -23,16 +26,69 @@ struct Line {
     due: String,
 }
 
-/// What differs between the two dashboards.
-struct Board {
-    followups: bool,
-    details: View,
-    id_param: &'static str,
-    start: (View, &'static str),
-    /// Every status, with its label.
-    statuses: Vec<(&'static str, String)>,
-    /// The status asked for, if it is one of them.
-    status: Option<&'static str>,
+/// What a dashboard needs of what it lists.
+pub(super) trait OnBoard: Listable<Status: Named + Label> {
+    const FOLLOWUPS: bool;
+    /// The view of one, and the query parameter that names it.
+    const DETAILS: (View, &'static str);
+    /// Every status, in order.
+    fn statuses() -> Vec<Self::Status>;
+    /// How to start one for the patient.
+    fn start(t: &Texts) -> (View, &'static str);
+    fn line(self, ctx: &Ctx<'_>) -> Line;
+}
+
+// The two dashboards, alike by design: each says what its rows show.
+impl OnBoard for Consultation {
+    const FOLLOWUPS: bool = false;
+    const DETAILS: (View, &'static str) = (View::ConsultationDetails, "consultationId");
+
+    fn statuses() -> Vec<Self::Status> {
+        ConsultationStatus::ALL.to_vec()
+    }
+    fn start(t: &Texts) -> (View, &'static str) {
+        (View::ConsultationStart, t.start_consultation)
+    }
+    fn line(self, ctx: &Ctx<'_>) -> Line {
+        Line {
+            id: self.consultation_id.to_string(),
+            patient: self.patient_id,
+            created_at: self.created_at,
+            reason: self.reason_code,
+            status: self.status.as_str(),
+            label: ctx.label(self.status),
+            due: String::new(),
+        }
+    }
+}
+
+impl OnBoard for Followup {
+    const FOLLOWUPS: bool = true;
+    const DETAILS: (View, &'static str) = (View::FollowupDetails, "followupId");
+
+    fn statuses() -> Vec<Self::Status> {
+        FollowupStatus::ALL.to_vec()
+    }
+    fn start(t: &Texts) -> (View, &'static str) {
+        (View::FollowupStart, t.plan_followup)
+    }
+    fn line(self, ctx: &Ctx<'_>) -> Line {
+        Line {
+            id: self.followup_id.to_string(),
+            patient: self.patient_id,
+            created_at: self.created_at,
+            reason: self.reason_code,
+            status: self.status.as_str(),
+            label: ctx.label(self.status),
+            due: self.due_date.to_string(),
+        }
+    }
+}
+
+/// The status asked for, if it is one of `T`'s.
+fn asked_status<T: OnBoard>(ctx: &Ctx<'_>) -> Option<T::Status> {
+    let asked = ctx.asked.status.as_deref()?;
+    T::statuses().into_iter().find(|s| s.name() == asked)
 }
 
 /// Whose items the dashboard shows: the patient of the view (asked for or
@@ -52,85 +108,52 @@ impl<'a> Whose<'a> {
         };
         Self { candidate, patient }
     }
-
-    fn request<S>(&self, ctx: &Ctx<'_>, status: Option<S>) -> ListRequest<S> {
-        let filter = self
-            .patient
-            .map_or(PatientFilter::All, |p| PatientFilter::ById(p.clone()));
-        let mut req = ListRequest::new(filter, status, PAGE_SIZE);
-        req.cursor = ctx.asked.cursor.clone();
-        req
-    }
 }
 
-pub(super) async fn consultations(ctx: &Ctx<'_>) -> Result<Built> {
-    let asked = ctx
-        .asked
-        .status
-        .as_deref()
-        .and_then(ConsultationStatus::parse);
-    let board = Board {
-        followups: false,
-        details: View::ConsultationDetails,
-        id_param: "consultationId",
-        start: (View::ConsultationStart, ctx.t.start_consultation),
-        statuses: ConsultationStatus::ALL
-            .iter()
-            .map(|s| (s.as_str(), ctx.label(*s)))
-            .collect(),
-        status: asked.map(ConsultationStatus::as_str),
-    };
+/// The dashboard of `T`.
+pub(super) async fn board<T: OnBoard>(ctx: &Ctx<'_>) -> Result<Built> {
+    let status = asked_status::<T>(ctx);
     let whose = Whose::of(ctx);
     if !exists(ctx, &whose).await? {
         return Ok(ctx.not_found());
     }
-    let listing = lists::list_consultations(ctx.app, ctx.tenant, &whose.request(ctx, asked)).await;
-    let Some(listing) = page_or_bad_cursor(listing)? else {
+    let filter = whose
+        .patient
+        .map_or(PatientFilter::All, |p| PatientFilter::ById(p.clone()));
+    let mut req = ListRequest::new(filter, status, PAGE_SIZE);
+    req.cursor = ctx.asked.cursor.clone();
+    let board = Board::of::<T>(ctx, status);
+    let Some(listing) = page_or_bad_cursor(T::list(ctx.app, ctx.tenant, &req).await)? else {
         return Ok(bad_cursor(ctx, &board, &whose));
     };
-    let lines = listing.items.into_iter().map(|c| Line {
-        id: c.consultation_id.to_string(),
-        patient: c.patient_id,
-        created_at: c.created_at,
-        reason: c.reason_code,
-        status: c.status.as_str(),
-        label: ctx.label(c.status),
-        due: String::new(),
-    });
-    show(ctx, &board, &whose, lines.collect(), listing.next).await
+    let lines = listing.items.into_iter().map(|x| x.line(ctx)).collect();
+    show(ctx, &board, &whose, lines, listing.next).await
 }
 
-pub(super) async fn followups(ctx: &Ctx<'_>) -> Result<Built> {
-    let asked = ctx.asked.status.as_deref().and_then(FollowupStatus::parse);
-    let board = Board {
-        followups: true,
-        details: View::FollowupDetails,
-        id_param: "followupId",
-        start: (View::FollowupStart, ctx.t.plan_followup),
-        statuses: FollowupStatus::ALL
-            .iter()
-            .map(|s| (s.as_str(), ctx.label(*s)))
-            .collect(),
-        status: asked.map(FollowupStatus::as_str),
-    };
-    let whose = Whose::of(ctx);
-    if !exists(ctx, &whose).await? {
-        return Ok(ctx.not_found());
+/// What differs between the two dashboards, for the page.
+struct Board {
+    followups: bool,
+    details: (View, &'static str),
+    start: (View, &'static str),
+    /// Every status, with its label.
+    statuses: Vec<(&'static str, String)>,
+    /// The status asked for, if it is one of them.
+    status: Option<&'static str>,
+}
+
+impl Board {
+    fn of<T: OnBoard>(ctx: &Ctx<'_>, status: Option<T::Status>) -> Self {
+        Self {
+            followups: T::FOLLOWUPS,
+            details: T::DETAILS,
+            start: T::start(ctx.t),
+            statuses: T::statuses()
+                .into_iter()
+                .map(|s| (s.name(), ctx.label(s)))
+                .collect(),
+            status: status.map(Named::name),
+        }
     }
-    let listing = lists::list_followups(ctx.app, ctx.tenant, &whose.request(ctx, asked)).await;
-    let Some(listing) = page_or_bad_cursor(listing)? else {
-        return Ok(bad_cursor(ctx, &board, &whose));
-    };
-    let lines = listing.items.into_iter().map(|f| Line {
-        id: f.followup_id.to_string(),
-        patient: f.patient_id,
-        created_at: f.created_at,
-        reason: f.reason_code,
-        status: f.status.as_str(),
-        label: ctx.label(f.status),
-        due: f.due_date.to_string(),
-    });
-    show(ctx, &board, &whose, lines.collect(), listing.next).await
 }
 
 /// The patient of the dashboard exists here (or none is asked for).
@@ -207,7 +230,7 @@ async fn show(
     let rows = lines
         .into_iter()
         .map(|l| Row {
-            href: ctx.href(board.details, &[(board.id_param, &l.id)]),
+            href: ctx.href(board.details.0, &[(board.details.1, &l.id)]),
             when: when(l.created_at),
             patient: patients
                 .iter()

@@ -1,7 +1,7 @@
 //! The follow-up views: the form that plans one (prefilled by a plan
 //! launch) and its details (facts, answers, moves).
 
-use super::{Built, Ctx, when};
+use super::{Built, Ctx, Pick, when};
 use crate::clock::day_of;
 use crate::domain::{DueDate, Followup, FollowupStatus, Frequency, View};
 use crate::error::{Error, Result};
@@ -50,37 +50,26 @@ pub(super) async fn form(ctx: &Ctx<'_>) -> Result<Built> {
     .patient(Some(&id)))
 }
 
-/// The follow-up asked for, else the latest of the patient asked for, else
-/// the session's follow-up, else its patient's latest.
+/// The follow-up of the details view ([`Pick`]).
 async fn pick(ctx: &Ctx<'_>) -> Result<Option<Followup>> {
     let (app, tenant) = (ctx.app, ctx.tenant);
-    if let Some(id) = &ctx.asked.followup_id {
-        return followups::followup(app, tenant, id).await.map(Some);
-    }
-    if ctx.asked.patient_id.is_none()
-        && let Some(id) = &ctx.scope.followup_id
-    {
-        return followups::followup(app, tenant, id).await.map(Some);
-    }
-    match ctx.patient_id() {
-        Some(p) => lists::latest_followup(app, tenant, p).await,
-        None => Ok(None),
+    let (asked, in_scope) = (&ctx.asked.followup_id, &ctx.scope.followup_id);
+    match ctx.pick(asked.as_ref(), in_scope.as_ref()) {
+        Pick::One(id) => followups::followup(app, tenant, id).await.map(Some),
+        Pick::LatestOf(p) => lists::latest_followup(app, tenant, p).await,
+        Pick::Nothing => Ok(None),
     }
 }
 
+/// Built like the consultation's details (`consultation.rs`): the facts of
+/// a follow-up, its answers and the moves it may take.
 pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
     let t = ctx.t;
     let f = match pick(ctx).await {
         Ok(Some(f)) => f,
         Ok(None) => {
-            let patient = ctx.patient_id();
-            let mut links = ctx.home_links();
-            if let Some(p) = patient {
-                let params = [("patientId", p.as_str())];
-                links.push(ctx.link(View::FollowupStart, &params, t.plan_followup));
-            }
-            let (title, body) = (t.no_followup_title, t.no_followup_body);
-            return Ok(Built::message("info", title, body, links).patient(patient));
+            let text = (t.no_followup_title, t.no_followup_body);
+            return Ok(ctx.none_yet(text, View::FollowupStart, t.plan_followup));
         }
         Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Err(e) => return Err(e),

@@ -31,8 +31,8 @@ use crate::domain::ids::Id;
 use crate::domain::links::{self, view_slug};
 use crate::domain::reasons::{self, QuestionKind};
 use crate::domain::{
-    Answer, BrowserSession, ConsultationId, FollowupId, Franchise, Locale, Patient, PatientId,
-    ReasonCode, Role, Scope, TenantKey, View,
+    Answer, BrowserSession, Consultation, ConsultationId, Followup, FollowupId, Franchise, Locale,
+    Patient, PatientId, ReasonCode, Role, Scope, TenantKey, View,
 };
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -98,6 +98,15 @@ fn parsed<T: Id>(raw: Option<&str>, impossible: &mut bool) -> Option<T> {
     let id = raw.map(T::parse)?;
     *impossible |= id.is_none();
     id
+}
+
+/// What a details view shows: the one asked for, else the latest of the
+/// patient asked for, else the session's own, else the latest of the
+/// session's patient.
+enum Pick<'a, I> {
+    One(&'a I),
+    LatestOf(&'a PatientId),
+    Nothing,
 }
 
 /// Everything a view is built from.
@@ -198,6 +207,34 @@ impl Ctx<'_> {
             | View::FollowupDashboard => View::FollowupDashboard,
             _ => View::ConsultationDashboard,
         }
+    }
+
+    /// What a details view shows ([`Pick`]), given the id asked for and
+    /// the one in the session's scope.
+    fn pick<'a, I>(&'a self, asked: Option<&'a I>, in_scope: Option<&'a I>) -> Pick<'a, I> {
+        if let Some(id) = asked {
+            return Pick::One(id);
+        }
+        if self.asked.patient_id.is_none()
+            && let Some(id) = in_scope
+        {
+            return Pick::One(id);
+        }
+        match self.patient_id() {
+            Some(p) => Pick::LatestOf(p),
+            None => Pick::Nothing,
+        }
+    }
+
+    /// The state of a details view with nothing to show yet: the message,
+    /// and a way to start one for the patient.
+    fn none_yet(&self, (title, body): (&str, &str), start: View, label: &str) -> Built {
+        let patient = self.patient_id();
+        let mut links = self.home_links();
+        if let Some(p) = patient {
+            links.push(self.link(start, &[("patientId", p.as_str())], label));
+        }
+        Built::message("info", title, body, links).patient(patient)
     }
 
     /// The patient this view is about: asked for, else the session's.
@@ -422,11 +459,11 @@ async fn build(ctx: &Ctx<'_>) -> Result<Built> {
     match ctx.view {
         View::ConsultationStart => consultation::start(ctx).await,
         View::ConsultationDetails => consultation::details(ctx).await,
-        View::ConsultationDashboard => dashboard::consultations(ctx).await,
+        View::ConsultationDashboard => dashboard::board::<Consultation>(ctx).await,
         View::ConsultationAnswer => consultation::answer(ctx).await,
         View::FollowupStart | View::FollowupPlan => followup::form(ctx).await,
         View::FollowupDetails => followup::details(ctx).await,
-        View::FollowupDashboard => dashboard::followups(ctx).await,
+        View::FollowupDashboard => dashboard::board::<Followup>(ctx).await,
         View::FranchiseManagement => franchise::management(ctx).await,
         View::FranchiseOnboarding => franchise::onboarding(ctx).await,
         View::FranchiseOffboarding => franchise::offboarding(ctx).await,
