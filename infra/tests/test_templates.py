@@ -649,7 +649,7 @@ class Both(unittest.TestCase):
                     self.assertEqual(keys, expected)
                     found[(name, crate)] = keys
         for crate in self.crates:
-            if crate != RELAY:
+            if crate != RELAY and ("SAM", crate) in found and ("CDK", crate) in found:
                 self.assertEqual(found[("SAM", crate)], found[("CDK", crate)], crate)
 
     def test_leading_keys_match_the_rust_key_formats(self):
