@@ -169,7 +169,7 @@
 
     var destroyed = false;
     var generation = 0; // bumped by every load: a refresh for an older page is dropped
-    var refreshing = false;
+    var refreshingFor = 0; // the generation whose refresh is pending (0: none)
     var refreshTimes = [];
 
     function call(name, arg) {
@@ -203,7 +203,9 @@
     }
 
     function refresh() {
-      if (!refreshUrl || refreshing) return; // one refresh per expiry
+      // One refresh per expiry: another expiry of the same page while its
+      // refresh is pending is the same expiry.
+      if (!refreshUrl || refreshingFor === generation) return;
       var now = Date.now();
       refreshTimes = refreshTimes.filter(function (t) { return now - t < REFRESH_WINDOW_MS; });
       if (refreshTimes.length >= MAX_REFRESHES) {
@@ -212,16 +214,19 @@
         return;
       }
       refreshTimes.push(now);
-      refreshing = true;
       var asked = generation;
+      refreshingFor = asked;
       var pending;
       try {
         pending = Promise.resolve(refreshUrl.call(undefined));
       } catch (e) {
         pending = Promise.reject(e);
       }
+      function done() {
+        if (refreshingFor === asked) refreshingFor = 0;
+      }
       pending.then(function (value) {
-        refreshing = false;
+        done();
         if (destroyed || asked !== generation) return; // destroyed or reloaded meanwhile
         var next = isObject(value) && !(value instanceof URL) ? value.iframeUrl : value;
         var url;
@@ -233,7 +238,7 @@
         }
         load(url);
       }, function (e) {
-        refreshing = false;
+        done();
         if (destroyed) return;
         var error = sdkError("refresh-failed", "refreshUrl failed: " + (e && e.message ? e.message : String(e)));
         error.cause = e;
