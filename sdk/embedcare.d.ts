@@ -50,7 +50,7 @@ export interface ExitMessage {
  * `type`.
  */
 export interface ChangeEvent<D = Record<string, unknown>> {
-  /** The event's id: the same on the bus, in webhooks, in the event list. */
+  /** The event's id: the same as the bus event's. */
   id: string;
   /** ISO 8601, UTC, milliseconds. */
   createdAt: string;
@@ -91,12 +91,13 @@ export interface MountOptions {
    */
   appOrigin: string;
   /**
-   * Called after `onExpired` when the page's URL was used or expired: ask
-   * the vendor's own server for a new one. The result must be of
+   * Called after `onExpired` when the page's URL was used or expired, with
+   * the same info (its `view` says which view to launch again): ask the
+   * vendor's own server for a new URL. The result must be of
    * `appOrigin`, else it is refused (`onError`, code "refresh-refused").
    * At most 3 refreshes a minute; past that, `onExpired` only.
    */
-  refreshUrl?: () => RefreshedUrl | Promise<RefreshedUrl>;
+  refreshUrl?: (expired: ExpiredMessage) => RefreshedUrl | Promise<RefreshedUrl>;
   onReady?: (info: ReadyMessage) => void;
   onEvent?: (event: ChangeEvent) => void;
   onExpired?: (info: ExpiredMessage) => void;

@@ -10,7 +10,7 @@
 //   const handle = Embedcare.mount(element, {
 //     url,          // the single-use iframeUrl the vendor's server asked for
 //     appOrigin,    // the app's origin, exactly: "https://app.example.com"
-//     refreshUrl,   // optional: () => Promise<new iframeUrl> (the vendor's server)
+//     refreshUrl,   // optional: (expired) => Promise<new iframeUrl> (the vendor's server)
 //     onReady, onEvent, onExpired, onResize, onExit, onError,
 //     title, allow, minHeight, maxHeight,
 //   });
@@ -202,7 +202,7 @@
       call("onResize", h);
     }
 
-    function refresh() {
+    function refresh(info) {
       // One refresh per expiry: another expiry of the same page while its
       // refresh is pending is the same expiry.
       if (!refreshUrl || refreshingFor === generation) return;
@@ -218,7 +218,7 @@
       refreshingFor = asked;
       var pending;
       try {
-        pending = Promise.resolve(refreshUrl.call(undefined));
+        pending = Promise.resolve(refreshUrl.call(undefined, info));
       } catch (e) {
         pending = Promise.reject(e);
       }
@@ -261,7 +261,7 @@
       else if (d.type === "embed.exit") call("onExit", d);
       else if (d.type === "session.expired") {
         call("onExpired", d);
-        refresh();
+        refresh(d);
       }
     }
 

@@ -147,6 +147,13 @@ async function startServers() {
       });
     }
     if (url.pathname === "/fake-app.js") return send(200, "text/javascript", fixture("fake-app.js"));
+    // The SDK, served by the app as the app will serve it.
+    if (url.pathname === "/sdk/embedcare.js") {
+      return send(200, "text/javascript; charset=utf-8", readFileSync(SDK_FILE, "utf8"), {
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+      });
+    }
     if (url.pathname === "/spoof.html") return send(200, "text/html; charset=utf-8", spoofPage);
     if (url.pathname === "/spoof.js") return send(200, "text/javascript", fixture("spoof.js"));
     return send(404, "text/plain", "not found");
@@ -174,7 +181,7 @@ async function startServers() {
     if (req.method === "GET" && url.pathname === "/") {
       const mode = url.searchParams.get("mode") === "classic" ? "classic" : "module";
       const tag = mode === "classic"
-        ? '<script src="/sdk/embedcare.js"></script>\n<script src="/host-classic.js"></script>'
+        ? `<script src="${s.B}/sdk/embedcare.js"></script>\n<script src="/host-classic.js"></script>`
         : '<script type="module" src="/host-module.js"></script>';
       const page = fixture("host.html")
         .replaceAll("{{SDK_TAG}}", tag)
@@ -183,12 +190,13 @@ async function startServers() {
         .replaceAll("{{FOREIGN_ORIGIN}}", s.C);
       return send(200, "text/html; charset=utf-8", page, {
         "Content-Security-Policy":
-          `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-src ${s.B} ${s.C}`,
+          `default-src 'none'; script-src 'self' ${s.B}; style-src 'self'; connect-src 'self'; frame-src ${s.B} ${s.C}`,
       });
     }
-    if (url.pathname === "/sdk/embedcare.js") return send(200, "text/javascript; charset=utf-8", readFileSync(SDK_FILE, "utf8"));
     if (url.pathname === "/harness.js") return js("harness.js");
-    if (url.pathname === "/host-module.js") return js("host-module.js");
+    if (url.pathname === "/host-module.js") {
+      return send(200, "text/javascript; charset=utf-8", fixture("host-module.js").replaceAll("{{APP_ORIGIN}}", s.B));
+    }
     if (url.pathname === "/host-classic.js") return js("host-classic.js");
     if (url.pathname === "/host.css") return send(200, "text/css", fixture("host.css"));
     if (req.method === "POST" && url.pathname === "/vendor/refresh") {
@@ -457,6 +465,7 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
     assert.equal(await frameSrc(page), `${s.B}/en/embed/franchise/demo/consultation/details?session=${second}`);
     const order = await page.evaluate(() => window.__seen.map((x) => x.cb).filter((c) => c !== "onResize" && c !== "onEvent"));
     assert.deepEqual(order, ["onReady", "onExpired", "refreshUrl", "onReady"], "onExpired before refreshUrl");
+    assert.deepEqual(await seen(page, "refreshUrl"), [expired], "refreshUrl is told what expired");
 
     // reload() with the used first URL: the page answers session.expired on
     // load, and the SDK refreshes again.

@@ -66,8 +66,8 @@
       options[name] = record(name, spec);
     });
     if (spec.refresh) {
-      options.refreshUrl = function () {
-        seen.push({ cb: "refreshUrl", at: Date.now() });
+      options.refreshUrl = function (info) {
+        seen.push({ cb: "refreshUrl", arg: info, at: Date.now() });
         return fetch("/vendor/refresh", { method: "POST" }).then(function (r) {
           if (!r.ok) throw new Error("the vendor's server answered " + r.status);
           return r.json();
