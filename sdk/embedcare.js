@@ -154,7 +154,7 @@
     var refreshUrl = options.refreshUrl || null;
 
     var doc = element.ownerDocument;
-    var view = doc.defaultView || root;
+    var win = doc.defaultView || root;
     var iframe = doc.createElement("iframe");
     iframe.title = title;
     iframe.setAttribute("referrerpolicy", "no-referrer");
@@ -265,7 +265,7 @@
       }
     }
 
-    view.addEventListener("message", onMessage);
+    win.addEventListener("message", onMessage);
     element.appendChild(iframe);
     load(firstUrl);
 
@@ -281,7 +281,7 @@
       destroy: function () {
         if (destroyed) return;
         destroyed = true;
-        view.removeEventListener("message", onMessage);
+        win.removeEventListener("message", onMessage);
         if (iframe.parentNode) iframe.parentNode.removeChild(iframe);
       },
     };

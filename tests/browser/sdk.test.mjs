@@ -126,6 +126,13 @@ function fakeAppPage(context) {
 const spoofPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>look-alike</title>
 <script src="/spoof.js" defer></script></head><body>look-alike</body></html>`;
 
+/** The look-alike page (served by B and by C), else 404. */
+function serveSpoof(url, send) {
+  if (url.pathname === "/spoof.html") return send(200, "text/html; charset=utf-8", spoofPage);
+  if (url.pathname === "/spoof.js") return send(200, "text/javascript", fixture("spoof.js"));
+  return send(404, "text/plain", "not found");
+}
+
 async function startServers() {
   // B: the fake app.
   const b = await listen((req, res) => {
@@ -154,9 +161,7 @@ async function startServers() {
         "X-Content-Type-Options": "nosniff",
       });
     }
-    if (url.pathname === "/spoof.html") return send(200, "text/html; charset=utf-8", spoofPage);
-    if (url.pathname === "/spoof.js") return send(200, "text/javascript", fixture("spoof.js"));
-    return send(404, "text/plain", "not found");
+    return serveSpoof(url, send);
   }, ["127.0.0.1"]);
   s.servers.push(b);
   s.B = `http://127.0.0.1:${b.port}`;
@@ -166,9 +171,7 @@ async function startServers() {
     const send = sender(res);
     s.foreignRequests.push(req.url);
     const url = new URL(req.url, "http://c");
-    if (url.pathname === "/spoof.html") return send(200, "text/html; charset=utf-8", spoofPage);
-    if (url.pathname === "/spoof.js") return send(200, "text/javascript", fixture("spoof.js"));
-    return send(404, "text/plain", "not found");
+    return serveSpoof(url, send);
   }, ["127.0.0.1"]);
   s.servers.push(c);
   s.C = `http://127.0.0.1:${c.port}`;
@@ -265,6 +268,15 @@ async function appFrame(page) {
   const frame = await el.contentFrame();
   await frame.waitForFunction(() => window.fakeApp);
   return frame;
+}
+
+/** A fresh vendor page with one frame mounted and ready: {page, frame, launch}. */
+async function openMounted(spec = {}) {
+  const page = await openHost();
+  const launch = issue();
+  await mount(page, { url: launch.url, ...spec });
+  await waitSeen(page, "onReady");
+  return { page, launch, frame: await appFrame(page) };
 }
 
 const frameHeight = (page) => page.locator("#slot iframe").evaluate((el) => el.getBoundingClientRect().height);
@@ -376,8 +388,7 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("look-alike messages are ignored: another origin, another window of the app's origin, the host itself", async () => {
-    const page = await openHost();
-    await mount(page, { url: issue().url, refresh: true });
+    const { page, frame } = await openMounted({ refresh: true });
     await waitSeen(page, "onEvent");
     const seenBefore = await page.evaluate(() => window.__seen.length);
     const raw = () => page.evaluate(() => window.__raw.filter((m) => m.data && m.data.spoof));
@@ -393,7 +404,6 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
       m.forEach((x) => window.postMessage(x, window.location.origin));
     });
     // (4) a frame of origin C nested in the app's frame, posting to the top.
-    const frame = await appFrame(page);
     await frame.evaluate((u) => window.fakeApp.nest(u), `${s.C}/spoof.html`);
     await waitFor("every look-alike to reach the host page", async () =>
       (await count((m) => m.origin === s.C && !m.fromMounted)) >= 10 &&
@@ -417,10 +427,10 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("embed.resize sets the frame's height within bounds; bad heights are ignored", async () => {
-    const page = await openHost();
-    await mount(page, { url: issue().url });
+    const opened = await openMounted();
+    const { page } = opened;
+    let { frame } = opened;
     await waitSeen(page, "onResize");
-    let frame = await appFrame(page);
     const steps = [[5, 150], [1e9, 10000], [612.2, 613]];
     for (const [posted, want] of steps) {
       const n = (await seen(page, "onResize")).length;
@@ -450,11 +460,7 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("session.expired: onExpired, then refreshUrl's new URL of the app loads; a replayed URL too", async () => {
-    const page = await openHost();
-    const first = issue();
-    await mount(page, { url: first.url, refresh: true });
-    await waitSeen(page, "onReady");
-    const frame = await appFrame(page);
+    const { page, frame, launch: first } = await openMounted({ refresh: true });
     await frame.evaluate(() => window.fakeApp.expire());
     const [expired] = await waitSeen(page, "onExpired");
     assert.deepEqual(expired, { type: "session.expired", tenantKey: "demo", view: "consultation/details" });
@@ -495,12 +501,8 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("refreshUrl returning another origin's URL is refused (onError, nothing loads)", async () => {
-    const page = await openHost();
-    const first = issue();
-    await mount(page, { url: first.url, refresh: true });
-    await waitSeen(page, "onReady");
+    const { page, frame, launch: first } = await openMounted({ refresh: true });
     s.refreshMode = "foreign";
-    const frame = await appFrame(page);
     await frame.evaluate(() => window.fakeApp.expire());
     const [error] = await waitSeen(page, "onError");
     assert.equal(error.code, "refresh-refused");
@@ -515,11 +517,8 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("without onError, a failed refresh goes to console.error", async () => {
-    const page = await openHost();
-    await mount(page, { url: issue().url, refresh: true, noOnError: true });
-    await waitSeen(page, "onReady");
+    const { page, frame } = await openMounted({ refresh: true, noOnError: true });
     s.refreshMode = "fail";
-    const frame = await appFrame(page);
     await frame.evaluate(() => window.fakeApp.expire());
     await waitSeen(page, "refreshUrl");
     await waitFor("the console error", () => consoleErrors.get(page).some((t) => t.includes("refreshUrl failed")));
@@ -528,11 +527,8 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("a loop of expiries stops after 3 refreshes in a minute (then onExpired only)", async () => {
-    const page = await openHost();
-    await mount(page, { url: issue().url, refresh: "string" });
-    await waitSeen(page, "onReady");
+    const { page, frame } = await openMounted({ refresh: "string" });
     s.refreshMode = "used"; // the vendor's server keeps handing out used URLs
-    const frame = await appFrame(page);
     await frame.evaluate(() => window.fakeApp.expire());
     const [error] = await waitSeen(page, "onError");
     assert.equal(error.code, "refresh-limit");
@@ -548,11 +544,9 @@ describe("embedcare.js, the host-page SDK, in Chromium", { timeout: 120_000 }, (
   });
 
   test("embed.exit → onExit; a callback that throws or rejects is reported and the SDK goes on", async () => {
-    const page = await openHost();
-    await mount(page, { url: issue().url, throwIn: ["onReady", "onResize"], rejectIn: ["onEvent"] });
+    const { page, frame } = await openMounted({ throwIn: ["onReady", "onResize"], rejectIn: ["onEvent"] });
     await waitSeen(page, "onEvent");
     assert.equal(await frameHeight(page), 700, "resized although onResize threw");
-    const frame = await appFrame(page);
     await frame.evaluate(() => window.fakeApp.exit("visit-ended"));
     assert.deepEqual(await waitSeen(page, "onExit"), [{ type: "embed.exit", reason: "visit-ended" }]);
     const errors = consoleErrors.get(page);
