@@ -72,19 +72,25 @@ EMBEDCARE_CDK_SKIP_BUNDLING=1 npx --no-install cdk synth --quiet --no-notices -o
 CDK_TEMPLATE="$INFRA/cdk/cdk.out/Embedcare.template.json"
 test -s "$CDK_TEMPLATE"
 
-step "CDK: cfn-lint on the synth output"
-cd "$INFRA"
-"$SAM_BIN/cfn-lint" --config-file .cfnlintrc.yaml -- "$CDK_TEMPLATE"
+step "CDK: cdk synth -c enableWaf=true (CloudFront + web ACL; cdk-nag again)"
+rm -rf cdk.out.waf
+EMBEDCARE_CDK_SKIP_BUNDLING=1 npx --no-install cdk synth --quiet --no-notices -c enableWaf=true -o cdk.out.waf
+CDK_WAF_TEMPLATE="$INFRA/cdk/cdk.out.waf/Embedcare.template.json"
+test -s "$CDK_WAF_TEMPLATE"
 
-step "checkov on both templates (skips and reasons: infra/.checkov.yaml)"
-"$CHECKOV" --config-file .checkov.yaml -f template.yaml -f "$CDK_TEMPLATE"
+step "CDK: cfn-lint on both synth outputs"
+cd "$INFRA"
+"$SAM_BIN/cfn-lint" --config-file .cfnlintrc.yaml -- "$CDK_TEMPLATE" "$CDK_WAF_TEMPLATE"
+
+step "checkov on the three templates (skips and reasons: infra/.checkov.yaml)"
+"$CHECKOV" --config-file .checkov.yaml -f template.yaml -f "$CDK_TEMPLATE" -f "$CDK_WAF_TEMPLATE"
 
 step "CDK: assertions (node --test, aws-cdk-lib/assertions)"
 cd "$INFRA/cdk"
 node --import tsx --test test/*.test.ts
 
-step "both: functions, routes, OpenAPI wiring, table, events, relay, notifier, alarms; drift SAM <-> CDK"
+step "both: functions, routes, throttles, OpenAPI wiring, IAM key prefixes, secret, WAF, table, events, relay, notifier, alarms; drift SAM <-> CDK"
 cd "$ROOT"
-CDK_TEMPLATE="$CDK_TEMPLATE" "$SAM_BIN/python" -m unittest -v infra/tests/test_templates.py
+CDK_TEMPLATE="$CDK_TEMPLATE" CDK_WAF_TEMPLATE="$CDK_WAF_TEMPLATE" "$SAM_BIN/python" -m unittest -v infra/tests/test_templates.py
 
 step "infrastructure checks passed in $((SECONDS - START)) s"

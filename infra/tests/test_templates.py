@@ -7,18 +7,26 @@
 - every route of openapi/openapi.json is wired to a function in both;
 - drift SAM <-> CDK: functions, routes, runtime settings, environment
   variable names, IAM actions per function (and what each applies to), the
-  table (both equal to infra/table-definition.json), the bus, its archive,
-  the schemas (equal to events/schemas/*.json), the example consumer, the
-  relay's event source mapping, the patient notifier's rule (retries,
-  dead letters, condition HasSesSender), the alarms.
+  partition-key prefixes of every DynamoDB statement (dynamodb:LeadingKeys,
+  checked against the key formats of the Rust code), the table (both equal
+  to infra/table-definition.json), the bus, its archive, the schemas (equal
+  to events/schemas/*.json), the example consumer, the relay's event source
+  mapping, the patient notifier's rule (retries, dead letters, condition
+  HasSesSender), the alarms, the deployment secret and its dynamic
+  reference in every function, the per-route throttles, the reserved
+  concurrency of the event-driven functions, the parameters they share, and
+  the optional WAF (SAM parameter EnableWaf; CDK context enableWaf=true,
+  synthesised apart: CDK_WAF_TEMPLATE).
 
 The SAM transform needs AWS to run in full, so the SAM template is read as
 written (AWS::Serverless::Function + Globals) and both templates are
 normalised to the same shape before they are compared.
 
-    python -m unittest infra/tests/test_templates.py   (CDK_TEMPLATE=path/to/Embedcare.template.json)
+    python -m unittest infra/tests/test_templates.py
+      (CDK_TEMPLATE=path/to/Embedcare.template.json, CDK_WAF_TEMPLATE=the -c enableWaf=true one)
 """
 
+import fnmatch
 import json
 import os
 import pathlib
@@ -32,6 +40,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SAM_PATH = ROOT / "infra" / "template.yaml"
 CDK_PATH = pathlib.Path(
     os.environ.get("CDK_TEMPLATE", ROOT / "infra" / "cdk" / "cdk.out" / "Embedcare.template.json")
+)
+CDK_WAF_PATH = pathlib.Path(
+    os.environ.get("CDK_WAF_TEMPLATE", ROOT / "infra" / "cdk" / "cdk.out.waf" / "Embedcare.template.json")
 )
 
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
@@ -50,6 +61,39 @@ EVENT_DRIVEN = {RELAY, NOTIFIER}
 # Parameter -> condition of the notifier's resources.
 SES_SENDER_PARAMETER = "SesSenderEmail"
 SES_CONDITION = "HasSesSender"
+
+# Partition-key prefixes (dynamodb:LeadingKeys, ForAllValues:StringLike) of
+# each function's table statement: what it reads and writes, from the
+# services and routers it runs. APIKEY#*: API keys (vendor authentication);
+# T#*: a franchise (T#{tenant}) and all its data (T#{tenant}#...);
+# ACCOUNT#*#USER#*: an account's users. No function touches an account item
+# (ACCOUNT#{id}) or gsi1's account partitions: the operator commands only.
+VENDOR_KEYS = {"APIKEY#*", "T#*", "ACCOUNT#*#USER#*"}
+LEADING_KEYS = {
+    "consultation-create": VENDOR_KEYS,
+    "consultation-view": VENDOR_KEYS,
+    "embeddable-url": VENDOR_KEYS,
+    "embed-pages": {"T#*", "ACCOUNT#*#USER#*"},  # launch tokens and sessions, never an API key
+    "v2-consultations": VENDOR_KEYS,
+    "v2-followups": VENDOR_KEYS,
+    "v2-embed": VENDOR_KEYS,
+    NOTIFIER: {"T#*"},
+}
+# Index queries: every index partition a function queries is a franchise's.
+INDEX_KEYS = {"T#*"}
+LISTING = {"embed-pages", "v2-consultations", "v2-followups"}
+# Route throttles: the public page routes (embed-pages) apart from the vendor API.
+PUBLIC_CRATE = "embed-pages"
+THROTTLE_PARAMETERS = {"public": ("PublicRouteBurstLimit", "PublicRouteRateLimit"),
+                       "api": ("ApiRouteBurstLimit", "ApiRouteRateLimit")}
+# Reserved concurrency: crate -> (parameter, condition, default).
+RESERVED = {RELAY: ("OutboxRelayReservedConcurrency", "ReservesRelayConcurrency", 5),
+            NOTIFIER: ("PatientNotifierReservedConcurrency", "ReservesNotifierConcurrency", 2)}
+SECRET_VERSION_PARAMETER = "DeploymentSecretVersionId"
+SECRET_CONDITION = "HasSecretVersion"
+# CloudFront managed policies (fixed ids): no caching; every viewer header but Host.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
 def expected_crates():
@@ -72,6 +116,23 @@ def load_cdk():
     if not CDK_PATH.exists():
         raise unittest.SkipTest(f"no CDK synth output at {CDK_PATH}: run `npx cdk synth` in infra/cdk first")
     return json.loads(CDK_PATH.read_text())
+
+
+def load_cdk_waf():
+    if not CDK_WAF_PATH.exists():
+        raise unittest.SkipTest(
+            f"no CDK synth output at {CDK_WAF_PATH}: run `npx cdk synth -c enableWaf=true -o cdk.out.waf` in infra/cdk first")
+    return json.loads(CDK_WAF_PATH.read_text())
+
+
+def rust_partition_key_formats():
+    """The partition keys the Rust code builds (Key::new(format!("..."), ...)),
+    with every {placeholder} as x: e.g. T#x#CONSULTATION#x."""
+    found = set()
+    for path in sorted((ROOT / "shared" / "src").rglob("*.rs")):
+        for fmt in re.findall(r'Key::new\(\s*format!\(\s*"([^"]+)"', path.read_text()):
+            found.add(re.sub(r"\{[^}]*\}", "x", fmt))
+    return found
 
 
 def refs(value):
@@ -97,6 +158,57 @@ def refs(value):
         for v in value:
             out.extend(refs(v))
     return out
+
+
+def tokens(m, value):
+    """A string-valued expression as a list of literal strings and the kinds of
+    what it refers to (Sub and Join flattened), to compare SAM with CDK."""
+    out = []
+
+    def add(piece):
+        if isinstance(piece, str):
+            if out and isinstance(out[-1], str):
+                out[-1] += piece
+            elif piece:
+                out.append(piece)
+        else:
+            out.append(piece)
+
+    def walk(v):
+        if isinstance(v, str):
+            add(v)
+        elif isinstance(v, dict) and "Fn::Join" in v:
+            sep, items = v["Fn::Join"]
+            for i, item in enumerate(items):
+                if i:
+                    add(sep)
+                walk(item)
+        elif isinstance(v, dict) and "Fn::Sub" in v and isinstance(v["Fn::Sub"], str):
+            for i, part in enumerate(re.split(r"\$\{([^}]+)\}", v["Fn::Sub"])):
+                if i % 2 == 0:
+                    add(part)
+                else:
+                    lid, _, attr = part.partition(".")
+                    add(("ref", m.ref_kind(lid, attr or None)))
+        elif isinstance(v, dict) and "Ref" in v:
+            add(("ref", m.ref_kind(v["Ref"], None)))
+        elif isinstance(v, dict) and "Fn::GetAtt" in v:
+            target = v["Fn::GetAtt"]
+            target = target.split(".", 1) if isinstance(target, str) else target
+            add(("ref", m.ref_kind(target[0], target[1])))
+        else:
+            add(("unknown", json.dumps(v, sort_keys=True)))
+
+    walk(value)
+    return out
+
+
+def RESERVED_PARAMETERS():
+    return {p for p, _, _ in RESERVED.values()}
+
+
+def THROTTLE_NAMES():
+    return {n for pair in THROTTLE_PARAMETERS.values() for n in pair}
 
 
 def text_of(value):
@@ -146,6 +258,14 @@ class Model:
             "AWS::SQS::Queue": "queue",
             "AWS::Logs::LogGroup": "own-log-group",
         }.get(rtype, rtype)
+
+    def ref_kind(self, lid, attr):
+        """What a Ref/GetAtt names, independent of logical ids: parameters and
+        pseudo parameters by name, resources by type (and attribute)."""
+        if lid.startswith("AWS::") or lid in self.t.get("Parameters", {}):
+            return lid
+        rtype = self.res.get(lid, {}).get("Type", "?").replace("AWS::Serverless::Function", "AWS::Lambda::Function")
+        return f"{rtype}.{attr}" if attr else rtype
 
     def resource_kinds(self, resource):
         items = resource if isinstance(resource, list) else [resource]
@@ -239,12 +359,38 @@ class Model:
             for st in doc["Statement"]:
                 assert st["Effect"] == "Allow"
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-                out.append((set(actions), self.resource_kinds(st["Resource"])))
+                out.append((set(actions), self.resource_kinds(st["Resource"]), st.get("Condition")))
         return out
 
     def permissions(self, fn_lid):
         """Set of (action, resource kind)."""
-        return {(a, k) for actions, kinds in self.statements(fn_lid) for a in actions for k in kinds}
+        return {(a, k) for actions, kinds, _ in self.statements(fn_lid) for a in actions for k in kinds}
+
+    def leading_keys(self, fn_lid):
+        """{resource kind: prefixes} of a function's statements on the table and
+        its indexes; fails on a DynamoDB statement without the condition."""
+        out = {}
+        for actions, kinds, condition in self.statements(fn_lid):
+            if not kinds & {"table", "table-index"}:
+                continue
+            assert len(kinds) == 1, f"{fn_lid}: one statement for the table and its indexes: {kinds}"
+            (kind,) = kinds
+            assert kind not in out, f"{fn_lid}: two statements on the {kind}"
+            assert condition and set(condition) == {"ForAllValues:StringLike"}, \
+                f"{fn_lid}: a {kind} statement without ForAllValues:StringLike: {condition}"
+            like = condition["ForAllValues:StringLike"]
+            assert set(like) == {"dynamodb:LeadingKeys"}, f"{fn_lid}: {like}"
+            keys = like["dynamodb:LeadingKeys"]
+            out[kind] = set(keys if isinstance(keys, list) else [keys])
+        return out
+
+    def env_tokens(self, lid, name):
+        """An environment variable as {condition branch: tokens} (one level of Fn::If)."""
+        value = self.env_value(lid, name)
+        if isinstance(value, dict) and "Fn::If" in value:
+            cond, yes, no = value["Fn::If"]
+            return {"if": cond, "then": tokens(self, yes), "else": tokens(self, no)}
+        return {"value": tokens(self, value)}
 
     def stream_mappings(self):
         """function logical id -> normalised event source mapping settings."""
@@ -351,7 +497,7 @@ class Both(unittest.TestCase):
                     self.assertEqual(s["memory"], 256)
                     self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30}.get(crate, 10))
                     expected_env = {"EMBEDCARE_STORE", "EMBEDCARE_TABLE", "EMBEDCARE_APP_BASE_URL",
-                                    "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG"}
+                                    "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG", "EMBEDCARE_SECRET"}
                     if crate == RELAY:
                         expected_env.add("EMBEDCARE_EVENT_BUS")
                     if crate == NOTIFIER:
@@ -446,9 +592,10 @@ class Both(unittest.TestCase):
             "consultation-create": {(a, "table") for a in API_ITEM_ACTIONS},
             "consultation-view": {(a, "table") for a in API_ITEM_ACTIONS},
             "embeddable-url": {(a, "table") for a in API_ITEM_ACTIONS},
-            "embed-pages": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
-            "v2-consultations": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
-            "v2-followups": {(a, k) for a in API_ITEM_ACTIONS | {"dynamodb:Query"} for k in ("table", "table-index")},
+            # Item actions on the table, Query on the indexes only.
+            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            "v2-consultations": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            "v2-followups": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},
             RELAY: {(a, "table-stream") for a in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams")}
@@ -472,6 +619,8 @@ class Both(unittest.TestCase):
                     self.assertEqual(perms, expected[crate] | common)
                     # "*" only for X-Ray, which has no resource-level permissions.
                     self.assertEqual({a for a, k in perms if k == "*"}, {"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+                    # The deployment secret is resolved by CloudFormation: no role reads it.
+                    self.assertFalse([a for a, _ in perms if a.startswith("secretsmanager:")])
         # Each function writes to its own log group, and only to it.
         for name, m in self.models.items():
             for crate, lid in m.functions().items():
@@ -480,6 +629,240 @@ class Both(unittest.TestCase):
                     fn_role = refs(m.res[lid]["Properties"]["Role"])[0][0]
                     docs = json.dumps(m.res[fn_role]["Properties"].get("Policies", []))
                     self.assertIn(f'"{own}"', docs)
+
+    def test_dynamodb_leading_keys(self):
+        """Every DynamoDB statement on the table or its indexes is limited to the
+        partition-key prefixes its function touches, the same in SAM and CDK."""
+        found = {}
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    keys = m.leading_keys(lid)
+                    if crate == RELAY:
+                        # The stream only: LeadingKeys does not apply, and it has no table access.
+                        self.assertEqual(keys, {})
+                        continue
+                    self.assertIn(crate, LEADING_KEYS, f"{crate}: add its partition-key prefixes to LEADING_KEYS")
+                    expected = {"table": LEADING_KEYS[crate]}
+                    if crate in LISTING:
+                        expected["table-index"] = INDEX_KEYS
+                    self.assertEqual(keys, expected)
+                    found[(name, crate)] = keys
+        for crate in self.crates:
+            if crate != RELAY and ("SAM", crate) in found and ("CDK", crate) in found:
+                self.assertEqual(found[("SAM", crate)], found[("CDK", crate)], crate)
+
+    def test_leading_keys_match_the_rust_key_formats(self):
+        """The prefixes are those of the keys the Rust code builds: each one
+        matches a key it builds, every tenant, API-key and user key is covered,
+        and no function may touch an account item (ACCOUNT#{id})."""
+        formats = rust_partition_key_formats()
+        self.assertGreaterEqual(len(formats), 8, f"partition key formats not found in shared/src: {formats}")
+        roots = {f.split("#", 1)[0] for f in formats}
+        self.assertEqual(roots, {"T", "ACCOUNT", "APIKEY"},
+                         "a new partition key root: decide which functions touch it (LEADING_KEYS, both templates)")
+        globs = set().union(*LEADING_KEYS.values(), INDEX_KEYS)
+        for glob in globs:
+            self.assertTrue([f for f in formats if fnmatch.fnmatchcase(f, glob)], f"{glob} matches no key the code builds")
+        for fmt in formats:
+            covered = any(fnmatch.fnmatchcase(fmt, g) for g in globs)
+            if fmt.startswith(("T#", "APIKEY#")) or "#USER#" in fmt:
+                self.assertTrue(covered, f"{fmt}: no function may touch it")
+        self.assertIn("ACCOUNT#x", formats)
+        self.assertFalse([g for g in globs if fnmatch.fnmatchcase("ACCOUNT#x", g)], "account items are the operator's")
+
+    # ---------------------------------------------------------------- secret
+    def secret(self, name, m):
+        secrets = m.of_type("AWS::SecretsManager::Secret")
+        self.assertEqual(len(secrets), 1, f"{name}: one secret")
+        (lid, s), = secrets.items()
+        # Retained: a new value would orphan the cursors and patient-key hashes.
+        self.assertEqual(s.get("DeletionPolicy"), "Retain")
+        self.assertEqual(s.get("UpdateReplacePolicy"), "Retain")
+        gen = s["Properties"]["GenerateSecretString"]
+        self.assertEqual(int(gen["PasswordLength"]), 64)
+        self.assertIs(gen["ExcludePunctuation"], True)
+        self.assertFalse(gen.get("IncludeSpace", False))
+        self.assertNotIn("SecretString", s["Properties"])
+        # Never rotated automatically.
+        self.assertFalse(m.of_type("AWS::SecretsManager::RotationSchedule"), f"{name}: no rotation")
+        self.assertEqual(m.t["Conditions"][SECRET_CONDITION],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": SECRET_VERSION_PARAMETER}, ""]}]})
+        # Every function gets it as a dynamic reference: resolved by
+        # CloudFormation, never read at run time.
+        secret_kind = ("ref", "AWS::SecretsManager::Secret")
+        expected = {
+            "if": SECRET_CONDITION,
+            "then": ["{{resolve:secretsmanager:", secret_kind, ":SecretString:::", ("ref", SECRET_VERSION_PARAMETER), "}}"],
+            "else": ["{{resolve:secretsmanager:", secret_kind, ":SecretString}}"],
+        }
+        for crate, fn in m.functions().items():
+            self.assertEqual(m.env_tokens(fn, "EMBEDCARE_SECRET"), expected, f"{name}: {crate}")
+        p = m.t["Parameters"][SECRET_VERSION_PARAMETER]
+        return {"generate": {k: str(v) for k, v in gen.items()},
+                "parameter": {k: str(v) for k, v in p.items() if k != "Description"}}
+
+    def test_deployment_secret(self):
+        found = {name: self.secret(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["parameter"]["Default"], "")
+
+    # ----------------------------------------------------------- rate limits
+    def throttles(self, name, m):
+        """route key -> "public" | "api", from the stage's RouteSettings."""
+        (stage_lid, stage), = m.of_type("AWS::ApiGatewayV2::Stage").items()
+        settings = stage["Properties"].get("RouteSettings", {})
+        routes = self.function_routes(m)
+        every = {k for keys in routes.values() for k in keys}
+        self.assertEqual(set(settings), every, f"{name}: RouteSettings must list every route")
+        kinds = {}
+        for key, s in settings.items():
+            kind = "public" if key in routes[PUBLIC_CRATE] else "api"
+            burst, rate = THROTTLE_PARAMETERS[kind]
+            self.assertEqual(s, {"ThrottlingBurstLimit": {"Ref": burst}, "ThrottlingRateLimit": {"Ref": rate}}, key)
+            kinds[key] = kind
+        self.assertEqual({k for k, v in kinds.items() if v == "public"},
+                         {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}"})
+        # The routes must exist before the stage names them.
+        depends = stage.get("DependsOn", [])
+        depends = set([depends] if isinstance(depends, str) else depends)
+        route_lids = set(m.of_type("AWS::ApiGatewayV2::Route"))
+        self.assertLessEqual(route_lids, depends, f"{name}: the stage depends on every route")
+        params = {}
+        for pair in THROTTLE_PARAMETERS.values():
+            for pname in pair:
+                p = m.t["Parameters"][pname]
+                self.assertEqual(p["Type"], "Number")
+                params[pname] = (int(p["Default"]), int(p["MinValue"]))
+        return kinds, params
+
+    def test_route_throttles(self):
+        found = {name: self.throttles(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        _, params = found["SAM"]
+        # The public pages get less than the vendor API by default.
+        self.assertLess(params["PublicRouteRateLimit"][0], params["ApiRouteRateLimit"][0])
+
+    def test_reserved_concurrency(self):
+        found = {}
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    reserved = m.res[lid]["Properties"].get("ReservedConcurrentExecutions")
+                    if crate not in RESERVED:
+                        self.assertIsNone(reserved, "API functions are unreserved (route throttling bounds them)")
+                        continue
+                    param, cond, default = RESERVED[crate]
+                    self.assertEqual(reserved, {"Fn::If": [cond, {"Ref": param}, {"Ref": "AWS::NoValue"}]})
+                    self.assertEqual(m.t["Conditions"][cond], {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, "0"]}]})
+                    p = m.t["Parameters"][param]
+                    self.assertEqual((p["Type"], int(p["Default"]), int(p["MinValue"])), ("Number", default, 0))
+                    found[(name, crate)] = {k: str(v) for k, v in p.items() if k != "Description"}
+        for crate in RESERVED:
+            self.assertEqual(found[("SAM", crate)], found[("CDK", crate)])
+
+    def test_shared_parameters_match(self):
+        """A parameter in both templates has the same type, default and bounds."""
+        keys = ("Type", "Default", "MinValue", "MaxValue", "AllowedValues", "AllowedPattern")
+        norm = lambda p: {k: [str(x) for x in p[k]] if isinstance(p[k], list) else str(p[k]) for k in keys if k in p}
+        sam, cdk = self.sam.t["Parameters"], self.cdk.t["Parameters"]
+        shared = set(sam) & set(cdk)
+        self.assertGreaterEqual(shared, {SECRET_VERSION_PARAMETER, *RESERVED_PARAMETERS(), *THROTTLE_NAMES()})
+        for pname in shared:
+            self.assertEqual(norm(sam[pname]), norm(cdk[pname]), pname)
+
+    # ------------------------------------------------------------- ordering
+    def test_relay_claims_no_order(self):
+        """The relay delivers at least once, in stream order per item only:
+        nothing may promise consumers ordered events."""
+        files = [ROOT / "infra" / "template.yaml", ROOT / "infra" / "cdk" / "lib" / "embedcare-stack.ts",
+                 ROOT / "infra" / "README.md"]
+        for path in files:
+            with self.subTest(file=path.name):
+                text = re.sub(r"\s+", " ", path.read_text())
+                self.assertIsNone(re.search(r"(?i)keeps? (the )?events[^.]* in order", text), "an order claim")
+                self.assertTrue("data.version" in text, "say consumers order an entity's events by data.version")
+                self.assertTrue(re.search(r"(?i)at least once", text), "say delivery is at least once")
+
+    # ------------------------------------------------------------------- WAF
+    def waf(self, name, m, sam):
+        """The CloudFront distribution and web ACL, normalised."""
+        dists = m.of_type("AWS::CloudFront::Distribution")
+        acls = m.of_type("AWS::WAFv2::WebACL")
+        self.assertEqual((len(dists), len(acls)), (1, 1), name)
+        (dist_lid, dist), = dists.items()
+        (acl_lid, acl), = acls.items()
+        self.assertEqual(dist.get("Condition"), "WafEnabled" if sam else None)
+        self.assertEqual(acl.get("Condition"), "CreateWebAcl")
+        self.assertEqual(m.t["Conditions"]["CreateWebAcl"]["Fn::And"][-2:], [
+            {"Fn::Equals": [{"Ref": "WebAclArn"}, ""]}, {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}])
+        rule = m.t["Rules"]["WafNeedsWebAclOutsideUsEast1"]
+        self.assertEqual(rule["Assertions"][0]["Assert"], {"Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebAclArn"}, ""]}]},
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]})
+        c = dist["Properties"]["DistributionConfig"]
+        self.assertEqual(c["WebACLId"], {"Fn::If": ["CreateWebAcl", {"Fn::GetAtt": [acl_lid, "Arn"]}, {"Ref": "WebAclArn"}]})
+        (origin,) = c["Origins"]
+        b = c["DefaultCacheBehavior"]
+        self.assertEqual(b["TargetOriginId"], origin["Id"])
+        # HTTPS only on both sides; nothing cached; every header but Host forwarded.
+        self.assertEqual(b["ViewerProtocolPolicy"], "https-only")
+        self.assertEqual(origin["CustomOriginConfig"]["OriginProtocolPolicy"], "https-only")
+        self.assertEqual(b["CachePolicyId"], CACHING_DISABLED)
+        self.assertEqual(b["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST_HEADER)
+        self.assertEqual(set(b["AllowedMethods"]), {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"})
+        self.assertNotIn("ForwardedValues", b)
+        self.assertEqual(tokens(m, origin["DomainName"]), [
+            ("ref", "AWS::ApiGatewayV2::Api"), ".execute-api.", ("ref", "AWS::Region"), ".", ("ref", "AWS::URLSuffix")])
+        p = acl["Properties"]
+        self.assertEqual(p["Scope"], "CLOUDFRONT")
+        self.assertEqual(p["DefaultAction"], {"Allow": {}})
+        self.assertTrue(p["VisibilityConfig"]["CloudWatchMetricsEnabled"])
+        rules = {r["Name"]: r for r in p["Rules"]}
+        rate = rules["RateLimitPerIp"]
+        self.assertEqual(rate["Action"], {"Block": {}})
+        self.assertEqual(rate["Statement"]["RateBasedStatement"],
+                         {"AggregateKeyType": "IP", "Limit": {"Ref": "WafRateLimit"}, "EvaluationWindowSec": 300})
+        self.assertEqual(rules["AWSManagedRulesKnownBadInputsRuleSet"]["OverrideAction"], {"None": {}})
+        self.assertEqual(rules["AWSManagedRulesCommonRuleSet"]["OverrideAction"], {"Count": {}})
+        for r in p["Rules"]:
+            self.assertTrue(r["VisibilityConfig"]["CloudWatchMetricsEnabled"], r["Name"])
+        self.assertEqual(len({r["Priority"] for r in p["Rules"]}), len(p["Rules"]))
+        # The pages are served through the distribution (unless AppBaseUrl).
+        base = m.env_value(next(iter(m.functions().values())), "EMBEDCARE_APP_BASE_URL")
+        self.assertIn((dist_lid, "DomainName"), refs(base))
+        # Output: the distribution's domain.
+        out = m.t["Outputs"]["CloudFrontDomainName"]
+        self.assertEqual(out["Value"], {"Fn::GetAtt": [dist_lid, "DomainName"]})
+        self.assertEqual(out.get("Condition"), "WafEnabled" if sam else None)
+        params = {k: {x: str(y) for x, y in m.t["Parameters"][k].items() if x != "Description"}
+                  for k in ("WebAclArn", "WafRateLimit")}
+        rules_norm = sorted((r["Priority"], r["Name"], json.dumps(r.get("Action") or r.get("OverrideAction")),
+                             json.dumps(r["Statement"], sort_keys=True)) for r in p["Rules"])
+        behavior = {k: v for k, v in b.items() if k != "TargetOriginId"}
+        config = {k: v for k, v in c.items() if k not in ("Origins", "DefaultCacheBehavior", "WebACLId", "Comment")}
+        return {"params": params, "rules": rules_norm, "behavior": behavior, "config": config,
+                "origin": origin["CustomOriginConfig"]}
+
+    def test_optional_waf(self):
+        sam = self.sam.t
+        self.assertEqual(sam["Parameters"]["EnableWaf"]["Default"], "false")
+        self.assertEqual(sorted(sam["Parameters"]["EnableWaf"]["AllowedValues"]), ["false", "true"])
+        self.assertEqual(sam["Parameters"]["WebAclArn"]["Default"], "")
+        self.assertEqual(sam["Conditions"]["WafEnabled"], {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]})
+        self.assertEqual(sam["Conditions"]["CreateWebAcl"]["Fn::And"][0], {"Condition": "WafEnabled"})
+        self.assertEqual(sam["Rules"]["WafNeedsWebAclOutsideUsEast1"]["RuleCondition"],
+                         {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]})
+        # Off by default in CDK: nothing of it in the default synth.
+        self.assertFalse(self.cdk.of_type("AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL"))
+        self.assertNotIn("WebAclArn", self.cdk.t["Parameters"])
+        cdk_waf = Model(load_cdk_waf())
+        found = {"SAM": self.waf("SAM", self.sam, True), "CDK": self.waf("CDK", cdk_waf, False)}
+        self.assertEqual(found["SAM"], found["CDK"])
+        # With the WAF, the CDK stack is the default one plus the WAF.
+        added = set(cdk_waf.res) - set(self.cdk.res)
+        self.assertEqual({cdk_waf.res[lid]["Type"] for lid in added},
+                         {"AWS::CloudFront::Distribution", "AWS::WAFv2::WebACL"})
 
     # ----------------------------------------------------------------- table
     def test_table_matches_the_definition(self):
@@ -674,8 +1057,8 @@ class Both(unittest.TestCase):
     def test_outputs(self):
         for name, m in self.models.items():
             with self.subTest(template=name):
-                self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn"},
-                                     set(m.t["Outputs"]))
+                self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn",
+                                      "DeploymentSecretArn"}, set(m.t["Outputs"]))
 
 
 if __name__ == "__main__":

@@ -10,15 +10,19 @@ import {
   CfnOutput,
   CfnParameter,
   CfnResource,
+  CfnRule,
   Duration,
   Fn,
   RemovalPolicy,
   Stack,
   StackProps,
+  Token,
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, HttpApi, HttpMethod, HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -27,10 +31,12 @@ import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { API_FUNCTIONS, NOTIFIER_CRATE, RELAY_CRATE } from './functions';
+import { API_FUNCTIONS, KEY_PREFIXES, NOTIFIER_CRATE, RELAY_CRATE, TABLE_ITEM_ACTIONS } from './functions';
 import { acknowledgeNagFindings } from './nag';
 
 /** The repository's root (infra/cdk/lib -> ../../..). */
@@ -53,12 +59,17 @@ export interface EmbedcareStackProps extends StackProps {
   /** Lambda architecture (context `architecture`: arm64 by default, or x86_64).
    * A synth-time choice in CDK: cargo-lambda builds the binaries for it. */
   readonly architecture?: lambda.Architecture;
+  /** Context `enableWaf=true`: a CloudFront distribution with a WAFv2 web ACL
+   * in front of the HTTP API (SAM: parameter EnableWaf). A synth-time choice:
+   * off, the template has none of it. */
+  readonly enableWaf?: boolean;
 }
 
 export class EmbedcareStack extends Stack {
   constructor(scope: Construct, id: string, props: EmbedcareStackProps = {}) {
     super(scope, id, props);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    const enableWaf = props.enableWaf ?? false;
 
     // ------------------------------------------------------------ parameters
     const appBaseUrl = new CfnParameter(this, 'AppBaseUrl', {
@@ -106,6 +117,45 @@ export class EmbedcareStack extends Stack {
       default: '',
       description: 'Optional SNS topic that every alarm notifies. Empty - alarms only change state.',
     });
+    const secretVersion = new CfnParameter(this, 'DeploymentSecretVersionId', {
+      type: 'String',
+      default: '',
+      allowedPattern: '^[A-Za-z0-9-]{0,64}$',
+      description:
+        'Empty - every function gets the current version of DeploymentSecret. After rotating the secret by hand ' +
+        '(infra/README.md), the id of the new version: CloudFormation re-resolves the dynamic reference only when ' +
+        'its text changes, so this is what hands the new value to the functions.',
+    });
+    // Route throttling of the HTTP API stage (API Gateway token buckets, per
+    // route, shared by every client of that route). The public page routes
+    // have their own limits so that traffic on the pages cannot use up the
+    // vendor API's; per-API-key limits are the application's.
+    const routeLimit = (id: string, def: number, description: string): CfnParameter =>
+      new CfnParameter(this, id, { type: 'Number', default: def, minValue: 1, description });
+    const publicRate = routeLimit('PublicRouteRateLimit', 50,
+      'Steady requests per second of each public page route (the embedded pages, their actions, their static files).');
+    const publicBurst = routeLimit('PublicRouteBurstLimit', 100,
+      'Burst of each public page route (requests above the steady rate that the bucket absorbs).');
+    const apiRate = routeLimit('ApiRouteRateLimit', 100, 'Steady requests per second of each vendor API route (/embeddable/..., /v2/...).');
+    const apiBurst = routeLimit('ApiRouteBurstLimit', 200, 'Burst of each vendor API route.');
+    // Reserved concurrency of the event-driven functions: an API burst that
+    // takes the account's whole concurrency cannot stop event delivery. 0 -
+    // unreserved (an account whose concurrency quota is too small to reserve
+    // any must keep 100 unreserved executions).
+    const relayConcurrency = new CfnParameter(this, 'OutboxRelayReservedConcurrency', {
+      type: 'Number',
+      default: 5,
+      minValue: 0,
+      maxValue: 1000,
+      description: "Reserved concurrent executions of outbox-relay (0 - unreserved). At least the table stream's shard count.",
+    });
+    const notifierConcurrency = new CfnParameter(this, 'PatientNotifierReservedConcurrency', {
+      type: 'Number',
+      default: 2,
+      minValue: 0,
+      maxValue: 1000,
+      description: 'Reserved concurrent executions of patient-notifier (0 - unreserved).',
+    });
     const hasAppBaseUrl = new CfnCondition(this, 'HasAppBaseUrl', {
       expression: Fn.conditionNot(Fn.conditionEquals(appBaseUrl.valueAsString, '')),
     });
@@ -115,6 +165,13 @@ export class EmbedcareStack extends Stack {
     const hasAlarmTopic = new CfnCondition(this, 'HasAlarmTopic', {
       expression: Fn.conditionNot(Fn.conditionEquals(alarmTopic.valueAsString, '')),
     });
+    const hasSecretVersion = new CfnCondition(this, 'HasSecretVersion', {
+      expression: Fn.conditionNot(Fn.conditionEquals(secretVersion.valueAsString, '')),
+    });
+    const reserves = (id: string, p: CfnParameter): CfnCondition =>
+      new CfnCondition(this, id, { expression: Fn.conditionNot(Fn.conditionEquals(p.valueAsString, '0')) });
+    const reservesRelay = reserves('ReservesRelayConcurrency', relayConcurrency);
+    const reservesNotifier = reserves('ReservesNotifierConcurrency', notifierConcurrency);
 
     const logGroup = (id: string): logs.LogGroup => {
       const group = new logs.LogGroup(this, id, { removalPolicy: RemovalPolicy.DESTROY });
@@ -163,6 +220,22 @@ export class EmbedcareStack extends Stack {
       });
     }
 
+    // The deployment secret: 64 generated letters and digits, handed to every
+    // function as EMBEDCARE_SECRET (a dynamic reference, below). The
+    // application keys HMACs with it: the seal of list cursors and, next, the
+    // hash of patient identifiers in keys. Never rotated automatically: a new
+    // value invalidates every cursor issued (lists restart from their first
+    // page) and every patient-key hash stored (they need the re-keying
+    // migration); rotating by hand is in infra/README.md. Retained with the
+    // table, whose keys it hashes: deleting or replacing the stack never loses it.
+    const deploymentSecret = new secretsmanager.Secret(this, 'DeploymentSecret', {
+      description:
+        'embedcare deployment secret (EMBEDCARE_SECRET): HMAC key of list cursors and patient-key hashes. Not ' +
+        'rotated automatically; see infra/README.md before changing it.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
     // ---------------------------------------------------------------- events
     const bus = new events.EventBus(this, 'EventBus', { eventBusName: `${Aws.STACK_NAME}-bus` });
     bus.archive('EventArchive', {
@@ -190,7 +263,10 @@ export class EmbedcareStack extends Stack {
     }
 
     // An example consumer: consultations waiting for the employee, into a
-    // queue (SSE-SQS: EventBridge cannot send to a queue under aws/sqs).
+    // queue (SSE-SQS: EventBridge cannot send to a queue under aws/sqs). The
+    // relay delivers at least once and in no order across events: consumers
+    // deduplicate on detail.id and order an entity's events by
+    // detail.data.version.
     const toBeAnalyzed = new sqs.Queue(this, 'ConsultationToBeAnalyzedQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       retentionPeriod: Duration.days(14),
@@ -217,7 +293,7 @@ export class EmbedcareStack extends Stack {
       createDefaultStage: false,
     });
     const accessLogs = logGroup('HttpApiAccessLogGroup');
-    new HttpStage(this, 'HttpApiStage', {
+    const stage = new HttpStage(this, 'HttpApiStage', {
       httpApi: api,
       stageName: '$default',
       autoDeploy: true,
@@ -239,21 +315,162 @@ export class EmbedcareStack extends Stack {
         ),
       },
     });
-    const apiUrl = `https://${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    const apiDomain = `${api.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    const apiUrl = `https://${apiDomain}`;
+
+    // ------------------------------------------- optional WAF (enableWaf)
+    // An HTTP API cannot be associated with a web ACL, so the WAF sits on a
+    // CloudFront distribution in front of it. Nothing is cached: every request
+    // reaches the API as it came, with every header but Host (API Gateway
+    // routes on its own host name) - Api-key, Authorization, X-Tenant-Key,
+    // x-integration-user, Idempotency-Key, cookies - and the query string.
+    let distribution: cloudfront.Distribution | undefined;
+    if (enableWaf) {
+      const webAclArn = new CfnParameter(this, 'WebAclArn', {
+        type: 'String',
+        default: '',
+        allowedPattern: '^(arn:aws[a-z-]*:wafv2:us-east-1:[0-9]{12}:global/webacl/.+)?$',
+        description:
+          'The ARN of an existing CLOUDFRONT-scope web ACL (always in us-east-1). Empty - the stack creates one, ' +
+          'which it can do only when deployed in us-east-1.',
+      });
+      const wafRateLimit = new CfnParameter(this, 'WafRateLimit', {
+        type: 'Number',
+        default: 2000,
+        minValue: 100,
+        maxValue: 2000000000,
+        description: 'Requests per client IP per 5 minutes above which the created web ACL blocks that IP.',
+      });
+      // A CLOUDFRONT-scope web ACL can only be created in us-east-1: elsewhere
+      // the WAF needs the ARN of one that exists (instead of a distribution
+      // without any web ACL).
+      new CfnRule(this, 'WafNeedsWebAclOutsideUsEast1', {
+        assertions: [
+          {
+            assert: Fn.conditionOr(
+              Fn.conditionNot(Fn.conditionEquals(webAclArn.valueAsString, '')),
+              Fn.conditionEquals(Aws.REGION, 'us-east-1'),
+            ),
+            assertDescription:
+              'EnableWaf outside us-east-1 needs WebAclArn (CLOUDFRONT-scope web ACLs are created in us-east-1 only).',
+          },
+        ],
+      });
+      const createWebAcl = new CfnCondition(this, 'CreateWebAcl', {
+        expression: Fn.conditionAnd(
+          Fn.conditionEquals(webAclArn.valueAsString, ''),
+          Fn.conditionEquals(Aws.REGION, 'us-east-1'),
+        ),
+      });
+      // CloudWatch metrics per rule; no sampled requests and no WAF logs:
+      // both would record request headers (the Api-key secret, session tokens
+      // in query strings) and paths that carry tenant keys.
+      const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+        cloudWatchMetricsEnabled: true,
+        metricName,
+        sampledRequestsEnabled: false,
+      });
+      const managed = (name: string): wafv2.CfnWebACL.StatementProperty => ({
+        managedRuleGroupStatement: { vendorName: 'AWS', name },
+      });
+      const webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+        name: `${Aws.STACK_NAME}-web-acl`,
+        description: 'embedcare - rate limit per client IP, AWS managed rule groups.',
+        scope: 'CLOUDFRONT',
+        defaultAction: { allow: {} },
+        visibilityConfig: visibility(`${Aws.STACK_NAME}-web-acl`),
+        rules: [
+          // One client IP above WafRateLimit requests in 5 minutes is blocked
+          // until its rate falls back under the limit.
+          {
+            name: 'RateLimitPerIp',
+            priority: 0,
+            action: { block: {} },
+            statement: {
+              rateBasedStatement: { aggregateKeyType: 'IP', limit: wafRateLimit.valueAsNumber, evaluationWindowSec: 300 },
+            },
+            visibilityConfig: visibility('RateLimitPerIp'),
+          },
+          // Blocks requests known to exploit software (Log4j lookups, Java
+          // deserialisation, localhost Host headers...): nothing a vendor sends.
+          {
+            name: 'AWSManagedRulesKnownBadInputsRuleSet',
+            priority: 1,
+            overrideAction: { none: {} },
+            statement: managed('AWSManagedRulesKnownBadInputsRuleSet'),
+            visibilityConfig: visibility('KnownBadInputs'),
+          },
+          // Counted, not blocked: its body rules would block legitimate vendor
+          // calls - JSON bodies over 8 KB (SizeRestrictions_BODY), free-text
+          // answers and notes that look like markup or paths
+          // (CrossSiteScripting_BODY, GenericLFI_BODY), URLs in bodies
+          // (GenericRFI_BODY) - and calls of server clients that send no
+          // User-Agent (NoUserAgent_HEADER). Its metrics show what it would
+          // block before any rule is turned on.
+          {
+            name: 'AWSManagedRulesCommonRuleSet',
+            priority: 2,
+            overrideAction: { count: {} },
+            statement: managed('AWSManagedRulesCommonRuleSet'),
+            visibilityConfig: visibility('CommonRuleSet'),
+          },
+        ],
+      });
+      webAcl.cfnOptions.condition = createWebAcl;
+      distribution = new cloudfront.Distribution(this, 'Distribution', {
+        comment: `${Aws.STACK_NAME}: the HTTP API behind the web ACL`,
+        httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+        enableIpv6: true,
+        priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+        // The created web ACL, or the one WebAclArn names (the rule
+        // WafNeedsWebAclOutsideUsEast1 makes sure there is one).
+        webAclId: Fn.conditionIf(createWebAcl.logicalId, webAcl.attrArn, webAclArn.valueAsString).toString(),
+        defaultBehavior: {
+          origin: new origins.HttpOrigin(apiDomain, {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          }),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+          cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+          compress: true,
+          // API responses are never cached.
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          // Every viewer header but Host, every cookie, the whole query string.
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        },
+      });
+    }
 
     // ------------------------------------------------------------- functions
+    // The deployment secret, resolved by CloudFormation when it creates or
+    // updates a function: no GetSecretValue at run time, no cold-start cost,
+    // no Secrets Manager permission in any role. (Plain strings, not a
+    // SecretValue: the function's configuration is where it is meant to go.)
+    const secretReference = Fn.conditionIf(
+      hasSecretVersion.logicalId,
+      Fn.join('', ['{{resolve:secretsmanager:', deploymentSecret.secretArn, ':SecretString:::', secretVersion.valueAsString, '}}']),
+      Fn.join('', ['{{resolve:secretsmanager:', deploymentSecret.secretArn, ':SecretString}}']),
+    ).toString();
     const commonEnv: Record<string, string> = {
       EMBEDCARE_STORE: 'dynamodb',
       EMBEDCARE_TABLE: table.tableName,
-      EMBEDCARE_APP_BASE_URL: Fn.conditionIf(hasAppBaseUrl.logicalId, appBaseUrl.valueAsString, apiUrl).toString(),
+      // The API's own URL by default; the distribution's with the WAF, so
+      // that the pages go through the web ACL too.
+      EMBEDCARE_APP_BASE_URL: Fn.conditionIf(
+        hasAppBaseUrl.logicalId,
+        appBaseUrl.valueAsString,
+        distribution ? `https://${distribution.distributionDomainName}` : apiUrl,
+      ).toString(),
       EMBEDCARE_LAUNCH_TTL_SECONDS: launchTtl.valueAsString,
       EMBEDCARE_LOG: logLevel.valueAsString,
+      EMBEDCARE_SECRET: secretReference,
     };
 
     /** One function: its log group, its role (logs to its own group, traces,
      * plus `statements`), the function, and its Errors/Throttles alarms.
-     * Concurrency is unreserved on purpose: a new account's quota is 10 and
-     * any reservation fails the deployment; the API's throttling bounds load. */
+     * API functions are unreserved (the API's per-route throttling bounds
+     * their load); the event-driven ones reserve a little (`reserved`). */
     const rustFunction = (
       id: string,
       crate: string,
@@ -265,6 +482,8 @@ export class EmbedcareStack extends Stack {
         statements: iam.PolicyStatement[];
         /** For asynchronous invocations; Lambda sends to it with the role (sqs:SendMessage added). */
         deadLetterQueue?: sqs.IQueue;
+        /** Reserved concurrency from a parameter, unless the condition (parameter not 0) is false. */
+        reserved?: { parameter: CfnParameter; condition: CfnCondition };
       },
     ): RustFunction => {
       const group = logGroup(`${id}LogGroup`);
@@ -299,7 +518,13 @@ export class EmbedcareStack extends Stack {
         deadLetterQueue: opts.deadLetterQueue,
       });
       // Which crate this is, for infra/test.sh (SAM has BuildProperties.Binary).
-      (fn.node.defaultChild as lambda.CfnFunction).addMetadata('embedcare:crate', crate);
+      const cfnFn = fn.node.defaultChild as lambda.CfnFunction;
+      cfnFn.addMetadata('embedcare:crate', crate);
+      if (opts.reserved) {
+        cfnFn.reservedConcurrentExecutions = Token.asNumber(
+          Fn.conditionIf(opts.reserved.condition.logicalId, opts.reserved.parameter.valueAsNumber, Aws.NO_VALUE),
+        );
+      }
       alarm(`${id}ErrorsAlarm`, {
         alarmDescription: `${crate} reported errors.`,
         metric: fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
@@ -317,25 +542,63 @@ export class EmbedcareStack extends Stack {
       return fn;
     };
 
+    // Keyed reads and writes on the partitions a function uses only: a
+    // dynamodb:LeadingKeys condition (the table's partition key pk) with the
+    // prefixes of ./functions.ts (KEY_PREFIXES, what each is for).
+    const tableStatement = (leadingKeys: string[], actions: string[] = TABLE_ITEM_ACTIONS): iam.PolicyStatement =>
+      new iam.PolicyStatement({
+        sid: 'Table',
+        actions,
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys } },
+      });
+    // Query on the GSIs only (never on the table, never Scan), in a statement
+    // of its own: dynamodb:LeadingKeys is defined on the table's partition
+    // key, and a Query on an index names only the index's. Every index
+    // partition the functions query is a franchise's (T#{tenant}#C,
+    // T#{tenant}#C#{status}, T#{tenant}#F..., T#{tenant}#P#{patient}), so T#*
+    // holds if IAM compares the index key; if a request carries no leading
+    // key, ForAllValues holds anyway, and the tenant the code puts in every
+    // index partition stays the guard. gsi1's account partitions
+    // (ACCOUNT#{id}#KEYS, #FRANCHISES) are the operator commands' only.
+    const indexStatement = new iam.PolicyStatement({
+      sid: 'Indexes',
+      actions: ['dynamodb:Query'],
+      resources: [`${table.tableArn}/index/*`],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [KEY_PREFIXES.tenant] } },
+    });
+
+    // Per-route throttling (below): the public page routes apart from the
+    // vendor API routes.
+    const routeSettings: Record<string, { ThrottlingBurstLimit: number; ThrottlingRateLimit: number }> = {};
+    const routes: HttpRoute[] = [];
     for (const spec of API_FUNCTIONS) {
       const fn = rustFunction(spec.id, spec.crate, {
         description: spec.description,
         memorySize: 256,
         timeout: Duration.seconds(10),
-        statements: [
-          new iam.PolicyStatement({
-            sid: 'Table',
-            actions: spec.tableActions,
-            resources: spec.onIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
-          }),
-        ],
+        statements: [tableStatement(spec.leadingKeys), ...(spec.queriesIndexes ? [indexStatement] : [])],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
       for (const routeKey of spec.routes) {
         const [method, routePath] = routeKey.split(' ');
-        api.addRoutes({ path: routePath, methods: [method as HttpMethod], integration });
+        routes.push(...api.addRoutes({ path: routePath, methods: [method as HttpMethod], integration }));
+        const isPublic = spec.crate === 'embed-pages';
+        routeSettings[routeKey] = {
+          ThrottlingBurstLimit: (isPublic ? publicBurst : apiBurst).valueAsNumber,
+          ThrottlingRateLimit: (isPublic ? publicRate : apiRate).valueAsNumber,
+        };
       }
     }
+    // Per-route token buckets. The public page routes (the embedded pages and
+    // their actions under ANY /{locale}/embed/{proxy+}, their static files)
+    // are limited apart from the vendor API routes: each route has its own
+    // bucket, so one source flooding the pages exhausts the pages' buckets
+    // only. (RouteSettings is a JSON map in CloudFormation: PascalCase keys;
+    // the routes must exist first.)
+    const cfnStage = stage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = routeSettings;
+    for (const route of routes) cfnStage.node.addDependency(route);
 
     // The outbox relay: the table's stream -> the bus, reporting partial
     // batch failures; what it gives up on goes to an encrypted DLQ.
@@ -349,6 +612,10 @@ export class EmbedcareStack extends Stack {
       memorySize: 256,
       timeout: Duration.seconds(60),
       env: { EMBEDCARE_EVENT_BUS: bus.eventBusName },
+      // Reserved, so that API functions using up the account's concurrency
+      // cannot stop event delivery; one execution per shard is all it uses
+      // (parallelizationFactor 1).
+      reserved: { parameter: relayConcurrency, condition: reservesRelay },
       statements: [
         new iam.PolicyStatement({
           sid: 'Stream',
@@ -367,6 +634,13 @@ export class EmbedcareStack extends Stack {
       startingPosition: 'TRIM_HORIZON',
       batchSize: 100,
       maximumBatchingWindowInSeconds: 1,
+      // One batch per shard at a time. That orders the stream records of one
+      // item only, and every event is an outbox item of its own: the events
+      // of one consultation can sit on different shards, a failed PutEvents
+      // entry is put again after later ones, and EventBridge keeps no order.
+      // So delivery is at least once and in no order across events:
+      // consumers order an entity's events by data.version and deduplicate
+      // on id.
       parallelizationFactor: 1,
       functionResponseTypes: ['ReportBatchItemFailures'],
       bisectBatchOnFunctionError: true,
@@ -418,14 +692,14 @@ export class EmbedcareStack extends Stack {
       // Lambda (twice), not by EventBridge; what Lambda gives up on lands in
       // the same queue as what the rule could not deliver.
       deadLetterQueue: notifierDlq,
+      // Reserved, so that an API burst cannot delay the answer links (beyond
+      // it, EventBridge retries the throttled invocations for an hour).
+      reserved: { parameter: notifierConcurrency, condition: reservesNotifier },
       statements: [
-        // Reads the consultation, its patient and franchise; claims and
-        // records the delivery (version-checked writes).
-        new iam.PolicyStatement({
-          sid: 'Table',
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-          resources: [table.tableArn],
-        }),
+        // Reads the consultation, its patient and franchise, writes the answer
+        // link's launch, claims and records the delivery (version-checked
+        // writes): the franchise's partitions only (T#{tenant}, T#{tenant}#...).
+        tableStatement([KEY_PREFIXES.tenant], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
         // SES v2 SendEmail authorises as ses:SendEmail on the sending identity.
         new iam.PolicyStatement({
           sid: 'Email',
@@ -486,6 +760,20 @@ export class EmbedcareStack extends Stack {
     new CfnOutput(this, 'SchemaRegistryName', { value: registry.attrRegistryName });
     new CfnOutput(this, 'OutboxRelayDlqUrl', { description: 'Records the relay gave up on (alarmed).', value: dlq.queueUrl });
     new CfnOutput(this, 'ExampleConsumerQueueUrl', { description: 'Consultation Updated events with status TO_BE_ANALYZED.', value: toBeAnalyzed.queueUrl });
+    new CfnOutput(this, 'DeploymentSecretArn', {
+      description: 'The deployment secret (EMBEDCARE_SECRET); see infra/README.md before changing its value.',
+      value: deploymentSecret.secretArn,
+    });
+    if (distribution) {
+      new CfnOutput(this, 'CloudFrontDomainName', {
+        description: 'The CloudFront distribution in front of the HTTP API (with EnableWaf); give vendors https://<this>.',
+        value: distribution.distributionDomainName,
+      });
+      new CfnOutput(this, 'CloudFrontUrl', {
+        description: "The vendor API's base URL through the web ACL (with EnableWaf).",
+        value: `https://${distribution.distributionDomainName}`,
+      });
+    }
     const notifierDlqUrl = new CfnOutput(this, 'PatientNotifierDlqUrl', {
       description: 'Events the patient notifier gave up on (alarmed).',
       value: notifierDlq.queueUrl,

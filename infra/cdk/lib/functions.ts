@@ -3,10 +3,10 @@
 // copy an entry; infra/test.sh fails until this list, ../template.yaml and
 // functions/*/Cargo.toml agree.
 
-/** DynamoDB item actions of the API functions: keyed reads and writes.
- * Transactions (TransactWriteItems) are authorised by the item actions they
- * contain. No Query, no Scan. */
-const TABLE_ITEM_ACTIONS = [
+/** DynamoDB item actions: keyed reads and writes. Transactions
+ * (TransactWriteItems) are authorised by the item actions they contain.
+ * No Query on the table, no Scan. */
+export const TABLE_ITEM_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
   'dynamodb:PutItem',
@@ -14,16 +14,23 @@ const TABLE_ITEM_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ];
 
-/** The item actions plus Query, for the functions that list through the
- * table's GSIs (with `onIndexes: true`). Still no Scan. */
-const TABLE_LIST_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:ConditionCheckItem',
-];
+/** Partition-key prefixes (the table's `pk`, IAM's dynamodb:LeadingKeys,
+ * matched with ForAllValues:StringLike), as the Rust key builders write
+ * them. Each function's table statement lists only the ones it touches. */
+export const KEY_PREFIXES = {
+  /** APIKEY#{keyId}: an API key, read to authenticate a vendor call. */
+  apiKey: 'APIKEY#*',
+  /** T#{tenant} (the franchise) and T#{tenant}#... (all its data: patients
+   * and their key index, launches, sessions, consultations, follow-ups,
+   * idempotency records, outbox items). */
+  tenant: 'T#*',
+  /** ACCOUNT#{accountId}#USER#{userId}: a user of an account. (Account items,
+   * ACCOUNT#{accountId}, are read by the operator commands only.) */
+  user: 'ACCOUNT#*#USER#*',
+};
+
+/** What a vendor call touches: its key, its franchise's data, its account's users. */
+const VENDOR_KEYS = [KEY_PREFIXES.apiKey, KEY_PREFIXES.tenant, KEY_PREFIXES.user];
 
 export interface ApiFunctionSpec {
   /** The crate (and binary) name, functions/<crate>. */
@@ -33,10 +40,11 @@ export interface ApiFunctionSpec {
   readonly description: string;
   /** HTTP API route keys ("METHOD /path"), payload v2. */
   readonly routes: string[];
-  /** DynamoDB actions on the table. */
-  readonly tableActions: string[];
-  /** Whether the actions also apply to the table's indexes (Query on GSIs). */
-  readonly onIndexes: boolean;
+  /** Partition-key prefixes of the table statement (dynamodb:LeadingKeys). */
+  readonly leadingKeys: string[];
+  /** Whether it lists through the GSIs (a second statement: Query on the
+   * indexes, whose partitions are all a franchise's, T#*). */
+  readonly queriesIndexes: boolean;
 }
 
 const EMBEDDABLE_VIEWS = [
@@ -60,33 +68,35 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     id: 'ConsultationCreate',
     description: 'POST /embeddable/consultation/create',
     routes: ['POST /embeddable/consultation/create'],
-    tableActions: TABLE_ITEM_ACTIONS,
-    onIndexes: false,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: false,
   },
   {
     crate: 'consultation-view',
     id: 'ConsultationView',
     description: 'POST /embeddable/consultation/view',
     routes: ['POST /embeddable/consultation/view'],
-    tableActions: TABLE_ITEM_ACTIONS,
-    onIndexes: false,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: false,
   },
   {
     crate: 'embeddable-url',
     id: 'EmbeddableUrl',
     description: 'every GET /embeddable/... (the launch URL of each view)',
     routes: EMBEDDABLE_VIEWS.map((v) => `GET /embeddable/${v}`),
-    tableActions: TABLE_ITEM_ACTIONS,
-    onIndexes: false,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: false,
   },
   {
     crate: 'embed-pages',
     id: 'EmbedPages',
     description: 'ANY /{locale}/embed/{proxy+} and GET /embed/static/{proxy+}',
     routes: ['ANY /{locale}/embed/{proxy+}', 'GET /embed/static/{proxy+}'],
-    // The pages list a franchise's consultations and follow-ups: Query on the GSIs.
-    tableActions: TABLE_LIST_ACTIONS,
-    onIndexes: true,
+    // Launches, sessions and the franchise's data, and the signed-in employee
+    // (a user of the franchise's account); never an API key. The pages list a
+    // franchise's consultations and follow-ups: Query on the GSIs.
+    leadingKeys: [KEY_PREFIXES.tenant, KEY_PREFIXES.user],
+    queriesIndexes: true,
   },
   {
     crate: 'v2-consultations',
@@ -100,8 +110,8 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/consultations/{consultationId}/cancel',
     ],
     // It lists a franchise's consultations through the GSIs.
-    tableActions: TABLE_LIST_ACTIONS,
-    onIndexes: true,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: true,
   },
   {
     crate: 'v2-followups',
@@ -114,8 +124,8 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/followups/{followupId}/cancel',
     ],
     // It lists a franchise's follow-ups through the GSIs.
-    tableActions: TABLE_LIST_ACTIONS,
-    onIndexes: true,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: true,
   },
   {
     crate: 'v2-embed',
@@ -127,8 +137,8 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/embed/followup/answer',
       'POST /v2/embed/followup/details',
     ],
-    tableActions: TABLE_ITEM_ACTIONS,
-    onIndexes: false,
+    leadingKeys: VENDOR_KEYS,
+    queriesIndexes: false,
   },
 ];
 

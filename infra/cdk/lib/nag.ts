@@ -34,6 +34,40 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
       'its own redrive policy and DLQ.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-SMG4',
+    reason:
+      'DeploymentSecret must not rotate automatically: it keys the HMAC that seals list cursors and the hash of ' +
+      'patient identifiers in keys, so a new value invalidates every cursor issued and every patient-key hash ' +
+      'stored until the re-keying migration runs. It is rotated by hand (infra/README.md), with that migration.',
+  },
+  {
+    id: 'CloudFormation-Validate::W2509',
+    reason:
+      'DeploymentSecretVersionId is the id of a Secrets Manager version (what a manual rotation hands to the ' +
+      'functions), not a secret: NoEcho would only hide which version is deployed.',
+  },
+  {
+    id: 'AwsSolutions::AwsSolutions-CFR1',
+    reason:
+      'No geo restriction on the optional distribution (enableWaf): vendors call from their own hosting and ' +
+      'patients open answer links from wherever they are; which countries to refuse is a business decision, not ' +
+      "this stack's. The web ACL's per-IP rate limit is the abuse control.",
+  },
+  {
+    id: 'AwsSolutions::AwsSolutions-CFR3',
+    reason:
+      'No CloudFront access logs (enableWaf): they record every full URI and query string, and the pages carry ' +
+      'session tokens in query strings and tenant keys in paths. The HTTP API access logs (route key, status, ' +
+      'latency; never the path) remain the request log, and the web ACL publishes per-rule metrics.',
+  },
+  {
+    id: 'AwsSolutions::AwsSolutions-CFR4',
+    reason:
+      'The optional distribution (enableWaf) uses the default *.cloudfront.net certificate, for which CloudFront ' +
+      'fixes the viewer security policy; enforcing TLS 1.2 needs a custom domain with an ACM certificate in ' +
+      'us-east-1, an operator choice (infra/README.md). The origin side is HTTPS with TLS 1.2 only.',
+  },
+  {
     id: 'CloudFormation-Validate::W1030',
     reason:
       'Alarm actions take AlarmTopicArn only under the condition HasAlarmTopic (parameter not empty); the ' +

@@ -9,6 +9,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EmbedcareStack, REPO_ROOT } from '../lib/embedcare-stack';
+import { API_FUNCTIONS, KEY_PREFIXES } from '../lib/functions';
 
 const app = new App({ postCliContext: { 'aws:cdk:bundling-stacks': [] } });
 const stack = new EmbedcareStack(app, 'Embedcare');
@@ -184,6 +185,151 @@ test('HTTP API: $default stage with JSON access logs and throttling', () => {
     AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('\\$context\\.routeKey') },
   });
   template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { PayloadFormatVersion: '2.0' });
+});
+
+test('deployment secret: 64 characters, no punctuation, retained, not rotated, in every function by dynamic reference', () => {
+  template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+  template.hasResource('AWS::SecretsManager::Secret', {
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
+    Properties: { GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } },
+  });
+  const [secretId] = Object.keys(resources('AWS::SecretsManager::Secret'));
+  const reference = (...tail: unknown[]) => ({
+    'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ...tail]],
+  });
+  for (const [id, fn] of Object.entries(resources('AWS::Lambda::Function'))) {
+    assert.deepEqual(
+      fn.Properties.Environment.Variables.EMBEDCARE_SECRET,
+      {
+        'Fn::If': [
+          'HasSecretVersion',
+          reference(':SecretString:::', { Ref: 'DeploymentSecretVersionId' }, '}}'),
+          reference(':SecretString}}'),
+        ],
+      },
+      id,
+    );
+  }
+  // Resolved by CloudFormation: no role may read it.
+  const policies = JSON.stringify([resources('AWS::IAM::Role'), resources('AWS::IAM::Policy')]);
+  assert.doesNotMatch(policies, /secretsmanager:/);
+});
+
+test('every DynamoDB statement is limited to its partition-key prefixes (dynamodb:LeadingKeys)', () => {
+  const fns = resources('AWS::Lambda::Function');
+  const roles = resources('AWS::IAM::Role');
+  const tableStatements = (crate: string) => {
+    const [, fn] = Object.entries(fns).find(([, f]) => f.Metadata['embedcare:crate'] === crate)!;
+    const role = roles[fn.Properties.Role['Fn::GetAtt'][0]];
+    return role.Properties.Policies[0].PolicyDocument.Statement.filter((st: any) =>
+      [].concat(st.Action).some((a: string) => a.startsWith('dynamodb:')),
+    );
+  };
+  for (const spec of API_FUNCTIONS) {
+    const sts = tableStatements(spec.crate);
+    assert.equal(sts.length, spec.queriesIndexes ? 2 : 1, spec.crate);
+    const table = sts.find((st: any) => st.Sid === 'Table');
+    assert.deepEqual(table.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': spec.leadingKeys } }, spec.crate);
+    assert.ok(!([].concat(table.Action) as string[]).includes('dynamodb:Query'), `${spec.crate}: no Query on the table`);
+    if (spec.queriesIndexes) {
+      const index = sts.find((st: any) => st.Sid === 'Indexes');
+      assert.equal(index.Action, 'dynamodb:Query');
+      assert.deepEqual(index.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [KEY_PREFIXES.tenant] } });
+    }
+    // The pages are opened with launch tokens and sessions, never an API key.
+    if (spec.crate === 'embed-pages') assert.ok(!spec.leadingKeys.includes(KEY_PREFIXES.apiKey));
+  }
+  const [notifierTable] = tableStatements('patient-notifier');
+  assert.deepEqual(notifierTable.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*'] } });
+  // The relay reads the stream only.
+  for (const st of tableStatements('outbox-relay')) {
+    assert.match(JSON.stringify(st.Resource), /StreamArn/);
+  }
+});
+
+test('route throttles: every route, public pages apart from the vendor API', () => {
+  const [stage] = Object.values(resources('AWS::ApiGatewayV2::Stage'));
+  const settings = stage.Properties.RouteSettings as Record<string, any>;
+  const keys = API_FUNCTIONS.flatMap((s) => s.routes);
+  assert.deepEqual(Object.keys(settings).sort(), [...keys].sort());
+  for (const spec of API_FUNCTIONS) {
+    const kind = spec.crate === 'embed-pages' ? 'Public' : 'Api';
+    for (const key of spec.routes) {
+      assert.deepEqual(settings[key], {
+        ThrottlingBurstLimit: { Ref: `${kind}RouteBurstLimit` },
+        ThrottlingRateLimit: { Ref: `${kind}RouteRateLimit` },
+      }, key);
+    }
+  }
+  for (const routeId of Object.keys(resources('AWS::ApiGatewayV2::Route'))) {
+    assert.ok(stage.DependsOn.includes(routeId), `the stage depends on ${routeId}`);
+  }
+  template.hasParameter('PublicRouteRateLimit', { Type: 'Number', Default: 50 });
+  template.hasParameter('ApiRouteRateLimit', { Type: 'Number', Default: 100 });
+});
+
+test('reserved concurrency: relay and notifier only, 0 = unreserved', () => {
+  const reserved: Record<string, unknown> = {};
+  for (const fn of Object.values(resources('AWS::Lambda::Function'))) {
+    reserved[fn.Metadata['embedcare:crate']] = fn.Properties.ReservedConcurrentExecutions;
+  }
+  assert.deepEqual(reserved['outbox-relay'], {
+    'Fn::If': ['ReservesRelayConcurrency', { Ref: 'OutboxRelayReservedConcurrency' }, { Ref: 'AWS::NoValue' }],
+  });
+  assert.deepEqual(reserved['patient-notifier'], {
+    'Fn::If': ['ReservesNotifierConcurrency', { Ref: 'PatientNotifierReservedConcurrency' }, { Ref: 'AWS::NoValue' }],
+  });
+  for (const spec of API_FUNCTIONS) assert.equal(reserved[spec.crate], undefined, spec.crate);
+  template.hasParameter('OutboxRelayReservedConcurrency', { Default: 5, MinValue: 0 });
+  template.hasParameter('PatientNotifierReservedConcurrency', { Default: 2, MinValue: 0 });
+  template.hasCondition('ReservesRelayConcurrency', {
+    'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'OutboxRelayReservedConcurrency' }, '0'] }],
+  });
+});
+
+test('WAF: off by default; with enableWaf, CloudFront (no caching, all headers but Host) and a web ACL', () => {
+  template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+  template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+  const wafApp = new App({ postCliContext: { 'aws:cdk:bundling-stacks': [] } });
+  const wafStack = new EmbedcareStack(wafApp, 'Embedcare', { enableWaf: true });
+  Validations.of(wafApp).addPlugins(new AwsSolutionsChecks(wafApp));
+  const waf = Template.fromStack(wafStack);
+  waf.resourceCountIs('AWS::CloudFront::Distribution', 1);
+  waf.hasResource('AWS::WAFv2::WebACL', {
+    Condition: 'CreateWebAcl',
+    Properties: {
+      Scope: 'CLOUDFRONT',
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'RateLimitPerIp',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: { Ref: 'WafRateLimit' }, EvaluationWindowSec: 300 } },
+        }),
+        Match.objectLike({ Name: 'AWSManagedRulesKnownBadInputsRuleSet', OverrideAction: { None: {} } }),
+        Match.objectLike({ Name: 'AWSManagedRulesCommonRuleSet', OverrideAction: { Count: {} } }),
+      ]),
+    },
+  });
+  const [aclId] = Object.keys(waf.findResources('AWS::WAFv2::WebACL'));
+  waf.hasResourceProperties('AWS::CloudFront::Distribution', {
+    DistributionConfig: Match.objectLike({
+      WebACLId: { 'Fn::If': ['CreateWebAcl', { 'Fn::GetAtt': [aclId, 'Arn'] }, { Ref: 'WebAclArn' }] },
+      DefaultCacheBehavior: Match.objectLike({
+        ViewerProtocolPolicy: 'https-only',
+        CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+        OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+        AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      }),
+    }),
+  });
+  waf.hasCondition('CreateWebAcl', {
+    'Fn::And': [{ 'Fn::Equals': [{ Ref: 'WebAclArn' }, ''] }, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'us-east-1'] }],
+  });
+  assert.ok(waf.toJSON().Rules.WafNeedsWebAclOutsideUsEast1, 'the us-east-1 rule');
+  waf.hasOutput('CloudFrontDomainName', {});
+  assert.doesNotThrow(() => wafApp.synth());
 });
 
 test('cdk-nag: no unacknowledged finding', () => {
