@@ -110,7 +110,7 @@ async fn every_get_view_answers_text_by_default_and_json_on_request() {
         assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
 
         // Each URL opens its view, scoped to the patient where relevant.
-        let page = t.load(&url, &[]).await;
+        let page = t.redeem(&url).await;
         assert_eq!(page.status, 200, "{uri}");
         let html = page.text();
         if query.contains("patientKey") {
@@ -174,7 +174,7 @@ async fn post_view_opens_the_details_of_a_patient_or_a_consultation() {
     assert_eq!(body.as_object().unwrap().len(), 3);
     let url = body["iframeUrl"].as_str().unwrap();
     assert!(url.contains("/en/embed/franchise/demo/consultation/details?session="));
-    assert!(t.load(url, &[]).await.text().contains(&patient_id));
+    assert!(t.redeem(url).await.text().contains(&patient_id));
     let r = t
         .post_json(
             "/embeddable/consultation/view",
