@@ -8,6 +8,8 @@
 mod access;
 mod actions;
 mod dashboards;
+mod matrix;
+mod patient;
 mod walk;
 
 use axum::body::Body;
