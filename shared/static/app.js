@@ -92,6 +92,16 @@
     try { window.parent.postMessage(message, origin); } catch (e) { /* origin mismatch: dropped */ }
   }
 
+  // A message with no data (a height) from a page that knows no allowed
+  // origins (the shell, the expired page): to the page that frames this one.
+  function postPlain(message) {
+    if (ctx.allowedOrigins) post(message); else postToParent(message);
+  }
+
+  // The session token, kept where this frame alone finds it again after a
+  // reload: sessionStorage under the frame's key, and the state of the
+  // frame's history entries (for browsers that deny storage to third-party
+  // frames; another origin never reads it, another frame has its own).
   function storeToken(token) {
     keep(storageKey, token);
     window.embedcare.sessionToken = token;
@@ -99,7 +109,12 @@
 
   function storedToken() {
     if (window.embedcare && window.embedcare.sessionToken) return window.embedcare.sessionToken;
-    return kept(storageKey);
+    return kept(storageKey) || (history.state && history.state.embedcareSession) || null;
+  }
+
+  // The history state of a page of this session.
+  function entryState() {
+    return { embed: true, embedcareSession: window.embedcare.sessionToken || null };
   }
 
   // The page's address without a launch token.
@@ -114,7 +129,7 @@
   // history, so that a reload of the frame goes through the shell again.
   function settleAddress() {
     var a = plainAddress();
-    history.replaceState(history.state, "", a.path + a.hash);
+    history.replaceState(entryState(), "", a.path + a.hash);
   }
 
   // A real navigation: a form POSTed to this very address.
@@ -178,11 +193,12 @@
   // less than the iframe's own height, so reporting it would let a host grow
   // the frame but never shrink it back for a shorter page.
   function reportHeight() {
+    if (ctx.state === "shell") return; // it is leaving: nothing to size, nothing to tell
     var root = document.getElementById("embed-root");
     var h = root
       ? Math.ceil(root.getBoundingClientRect().bottom + window.scrollY)
       : Math.ceil(document.body.scrollHeight);
-    if (h !== lastHeight) { lastHeight = h; post({ type: "embed.resize", height: h }); }
+    if (h !== lastHeight) { lastHeight = h; postPlain({ type: "embed.resize", height: h }); }
   }
 
   var heightObserver = window.ResizeObserver ? new ResizeObserver(reportHeight) : null;
@@ -199,7 +215,8 @@
   function start() {
     if (ctx.state === "shell") { enter(); return; }
     if (ctx.state === "ready") {
-      if (ctx.sessionToken) storeToken(ctx.sessionToken);
+      var token = ctx.sessionToken || storedToken();
+      if (token) storeToken(token);
       settleAddress();
       enableForms();
       post(ctx.ready);
@@ -244,7 +261,7 @@
       .then(function (res) { return res.text().then(function (html) { return { status: res.status, html: html }; }); })
       .then(function (r) {
         swap(r.html);
-        if (push) history.pushState({ embed: true }, "", url);
+        if (push) history.pushState(entryState(), "", url);
         start();
         focusTitle();
       })

@@ -66,7 +66,7 @@ pub async fn page(
     let Some(token) = bearer(&headers) else {
         return entry_shell(t);
     };
-    let session = Credential::Session(token);
+    let session = Credential::Bearer(token);
     answer(
         t,
         with(&app, locale, &tenant, view, session, query.as_deref()).await,
@@ -111,8 +111,10 @@ pub async fn open(
 enum Credential<'a> {
     /// A launch token, redeemed by the page of `nonce`.
     Launch { token: &'a str, nonce: &'a str },
-    /// A browser session's token.
+    /// A browser session's token, posted by the shell of a reload.
     Session(&'a str),
+    /// A browser session's token as a bearer token: a move inside the page.
+    Bearer(&'a str),
 }
 
 fn answer(t: &Texts, result: crate::Result<Response>) -> Response {
@@ -143,10 +145,15 @@ async fn with(
                 launch::Redemption::Expired => return Ok(expired(t, tenant, view)),
             }
         }
-        Credential::Session(token) => match launch::session(app, tenant, token).await? {
-            Some(session) => (session, None),
-            None => return Ok(expired(t, tenant, view)),
-        },
+        // A resume is a new document, which may have no storage to read
+        // the token from: it gets it back.
+        Credential::Session(token) | Credential::Bearer(token) => {
+            let Some(session) = launch::session(app, tenant, token).await? else {
+                return Ok(expired(t, tenant, view));
+            };
+            let resumed = matches!(credential, Credential::Session(_));
+            (session, resumed.then(|| token.to_owned()))
+        }
     };
     let token = new_token.as_deref();
     views::view_page(app, locale, &franchise, &session, view, query, token).await
