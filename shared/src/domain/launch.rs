@@ -1,6 +1,6 @@
 //! Launches: what a presigned iframe URL may open (its scope), the
 //! single-use launch token behind the URL, and the browser session that
-//! loading it starts.
+//! redeeming it starts.
 
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +96,8 @@ pub struct LaunchToken {
 }
 
 /// The browser session a redeemed launch starts; the page holds its token
-/// in memory / `sessionStorage` and sends it as a bearer token.
+/// (in memory, in `sessionStorage` under its frame's key, in its history
+/// state) and sends it as a bearer token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrowserSession {

@@ -1,6 +1,7 @@
 //! Launches: a vendor asks for a view; we upsert the user and the patient,
-//! and issue a single-use presigned URL. Loading the URL redeems it into a
-//! browser session.
+//! and issue a single-use presigned URL whose scope records what its
+//! session may reach (`domain::Reach`). The page's `POST` (never a `GET`:
+//! see `http/pages/entry.rs`) redeems it into a browser session.
 //!
 //! The budget of a vendor call is kept by construction: one `BatchGetItem`
 //! reads everything the call needs (`people::ReadSet`: the user, the owner
