@@ -176,6 +176,13 @@ const FRANCHISE_VIEWS: &[View] = &[
     V::Statistics,
 ];
 
+const CONSULTATION_LIST: &[View] = &[V::ConsultationDashboard, V::ConsultationDetails];
+const FOLLOWUP_LIST: &[View] = &[V::FollowupDashboard, V::FollowupDetails];
+const ONBOARDING: &[View] = &[V::FranchiseOnboarding, V::FranchiseManagement];
+const OFFBOARDING: &[View] = &[V::FranchiseOffboarding, V::FranchiseManagement];
+/// What a patient does to their consultation.
+const ANSWERING: &[Act] = &[A::ConsultationOpen, A::ConsultationAnswer];
+
 const fn rule(
     role: Role,
     reach: Kind,
@@ -197,101 +204,25 @@ const PATIENT: Role = Role::Patient;
 
 /// The access model: (role, reach) → what a session opens, reads, does.
 /// A (role, reach) with no row reaches nothing.
+#[rustfmt::skip]
 pub const RULES: &[Rule] = &[
+    //   role      reach                                           opens                        reads                   does
     // The employee, as the vendor launched them.
-    rule(
-        EMPLOYEE,
-        Kind::Patient,
-        PATIENT_VIEWS,
-        Reads::ThePatient,
-        CLINICAL_ACTS,
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Consultation,
-        &[V::ConsultationDetails],
-        Reads::TheConsultation,
-        CONSULTATION_MOVES,
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Followup,
-        &[V::FollowupDetails],
-        Reads::TheFollowup,
-        &[A::FollowupMove],
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Consultations,
-        &[V::ConsultationDashboard, V::ConsultationDetails],
-        Reads::Consultations,
-        CONSULTATION_MOVES,
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Followups,
-        &[V::FollowupDashboard, V::FollowupDetails],
-        Reads::Followups,
-        &[A::FollowupMove],
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Statistics,
-        &[V::Statistics],
-        Reads::Nothing,
-        &[],
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Franchise,
-        FRANCHISE_VIEWS,
-        Reads::Everything,
-        CLINICAL_ACTS,
-    ),
+    rule(EMPLOYEE, Kind::Patient,                                  PATIENT_VIEWS,               Reads::ThePatient,      CLINICAL_ACTS),
+    rule(EMPLOYEE, Kind::Consultation,                             &[V::ConsultationDetails],   Reads::TheConsultation, CONSULTATION_MOVES),
+    rule(EMPLOYEE, Kind::Followup,                                 &[V::FollowupDetails],       Reads::TheFollowup,     &[A::FollowupMove]),
+    rule(EMPLOYEE, Kind::Consultations,                            CONSULTATION_LIST,           Reads::Consultations,   CONSULTATION_MOVES),
+    rule(EMPLOYEE, Kind::Followups,                                FOLLOWUP_LIST,               Reads::Followups,       &[A::FollowupMove]),
+    rule(EMPLOYEE, Kind::Statistics,                               &[V::Statistics],            Reads::Nothing,         &[]),
+    rule(EMPLOYEE, Kind::Franchise,                                FRANCHISE_VIEWS,             Reads::Everything,      CLINICAL_ACTS),
     // Administration: the view launched for, and the management page.
-    rule(
-        EMPLOYEE,
-        Kind::Administration(V::FranchiseManagement),
-        &[V::FranchiseManagement],
-        Reads::Nothing,
-        &[],
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Administration(V::FranchiseOnboarding),
-        &[V::FranchiseOnboarding, V::FranchiseManagement],
-        Reads::Nothing,
-        &[A::FranchiseOnboard],
-    ),
-    rule(
-        EMPLOYEE,
-        Kind::Administration(V::FranchiseOffboarding),
-        &[V::FranchiseOffboarding, V::FranchiseManagement],
-        Reads::Nothing,
-        &[A::FranchiseOffboard],
-    ),
+    rule(EMPLOYEE, Kind::Administration(V::FranchiseManagement),   &[V::FranchiseManagement],   Reads::Nothing,         &[]),
+    rule(EMPLOYEE, Kind::Administration(V::FranchiseOnboarding),   ONBOARDING,                  Reads::Nothing,         &[A::FranchiseOnboard]),
+    rule(EMPLOYEE, Kind::Administration(V::FranchiseOffboarding),  OFFBOARDING,                 Reads::Nothing,         &[A::FranchiseOffboard]),
     // The patient: their questionnaire, nothing else.
-    rule(
-        PATIENT,
-        Kind::Patient,
-        &[V::ConsultationAnswer],
-        Reads::ThePatient,
-        &[A::ConsultationOpen, A::ConsultationAnswer],
-    ),
-    rule(
-        PATIENT,
-        Kind::Consultation,
-        &[V::ConsultationAnswer],
-        Reads::TheConsultation,
-        &[A::ConsultationOpen, A::ConsultationAnswer],
-    ),
-    rule(
-        PATIENT,
-        Kind::Followup,
-        &[V::FollowupAnswer],
-        Reads::TheFollowup,
-        &[A::FollowupAnswer],
-    ),
+    rule(PATIENT,  Kind::Patient,                                  &[V::ConsultationAnswer],    Reads::ThePatient,      ANSWERING),
+    rule(PATIENT,  Kind::Consultation,                             &[V::ConsultationAnswer],    Reads::TheConsultation, ANSWERING),
+    rule(PATIENT,  Kind::Followup,                                 &[V::FollowupAnswer],        Reads::TheFollowup,     &[A::FollowupAnswer]),
 ];
 
 /// Something a session may want to read.
