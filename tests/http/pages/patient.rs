@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use shared::crypto::hash_secret;
-use shared::domain::{AccountId, BrowserSession, Locale, Role, Scope, UserId, View};
+use shared::domain::{BrowserSession, Role, View};
 use shared::store::{Store, items, keys};
 
 use super::*;
@@ -291,23 +291,17 @@ async fn a_patient_session_that_names_no_one_reaches_nothing() {
     let (_, cid) = sent_consultation(&t, "nobody-1").await;
     let token = shared::crypto::random_token().unwrap();
     let now = START_MS;
-    let session = BrowserSession {
-        tenant_key: demo_tenant(),
-        scope: Scope {
-            account_id: AccountId::parse(&t.world.account_id).unwrap(),
-            user_id: UserId::parse("demo-owner").unwrap(),
-            role: Role::Patient,
-            view: View::ConsultationAnswer,
-            locale: Locale::En,
-            patient_id: None,
-            consultation_id: None,
-            followup_id: None,
-            prefill: None,
-            reach: None,
-        },
-        created_at: now,
-        expires_at: now + 3_600_000,
-    };
+    // (Read from its stored shape, as an older item would be.)
+    let session: BrowserSession = serde_json::from_value(json!({
+        "tenantKey": "demo",
+        "scope": {"accountId": t.world.account_id, "userId": "demo-owner", "role": "patient",
+                  "view": "consultation-answer", "locale": "en"},
+        "createdAt": now,
+        "expiresAt": now + 3_600_000,
+    }))
+    .unwrap();
+    assert_eq!(session.scope.role, Role::Patient);
+    assert_eq!(session.scope.view, View::ConsultationAnswer);
     let key = keys::session_key(&demo_tenant(), &hash_secret(&token));
     let item = items::item_of(key, &session, "session").unwrap();
     t.store.write(items::put_new(item)).await.unwrap();
