@@ -39,7 +39,8 @@ texts! {
     forbidden_title: "Not available here", "Non disponible ici";
     forbidden_body: "This view cannot be opened in this session. Please open it from your software.", "Cette vue ne peut pas être ouverte dans cette session. Veuillez l'ouvrir depuis votre logiciel.";
     resume_title: "Loading…", "Chargement…";
-    resume_body: "Restoring your session.", "Restauration de votre session.";
+    resume_body: "Opening your page.", "Ouverture de votre page.";
+    needs_script: "This page needs JavaScript to open.", "Cette page a besoin de JavaScript pour s'ouvrir.";
     error_body: "Please try again in a moment.", "Veuillez réessayer dans un instant.";
     patient: "Patient", "Patient·e";
     name: "Name", "Nom";
