@@ -1,6 +1,7 @@
 //! The vendor API through HTTP (no socket: `oneshot` on the app's router),
 //! scenario by scenario.
 
+mod clinic;
 mod cursors;
 #[path = "../support/dynamo.rs"]
 mod dynamo;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::clinic::TimeZoneName;
 use super::ids::{AccountId, KeyId};
 use super::types::{Language, Origin, TenantKey, UserId};
 
@@ -48,6 +49,11 @@ pub struct Franchise {
     pub name: String,
     pub language: Language,
     pub allowed_origins: Vec<Origin>,
+    /// Where the franchise is: opening hours and availability are in its
+    /// local time (`America/Toronto` for franchises made before it was
+    /// asked).
+    #[serde(default = "TimeZoneName::default_zone")]
+    pub time_zone: TimeZoneName,
     pub status: FranchiseStatus,
     /// Who accepted the terms, and when (onboarding).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -55,6 +55,10 @@ ids! {
     /// An event and the browser message of the same change: consumers
     /// deduplicate on it.
     EventId, "event id";
+    IntakeId, "intake id";
+    VisitId, "visit id";
+    /// A message of a visit's chat.
+    MessageId, "message id";
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ macro_rules! named_enum {
 }
 
 pub mod account;
+pub mod clinic;
 pub mod consultation;
 pub mod followup;
 pub mod ids;
@@ -103,7 +104,9 @@ pub mod view;
 pub use account::{Account, ApiKeyRecord, Franchise, FranchiseStatus};
 pub use consultation::{Consultation, ConsultationStatus, Delivery, DeliveryStatus, Metadata};
 pub use followup::{DueDate, Followup, FollowupStatus, Frequency};
-pub use ids::{AccountId, ConsultationId, EventId, FollowupId, KeyId, PatientId};
+pub use ids::{
+    AccountId, ConsultationId, EventId, FollowupId, IntakeId, KeyId, MessageId, PatientId, VisitId,
+};
 pub use launch::{BrowserSession, LaunchToken, Scope};
 pub use patient::{Patient, PatientInput, PatientKey, Sex};
 pub use prefill::{ConsultationPrefill, FollowupPrefill, Prefill};

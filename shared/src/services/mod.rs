@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod clinic;
 pub mod consultations;
 pub mod creation;
 #[cfg(feature = "local")]
