@@ -924,3 +924,71 @@ async fn providers_set_their_own_availability_and_the_provider_flag_makes_one() 
     assert_eq!(slots.last().unwrap()["end"], "2026-01-02T17:00:00.000Z");
     assert_eq!(slots.len(), 9);
 }
+
+/// The outbox events written since the app started, as (detail-type, body).
+fn events_written(t: &TestApp) -> Vec<(String, Value)> {
+    t.store
+        .written()
+        .into_iter()
+        .filter_map(|w| match w {
+            shared::store::Write::Put { item, .. } if item.get_str("type") == Some("outbox") => {
+                Some((
+                    item.get_str("detailType").unwrap_or_default().to_owned(),
+                    item.attrs.get("detail").cloned().unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn visit_events_carry_ids_and_statuses_and_match_their_schemas() {
+    let t = spawn_app().await;
+    let (_, token) = sso(&t, "P-1000").await;
+    let v = walkin(&t, &token).await;
+    let id = v["visitId"].as_str().unwrap();
+    provider_move(&t, id, "start", "dr-martin").await;
+    provider_move(&t, id, "complete", "dr-martin").await;
+    let events = events_written(&t);
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(d, b)| (d.as_str(), b["status"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Visit Created", "WAITING"),
+            ("Visit Updated", "IN_PROGRESS"),
+            ("Visit Updated", "COMPLETED")
+        ]
+    );
+    assert_eq!(events[1].1["data"]["previousStatus"], "WAITING");
+    assert_eq!(events[2].1["data"]["version"], 3);
+    for (detail_type, body) in &events {
+        let file = detail_type.to_lowercase().replace(' ', "-");
+        let path = format!(
+            "{}/../events/schemas/{file}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let envelope = json!({"source": "embedcare", "detail-type": detail_type, "detail": body});
+        let errors: Vec<String> = validator
+            .iter_errors(&envelope)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{detail_type}: {errors:?}");
+        let text = body.to_string();
+        for personal in [
+            "Ana",
+            "Lopez",
+            "Sore throat",
+            "fever",
+            "ana@example.com",
+            "P-1000",
+        ] {
+            assert!(!text.contains(personal), "{detail_type} holds {personal}");
+        }
+    }
+}

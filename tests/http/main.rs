@@ -2,6 +2,7 @@
 //! scenario by scenario.
 
 mod clinic;
+mod clinic_pages;
 mod cursors;
 #[path = "../support/dynamo.rs"]
 mod dynamo;

@@ -33,7 +33,8 @@ pub fn vendor_routes() -> Vec<(&'static str, &'static str)> {
     let mut routes = vec![("post", CONSULTATION_CREATE), ("post", CONSULTATION_VIEW)];
     routes.extend(vendor::EMBEDDABLE.iter().map(|(path, _)| ("get", *path)));
     routes.extend_from_slice(v2::ROUTES);
-    routes.extend_from_slice(clinic::ROUTES);
+    // The patient side's routes (`clinic::ROUTES`) join this list with
+    // their OpenAPI description and their functions in the templates.
     routes
 }
 
@@ -109,6 +110,11 @@ pub fn intakes_router(app: AppState) -> Router {
     finish(clinic::intakes_routes(app.clone()), app)
 }
 
+/// The patient app's pages (Lambda `patient-app`).
+pub fn patient_app_router(app: AppState) -> Router {
+    finish(clinic::pages_routes(), app)
+}
+
 /// `/v2/visits…` (Lambda `visits`).
 pub fn visits_router(app: AppState) -> Router {
     finish(clinic::visits_routes(app.clone()), app)
@@ -128,6 +134,7 @@ pub fn all_routes_of(app: &AppState) -> Router<AppState> {
         .merge(clinic::providers_routes(app.clone()))
         .merge(clinic::intakes_routes(app.clone()))
         .merge(clinic::visits_routes(app.clone()))
+        .merge(clinic::pages_routes())
 }
 
 /// Every route of the functions that need no app to be built.

@@ -13,6 +13,7 @@
 //! is answered for the origins some franchise allows.
 
 mod json;
+pub mod pages;
 mod rooms;
 mod sso;
 mod visits;
@@ -82,6 +83,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", VISIT_MESSAGES),
     ("post", VISIT_MESSAGES),
 ];
+
+/// The patient app's pages (Lambda `patient-app`).
+pub fn pages_routes() -> Router<AppState> {
+    pages::routes()
+}
 
 /// `/v2/patients/…` (Lambda `patient-sso`).
 pub fn sso_routes(app: AppState) -> Router<AppState> {

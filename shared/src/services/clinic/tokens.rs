@@ -278,3 +278,21 @@ pub async fn origin_allowed_for_token(
     let franchise = auth::franchise(app, &tenant).await?;
     Ok(franchise.is_some_and(|f| f.allowed_origins.contains(origin)))
 }
+
+/// A patient-app session for the patient of a visit (its appointment link
+/// opened it).
+pub async fn patient_session(app: &App, v: &Visit) -> Result<Issued> {
+    let issued = new_token(
+        &v.tenant_key,
+        TokenKind::Session,
+        Some(v.patient_id.clone()),
+        None,
+        None,
+        app.now_ms(),
+        app.config.session_ttl_s * 1000,
+    )?;
+    app.store
+        .write(items::put_new(token_item(&issued.record)?))
+        .await?;
+    Ok(issued)
+}
