@@ -6,7 +6,9 @@
 //! the same body (same `id`) to the host as a browser message.
 //!
 //! Events carry identifiers, statuses and timestamps only: never names,
-//! contact details, patient keys or answers. Their JSON Schemas are in
+//! contact details, patient keys or answers, nor a consultation's reason
+//! (health information too: a consumer that needs it reads the consultation
+//! through the API). Their JSON Schemas are in
 //! `events/schemas/`.
 //!
 //! The bus is a port (`EventBus`): EventBridge in AWS (`eventbridge.rs`), an
@@ -24,7 +26,7 @@ use serde::Serialize;
 use crate::clock::iso_ms;
 use crate::domain::{
     Consultation, ConsultationId, ConsultationStatus, DueDate, EventId, Followup, FollowupId,
-    FollowupStatus, FranchiseStatus, PatientId, ReasonCode, TenantKey,
+    FollowupStatus, FranchiseStatus, PatientId, TenantKey,
 };
 
 /// The `source` of every event on the bus.
@@ -77,7 +79,6 @@ pub struct ConsultationData {
     pub patient_id: PatientId,
     pub previous_status: Option<ConsultationStatus>,
     pub version: u64,
-    pub reason_code: Option<ReasonCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -145,7 +146,6 @@ impl Event {
             patient_id: c.patient_id.clone(),
             previous_status: previous,
             version: c.version,
-            reason_code: c.reason_code.clone(),
         });
         let created = previous.is_none();
         Self::new(
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(body["status"], "SENT");
         assert_eq!(
             body["data"],
-            json!({"consultationId": "c1", "patientId": "p1", "previousStatus": "DRAFT", "version": 2, "reasonCode": null})
+            json!({"consultationId": "c1", "patientId": "p1", "previousStatus": "DRAFT", "version": 2})
         );
         assert_eq!(e.detail_type(), "Consultation Updated");
         let tenant = TenantKey::parse("demo").unwrap();
