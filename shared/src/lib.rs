@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod lambda;
 pub mod notify;
+pub mod ratelimit;
 pub mod runtime;
 pub mod services;
 pub mod store;

@@ -4,12 +4,14 @@
 mod cursors;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod guards;
 mod helpers;
 mod launches;
 mod pages;
 mod patients;
 mod sdk_calls;
 mod seed_002;
+mod sessions;
 mod tenancy;
 mod v2;
 mod views;

@@ -7,19 +7,21 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
-use serde_json::json;
-use shared::clock::{SystemClock, iso_ms};
-use shared::domain::Language;
+use clap::{Parser, Subcommand};
+use shared::clock::SystemClock;
 use shared::events::local::{LocalBus, run_embedded_relay};
 use shared::http::dev::Dev;
 use shared::lambda::eventbridge;
 use shared::notify::local::LocalNotifier;
 use shared::runtime;
-use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
+use shared::services::admin;
 use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
+
+use operator::{AccountCmd, FranchiseCmd, KeyCmd, TableCmd};
+
+mod operator;
 
 #[derive(Parser)]
 #[command(
@@ -64,122 +66,7 @@ enum Command {
     Table(TableCmd),
 }
 
-#[derive(Subcommand)]
-enum TableCmd {
-    /// Create the table from its single definition (keys, indexes, TTL,
-    /// stream) on the DynamoDB that AWS_REGION / AWS_ENDPOINT_URL name.
-    Create {
-        /// Defaults to EMBEDCARE_TABLE, then `embedcare`.
-        #[arg(long)]
-        table: Option<String>,
-    },
-    /// Print the table's definition as JSON (what the infrastructure uses).
-    Definition,
-}
-
-#[derive(Subcommand)]
-enum AccountCmd {
-    /// Create an account; prints its id.
-    Create {
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum FranchiseCmd {
-    /// Create a franchise of an account.
-    Create {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        tenant_key: String,
-        #[arg(long)]
-        name: String,
-        /// FR or EN.
-        #[arg(long, default_value = "FR", value_parser = parse_language)]
-        language: Language,
-        /// An origin allowed to frame its pages (repeatable).
-        #[arg(long = "allow-origin")]
-        allow_origins: Vec<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List an account's franchises.
-    List {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Allow more origins to frame a franchise's pages.
-    AllowOrigin {
-        #[arg(long)]
-        tenant_key: String,
-        #[arg(required = true)]
-        origins: Vec<String>,
-    },
-}
-
-#[derive(Args)]
-struct OwnerArgs {
-    /// The key owner's user id. With the name and e-mail flags, a new user is
-    /// created; without them, the user must exist.
-    #[arg(long = "owner")]
-    owner: String,
-    #[arg(long = "owner-first-name")]
-    first_name: Option<String>,
-    #[arg(long = "owner-last-name")]
-    last_name: Option<String>,
-    #[arg(long = "owner-email")]
-    email: Option<String>,
-    #[arg(long = "owner-license")]
-    license: Option<String>,
-    #[arg(long = "owner-language", default_value = "FR", value_parser = parse_language)]
-    language: Language,
-}
-
-#[derive(Subcommand)]
-enum KeyCmd {
-    /// Create an API key; its secret is printed once.
-    Create {
-        #[arg(long)]
-        account: String,
-        /// A franchise the key acts for (repeatable).
-        #[arg(long = "franchise", required = true)]
-        franchises: Vec<String>,
-        #[command(flatten)]
-        owner: OwnerArgs,
-        #[arg(long, default_value = "")]
-        label: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List an account's keys (never their secrets).
-    List {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Revoke a key (running servers stop accepting it within the cache bound).
-    Revoke { key_id: String },
-    /// Create a new key like an existing one; revoke the old one when the
-    /// vendor has switched.
-    Rotate {
-        key_id: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-fn parse_language(s: &str) -> Result<Language, String> {
-    Language::parse(s).ok_or_else(|| "FR or EN".to_owned())
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() {
@@ -238,208 +125,25 @@ async fn open_app_and_store(
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
+    let base = "http://127.0.0.1:3000";
     match cli.command {
         Command::Serve {
             addr,
             allow_origins,
         } => serve(&cli.data_dir, addr, allow_origins).await,
         Command::Account(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            match cmd {
-                AccountCmd::Create { name, json } => {
-                    let a = admin::create_account(&app, &name).await?;
-                    print(
-                        json,
-                        &a,
-                        &format!("account {} created ({})", a.account_id, a.name),
-                    );
-                }
-            }
-            Ok(())
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::account(&app, cmd).await
         }
         Command::Franchise(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            franchise_cmd(&app, cmd).await
-        }
-        Command::Table(TableCmd::Create { table }) => {
-            let name = table.unwrap_or_else(runtime::table_name);
-            let client = runtime::dynamo_client().await?;
-            shared::store::dynamodb::create_table(&client, &name).await?;
-            println!("table {name} created");
-            Ok(())
-        }
-        Command::Table(TableCmd::Definition) => {
-            let def = shared::store::table::definition_json();
-            println!("{}", serde_json::to_string_pretty(&def)?);
-            Ok(())
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::franchise(&app, cmd).await
         }
         Command::Key(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            key_cmd(&app, cmd).await
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::key(&app, cmd).await
         }
-    }
-}
-
-fn print<T: serde::Serialize>(as_json: bool, value: &T, text: &str) {
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        println!("{text}");
-    }
-}
-
-async fn franchise_cmd(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
-    match cmd {
-        FranchiseCmd::Create {
-            account,
-            tenant_key,
-            name,
-            language,
-            allow_origins,
-            json,
-        } => {
-            let f = admin::create_franchise(
-                app,
-                NewFranchise {
-                    account_id: &account,
-                    tenant_key: &tenant_key,
-                    name: &name,
-                    language,
-                    allowed_origins: &allow_origins,
-                },
-            )
-            .await?;
-            print(json, &f, &format!("franchise {} created", f.tenant_key));
-        }
-        FranchiseCmd::List { account, json } => {
-            let list = admin::list_franchises(app, &account).await?;
-            let text = list
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}\t{}\t{}\t{:?}",
-                        f.tenant_key,
-                        f.language.as_str(),
-                        f.name,
-                        f.status
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(json, &list, &text);
-        }
-        FranchiseCmd::AllowOrigin {
-            tenant_key,
-            origins,
-        } => {
-            let f = admin::add_origins(app, &tenant_key, &origins).await?;
-            let all: Vec<&str> = f.allowed_origins.iter().map(|o| o.as_str()).collect();
-            println!(
-                "franchise {} may be framed by: {}",
-                f.tenant_key,
-                all.join(" ")
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn key_cmd(app: &App, cmd: KeyCmd) -> Result<(), BoxError> {
-    match cmd {
-        KeyCmd::Create {
-            account,
-            franchises,
-            owner,
-            label,
-            json,
-        } => {
-            let owner =
-                match (owner.first_name, owner.last_name, owner.email) {
-                    (Some(first_name), Some(last_name), Some(email)) => Owner::New {
-                        user_id: owner.owner,
-                        first_name,
-                        last_name,
-                        email,
-                        license_number: owner.license,
-                        language: owner.language,
-                    },
-                    (None, None, None) => Owner::Existing(owner.owner),
-                    _ => return Err(
-                        "a new owner needs --owner-first-name, --owner-last-name and --owner-email"
-                            .into(),
-                    ),
-                };
-            let (record, secret) = admin::create_api_key(
-                app,
-                NewApiKey {
-                    account_id: &account,
-                    tenant_keys: &franchises,
-                    owner,
-                    label: &label,
-                },
-            )
-            .await?;
-            print_new_key(json, record.key_id.as_str(), &secret);
-        }
-        KeyCmd::List { account, json } => {
-            let keys = admin::list_api_keys(app, &account).await?;
-            let rows: Vec<_> = keys
-                .iter()
-                .map(|k| {
-                    json!({
-                        "keyId": k.key_id,
-                        "label": k.label,
-                        "franchises": k.tenant_keys,
-                        "owner": k.owner_user_id,
-                        "createdAt": iso_ms(k.created_at),
-                        "revokedAt": k.revoked_at.map(iso_ms),
-                    })
-                })
-                .collect();
-            let text = keys
-                .iter()
-                .map(|k| {
-                    let tenants: Vec<&str> = k.tenant_keys.iter().map(|t| t.as_str()).collect();
-                    let state = k
-                        .revoked_at
-                        .map_or("active".to_owned(), |t| format!("revoked {}", iso_ms(t)));
-                    format!(
-                        "{}\t{}\t{}\t{}",
-                        k.key_id,
-                        tenants.join(","),
-                        state,
-                        k.label
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(json, &rows, &text);
-        }
-        KeyCmd::Revoke { key_id } => {
-            admin::revoke_api_key(app, &key_id).await?;
-            println!("key {key_id} revoked");
-        }
-        KeyCmd::Rotate { key_id, json } => {
-            let (record, secret) = admin::rotate_api_key(app, &key_id).await?;
-            print_new_key(json, record.key_id.as_str(), &secret);
-            if !json {
-                println!(
-                    "the old key {key_id} still works: revoke it once the vendor has switched"
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn print_new_key(as_json: bool, key_id: &str, secret: &str) {
-    if as_json {
-        println!("{}", json!({"keyId": key_id, "apiKey": secret}));
-    } else {
-        println!("key {key_id} created. Its secret is shown once; store it now:\n{secret}");
+        Command::Table(cmd) => operator::table(cmd).await,
     }
 }
 

@@ -192,6 +192,112 @@ fn operator_commands_provision_an_account_a_franchise_and_keys() {
     assert!(ok && out.contains("https://portal.example.com"), "{out}");
 }
 
+#[test]
+fn operator_commands_expire_keys_remove_origins_and_end_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let acc = json_of(data, &["account", "create", "--name", "A", "--json"])["accountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |origin: &str| {
+        run(
+            data,
+            &[
+                "franchise",
+                "create",
+                "--account",
+                &acc,
+                "--tenant-key",
+                "t-1",
+                "--name",
+                "T",
+                "--allow-origin",
+                origin,
+                "--allow-origin",
+                "http://localhost:5173",
+                "--json",
+            ],
+        )
+    };
+    // Plain HTTP only for this machine.
+    let (ok, _, err) = create("http://pms.example.com");
+    assert!(!ok && err.contains("https://"), "{err}");
+    let (ok, out, err) = create("https://pms.example.com");
+    assert!(ok, "{err}");
+    assert!(out.contains("http://localhost:5173"), "{out}");
+    let (ok, out, err) = run(
+        data,
+        &[
+            "franchise",
+            "disallow-origin",
+            "--tenant-key",
+            "t-1",
+            "https://pms.example.com",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("http://localhost:5173") && !out.contains("pms.example.com"),
+        "{out}"
+    );
+    let (ok, out, err) = run(
+        data,
+        &["franchise", "revoke-sessions", "--tenant-key", "t-1"],
+    );
+    assert!(ok && out.contains("is refused"), "{out}{err}");
+    let franchises = json_of(data, &["franchise", "list", "--account", &acc, "--json"]);
+    assert!(
+        franchises[0]["sessionsValidAfter"].is_number(),
+        "{franchises}"
+    );
+    assert_eq!(
+        franchises[0]["allowedOrigins"],
+        serde_json::json!(["http://localhost:5173"])
+    );
+    // Only an offboarded franchise is reactivated.
+    let (ok, _, err) = run(data, &["franchise", "reactivate", "--tenant-key", "t-1"]);
+    assert!(!ok && err.contains("nothing to reactivate"), "{err}");
+
+    let key = |expiry: &str| {
+        run(
+            data,
+            &[
+                "key",
+                "create",
+                "--account",
+                &acc,
+                "--franchise",
+                "t-1",
+                "--owner",
+                "o-1",
+                "--owner-first-name",
+                "O",
+                "--owner-last-name",
+                "One",
+                "--owner-email",
+                "o@example.com",
+                "--expires-at",
+                expiry,
+                "--json",
+            ],
+        )
+    };
+    let (ok, _, err) = key("2001-01-01");
+    assert!(!ok && err.contains("future"), "{err}");
+    let (ok, _, err) = key("soon");
+    assert!(!ok && err.contains("RFC 3339"), "{err}");
+    let (ok, _, err) = key("2999-12-31T23:00:00Z");
+    assert!(ok, "{err}");
+    let list = json_of(data, &["key", "list", "--account", &acc, "--json"]);
+    assert_eq!(list[0]["expiresAt"], "2999-12-31T23:00:00.000Z", "{list}");
+    let (ok, out, _) = run(data, &["key", "list", "--account", &acc]);
+    assert!(
+        ok && out.contains("expires 2999-12-31T23:00:00.000Z"),
+        "{out}"
+    );
+}
+
 struct Server {
     child: Child,
 }

@@ -29,7 +29,9 @@ named_enum! {
 }
 
 impl FranchiseStatus {
-    /// ACTIVE → ONBOARDED; ACTIVE | ONBOARDED → OFFBOARDED.
+    /// ACTIVE → ONBOARDED; ACTIVE | ONBOARDED → OFFBOARDED. Nothing leaves
+    /// OFFBOARDED here: only the operator reactivates a franchise
+    /// ([`Franchise::reactivate`]), never a page.
     pub fn can_move_to(self, to: FranchiseStatus) -> bool {
         use FranchiseStatus::*;
         matches!(
@@ -54,6 +56,12 @@ pub struct Franchise {
     pub terms_accepted_by: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms_accepted_at: Option<i64>,
+    /// Browser sessions started (and launches issued) at or before this
+    /// instant are refused: the operator revoked every session of the
+    /// franchise, or it was offboarded. No scan of the sessions: every
+    /// session check compares its own start with this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_valid_after: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,
@@ -80,7 +88,40 @@ impl Franchise {
             self.terms_accepted_by = Some(user.clone());
             self.terms_accepted_at = Some(now);
         }
+        if to == FranchiseStatus::Offboarded {
+            // Its sessions end with it, and do not come back if the
+            // operator reactivates it.
+            self.sessions_valid_after = Some(now);
+        }
         Ok(previous)
+    }
+
+    /// The operator's reactivation of an offboarded franchise: back to
+    /// ONBOARDED when its terms were accepted, else ACTIVE. Returns the
+    /// previous status (OFFBOARDED); `409` for any other franchise.
+    pub fn reactivate(&mut self, now: i64) -> crate::error::Result<FranchiseStatus> {
+        if self.status != FranchiseStatus::Offboarded {
+            return Err(crate::error::Error::conflict(format!(
+                "The franchise is {}, not OFFBOARDED: there is nothing to reactivate",
+                self.status.as_str()
+            )));
+        }
+        self.status = if self.terms_accepted_at.is_some() {
+            FranchiseStatus::Onboarded
+        } else {
+            FranchiseStatus::Active
+        };
+        self.version += 1;
+        self.updated_at = now;
+        Ok(FranchiseStatus::Offboarded)
+    }
+
+    /// Whether a session started (or a launch issued) at `at` may still be
+    /// used: the franchise is not offboarded and has not revoked its
+    /// sessions since.
+    pub fn admits_session_of(&self, at: i64) -> bool {
+        self.status != FranchiseStatus::Offboarded
+            && self.sessions_valid_after.is_none_or(|after| at > after)
     }
 }
 
@@ -99,7 +140,18 @@ pub struct ApiKeyRecord {
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    /// When the key stops working by itself (the operator's choice at
+    /// creation); `None`: it works until it is revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
     pub version: u64,
+}
+
+impl ApiKeyRecord {
+    /// Neither revoked nor expired at `now`.
+    pub fn is_usable(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| now < e)
+    }
 }
 
 #[cfg(test)]
@@ -114,5 +166,44 @@ mod tests {
         assert!(!S::Offboarded.can_move_to(S::Onboarded));
         assert!(!S::Onboarded.can_move_to(S::Onboarded));
         assert_eq!(serde_json::to_value(S::Onboarded).unwrap(), "ONBOARDED");
+        for s in [S::Active, S::Onboarded, S::Offboarded] {
+            assert!(!S::Offboarded.can_move_to(s), "no page leaves OFFBOARDED");
+        }
+    }
+
+    fn franchise(status: S, accepted: bool) -> Franchise {
+        Franchise {
+            tenant_key: TenantKey::parse("t").unwrap(),
+            account_id: AccountId::parse("a").unwrap(),
+            name: "T".into(),
+            language: Language::En,
+            allowed_origins: vec![],
+            status,
+            terms_accepted_by: None,
+            terms_accepted_at: accepted.then_some(1),
+            sessions_valid_after: None,
+            created_at: 0,
+            updated_at: 0,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn offboarding_ends_sessions_and_reactivation_returns_to_the_last_standing() {
+        let mut f = franchise(S::Onboarded, true);
+        assert!(f.admits_session_of(5));
+        f.move_to(S::Offboarded, None, 10).unwrap();
+        assert!(!f.admits_session_of(20), "offboarded");
+        assert_eq!(f.reactivate(30).unwrap(), S::Offboarded);
+        assert_eq!((f.status, f.version), (S::Onboarded, 5));
+        assert!(
+            !f.admits_session_of(10),
+            "sessions of before the offboarding stay ended"
+        );
+        assert!(f.admits_session_of(11));
+        assert!(f.reactivate(40).is_err(), "only an offboarded franchise");
+        let mut never_onboarded = franchise(S::Offboarded, false);
+        never_onboarded.reactivate(1).unwrap();
+        assert_eq!(never_onboarded.status, S::Active);
     }
 }

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::consultation::Metadata;
-use super::ids::{AccountId, ConsultationId, FollowupId, PatientId};
+use super::ids::{AccountId, ConsultationId, FollowupId, KeyId, PatientId};
 use super::prefill::{ConsultationPrefill, FollowupPrefill, Prefill};
 use super::types::{Locale, TenantKey, UserId};
 use super::view::{Role, View};
@@ -29,6 +29,11 @@ pub struct Scope {
     /// follow-up plan's fields). Kept server-side, never in the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill: Option<Prefill>,
+    /// The API key that asked for the launch (none for the answer links the
+    /// notifier sends): once it is revoked or expired, its sessions are
+    /// refused too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<KeyId>,
 }
 
 impl Scope {

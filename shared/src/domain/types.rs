@@ -155,6 +155,20 @@ impl Origin {
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
         (host_ok && port_ok).then(|| Self(s.to_ascii_lowercase()))
     }
+
+    /// Whether a franchise may be given this origin: `https://`, or
+    /// `http://` on this machine only (`localhost`, `127.0.0.1`): a page of
+    /// health data is never framed over plain HTTP across a network. Checked
+    /// when an origin is added, not when a stored one is read.
+    pub fn is_secure(&self) -> bool {
+        match self.0.strip_prefix("http://") {
+            None => true,
+            Some(rest) => {
+                let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
+                host == "localhost" || host == "127.0.0.1" || host.ends_with(".localhost")
+            }
+        }
+    }
 }
 
 string_value!(
@@ -272,6 +286,17 @@ mod tests {
             "https://a.com:0",
         ] {
             assert!(Origin::parse(bad).is_none(), "{bad}");
+        }
+        for (o, secure) in [
+            ("https://vendor.example.com", true),
+            ("http://localhost:3000", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://app.localhost", true),
+            ("http://vendor.example.com", false),
+            ("http://127.0.0.1.example.com", false),
+            ("http://localhost.example.com:3000", false),
+        ] {
+            assert_eq!(Origin::parse(o).unwrap().is_secure(), secure, "{o}");
         }
     }
 

@@ -106,7 +106,10 @@ impl Event {
             Operation::Create => "Created",
             Operation::Update => "Updated",
         };
+        let reactivated = matches!(&self.data, Data::Franchise(d)
+            if d.previous_status == FranchiseStatus::Offboarded);
         match self.event_type {
+            Kind::Franchise if reactivated => "Franchise Reactivated".into(),
             Kind::Franchise if self.status == FranchiseStatus::Offboarded.as_str() => {
                 "Franchise Offboarded".into()
             }
@@ -179,7 +182,8 @@ impl Event {
         )
     }
 
-    /// A franchise onboarded (`ONBOARDED`) or offboarded (`OFFBOARDED`).
+    /// A franchise onboarded (`ONBOARDED`), offboarded (`OFFBOARDED`), or
+    /// reactivated by the operator (from `OFFBOARDED`).
     pub fn franchise(
         tenant: &TenantKey,
         status: FranchiseStatus,
@@ -258,5 +262,13 @@ mod tests {
             serde_json::to_value(&f).unwrap()["data"],
             json!({"previousStatus": "ONBOARDED", "version": 3})
         );
+        let back = Event::franchise(
+            &tenant,
+            FranchiseStatus::Onboarded,
+            FranchiseStatus::Offboarded,
+            4,
+            0,
+        );
+        assert_eq!(back.detail_type(), "Franchise Reactivated");
     }
 }

@@ -16,6 +16,7 @@
 use super::auth::Caller;
 use super::people::{self, ReadSet};
 use super::retry::{always, retry_lost_races};
+use super::revocation;
 use crate::app::App;
 use crate::crypto::{hash_secret, random_token};
 use crate::domain::links;
@@ -190,6 +191,7 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         consultation_id: req.consultation_id.clone(),
         followup_id: req.followup_id.clone(),
         prefill: req.prefill.clone(),
+        key_id: Some(caller.key.key_id.clone()),
     };
     let (launch, iframe_url, expires_at) = new_launch(app, tenant, scope, app.config.launch_ttl_s)?;
     writes.insert(0, launch);
@@ -285,6 +287,9 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
     if launch.redeemed_at.is_some() || launch.expires_at <= now || launch.scope.view != view {
         return Ok(Redemption::Expired);
     }
+    if !revocation::still_valid(app, tenant, &launch.scope, launch.issued_at).await? {
+        return Ok(Redemption::Expired);
+    }
     let session_token = random_token()?;
     let session = BrowserSession {
         tenant_key: tenant.clone(),
@@ -322,7 +327,10 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
     }
 }
 
-/// The live browser session a bearer token stands for, in this franchise.
+/// The live browser session a bearer token stands for, in this franchise:
+/// every page render and page action asks here. A session of an offboarded
+/// franchise, of before its `sessionsValidAfter`, or of a revoked or
+/// expired API key is no session (`revocation`).
 pub async fn session(app: &App, tenant: &TenantKey, token: &str) -> Result<Option<BrowserSession>> {
     if !plausible_token(token) {
         return Ok(None);
@@ -332,5 +340,10 @@ pub async fn session(app: &App, tenant: &TenantKey, token: &str) -> Result<Optio
         return Ok(None);
     };
     let session: BrowserSession = items::entity_of(&item)?;
-    Ok((session.expires_at > app.now_ms()).then_some(session))
+    if session.expires_at <= app.now_ms()
+        || !revocation::still_valid(app, tenant, &session.scope, session.created_at).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(session))
 }

@@ -15,6 +15,7 @@ pub mod lists;
 pub mod notify;
 pub mod people;
 pub mod retry;
+pub mod revocation;
 
 use serde::de::DeserializeOwned;
 

@@ -75,6 +75,7 @@ pub async fn notify_patient(
         consultation_id: Some(c.consultation_id.clone()),
         followup_id: None,
         prefill: None,
+        key_id: None,
     };
     let (link, _) = launch::issue_link(app, tenant, scope, app.config.answer_link_ttl_s).await?;
     let days = app.config.answer_link_ttl_s / 86_400;

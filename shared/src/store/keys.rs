@@ -81,10 +81,13 @@ pub fn outbox_key(tenant: &TenantKey, event: &EventId) -> Key {
     Key::new(format!("T#{tenant}#OUTBOX#{event}"), "OUTBOX")
 }
 
-/// The record of one idempotency key (`key_hash`: its SHA-256; the key is
-/// the vendor's and never stored).
-pub fn idempotency_key(tenant: &TenantKey, key_hash: &str) -> Key {
-    Key::new(format!("T#{tenant}#IDEMPOTENCY#{key_hash}"), "IDEMPOTENCY")
+/// The record of one idempotency key of one API key (`key_hash`: its
+/// SHA-256; the key is the vendor's and never stored).
+pub fn idempotency_key(tenant: &TenantKey, api_key: &KeyId, key_hash: &str) -> Key {
+    Key::new(
+        format!("T#{tenant}#IDEMPOTENCY#{api_key}#{key_hash}"),
+        "IDEMPOTENCY",
+    )
 }
 
 // ---- the lists of consultations and follow-ups ----------------------------

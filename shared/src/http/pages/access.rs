@@ -95,6 +95,7 @@ mod tests {
             consultation_id: None,
             followup_id: None,
             prefill: None,
+            key_id: None,
         }
     }
 

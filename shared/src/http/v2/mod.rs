@@ -133,6 +133,7 @@ fn creation(v: &Vendor, body: &Map<String, Value>, path: &str) -> Result<Creatio
     let idempotency = idempotency_key(&v.headers)?.map(|key| {
         Idempotency::new(
             v.caller.tenant(),
+            &v.caller.key.key_id,
             &key,
             "POST",
             path,
