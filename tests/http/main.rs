@@ -7,6 +7,7 @@ mod dynamo;
 mod guards;
 mod helpers;
 mod launches;
+mod notifier;
 mod pages;
 mod patients;
 mod sdk_calls;

@@ -223,7 +223,9 @@ async fn serve(
     Ok(())
 }
 
-/// The local stand-in for the `patient-notifier` function's rule.
+/// The local stand-in for the `patient-notifier` function's rule, with
+/// the retries Lambda gives a failed asynchronous invocation (the last one
+/// after the notifier's claim has gone stale).
 async fn notify_patients(
     app: AppState,
     mut events: tokio::sync::broadcast::Receiver<shared::events::local::Delivered>,
@@ -232,11 +234,21 @@ async fn notify_patients(
     loop {
         match events.recv().await {
             Ok(delivered) => {
-                if let Err(e) =
-                    eventbridge::on_event(&app, notifier.as_ref(), &delivered.envelope()).await
-                {
-                    tracing::warn!(error = %e, "patient notification failed");
-                }
+                let (app, notifier) = (app.clone(), notifier.clone());
+                tokio::spawn(async move {
+                    let envelope = delivered.envelope();
+                    let claim = shared::services::notify::CLAIM_MS.unsigned_abs();
+                    let waits = [0, 1_000, 5_000, claim + 1_000];
+                    for (attempt, wait) in waits.into_iter().enumerate() {
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        match eventbridge::on_event(&app, notifier.as_ref(), &envelope).await {
+                            Ok(_) => return,
+                            Err(e) => {
+                                tracing::warn!(attempt, error = %e, "patient notification failed");
+                            }
+                        }
+                    }
+                });
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "the local notifier fell behind");
