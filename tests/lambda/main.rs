@@ -132,6 +132,8 @@ struct Function {
     runtime: Runtime,
     responses: mpsc::UnboundedReceiver<(String, Value)>,
     count: usize,
+    /// Its stdout, read as it comes (a full pipe would block the function).
+    stdout: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Drop for Function {
@@ -185,11 +187,20 @@ impl Function {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the function");
+        let mut child = child;
+        let stdout = child.stdout.take().map(|mut out| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut out, &mut text);
+                text
+            })
+        });
         Function {
             child,
             runtime,
             responses: rx,
             count: 0,
+            stdout,
         }
     }
 
@@ -252,11 +263,11 @@ impl Function {
     /// What the function printed (its JSON logs), after it is stopped.
     fn logs(mut self) -> String {
         let _ = self.child.kill();
-        let mut out = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
-        }
-        out
+        let _ = self.child.wait();
+        self.stdout
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -396,6 +407,57 @@ async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
             .unwrap()
             .contains("/consultation/details?session=")
     );
+}
+
+/// Whatever `EMBEDCARE_LOG` says, the runtime, the HTTP and TLS stacks and
+/// the AWS SDK stay at `info`: at `trace` they would print the event (its
+/// headers: the API key), the requests to DynamoDB (the patient's data) and
+/// the responses (launch tokens). Only our own code follows the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_at_trace_show_no_key_token_or_body() {
+    let bins = build(&["consultation-create"]);
+    let (table, world) = seeded_table().await;
+    let mut create = Function::start_with(
+        &bins[0],
+        &table,
+        &[(
+            "EMBEDCARE_LOG",
+            "trace,lambda_runtime=trace,[request]=trace",
+        )],
+    )
+    .await;
+    let body = r#"{"patient":{"keys":[{"subSystem":"pms","key":"trace-key-1"}],"firstName":"Tracey","lastName":"Zebulon","dateOfBirth":"1958-03-14","email":"tracey.z@example.com"},"locale":"en"}"#;
+    let headers = json!({"api-key": world.api_key, "content-type": "application/json"});
+    let r = create
+        .invoke(
+            "POST",
+            "/embeddable/consultation/create",
+            headers,
+            Some(body),
+        )
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let url = body_json(&r)["iframeUrl"].as_str().unwrap().to_owned();
+    let token = url.split_once("?session=").unwrap().1.to_owned();
+    let logs = create.logs();
+    assert!(
+        logs.contains("\"handled\""),
+        "the request was logged: {logs}"
+    );
+    let secret = world.api_key.splitn(3, '_').nth(2).unwrap();
+    for leak in [
+        world.api_key.as_str(),
+        secret,
+        token.as_str(),
+        SECRET,
+        "Tracey",
+        "Zebulon",
+        "trace-key-1",
+        "tracey.z@example.com",
+        "1958-03-14",
+    ] {
+        assert!(!logs.contains(leak), "{leak} in the logs at trace");
+    }
 }
 
 /// A function without `EMBEDCARE_SECRET` refuses to start: it must never
