@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::KeyedDigest;
 use crate::domain::{ApiKeyRecord, Franchise};
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -24,6 +25,9 @@ pub struct App {
     pub rate_limits: RateLimiter,
     /// Seals and opens list cursors (a key derived from the secret).
     pub cursors: CursorCodec,
+    /// Hashes patient key values into store keys (a key derived from the
+    /// secret).
+    pub patient_keys: KeyedDigest,
 }
 
 pub type AppState = Arc<App>;
@@ -36,6 +40,7 @@ impl App {
             store,
             clock,
             cursors: CursorCodec::new(&config.secret),
+            patient_keys: KeyedDigest::new(&config.secret),
             config,
             keys: TtlCache::new(ttl_ms, 10_000),
             unknown_keys: TtlCache::new(ttl_ms, 10_000),

@@ -10,6 +10,7 @@ mod launches;
 mod notifier;
 mod pages;
 mod patients;
+mod privacy;
 mod sdk_calls;
 mod seed_002;
 mod sessions;

@@ -19,7 +19,7 @@ use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
-use operator::{AccountCmd, FranchiseCmd, KeyCmd, TableCmd};
+use operator::{AccountCmd, FranchiseCmd, KeyCmd, PatientCmd, TableCmd};
 
 mod operator;
 
@@ -61,6 +61,9 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// Patients (maintenance).
+    #[command(subcommand)]
+    Patient(PatientCmd),
     /// The DynamoDB table (for development; the infrastructure defines it too).
     #[command(subcommand)]
     Table(TableCmd),
@@ -141,6 +144,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Key(cmd) => {
             let app = open_app(&cli.data_dir, base).await?;
             operator::key(&app, cmd).await
+        }
+        Command::Patient(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::patient(&app, cmd).await
         }
         Command::Table(cmd) => operator::table(cmd).await,
     }

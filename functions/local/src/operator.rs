@@ -9,6 +9,7 @@ use shared::clock::iso_ms;
 use shared::domain::Language;
 use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
+use shared::services::rekey;
 
 use crate::BoxError;
 
@@ -148,6 +149,18 @@ pub enum KeyCmd {
     },
 }
 
+#[derive(Subcommand)]
+pub enum PatientCmd {
+    /// Move the patient-key index items of patients from the old bare
+    /// SHA-256 to the keyed hash (the migration of docs/data-model.md).
+    /// Patient ids as arguments, or one per line on stdin.
+    Rekey {
+        #[arg(long)]
+        tenant_key: String,
+        patient_ids: Vec<String>,
+    },
+}
+
 fn parse_language(s: &str) -> Result<Language, String> {
     Language::parse(s).ok_or_else(|| "FR or EN".to_owned())
 }
@@ -174,6 +187,34 @@ pub async fn account(app: &App, cmd: AccountCmd) -> Result<(), BoxError> {
             );
         }
     }
+    Ok(())
+}
+
+pub async fn patient(app: &App, cmd: PatientCmd) -> Result<(), BoxError> {
+    let PatientCmd::Rekey {
+        tenant_key,
+        mut patient_ids,
+    } = cmd;
+    if patient_ids.is_empty() {
+        for line in std::io::stdin().lines() {
+            let line = line?;
+            if !line.trim().is_empty() {
+                patient_ids.push(line.trim().to_owned());
+            }
+        }
+    }
+    let (mut moved, mut already) = (0, 0);
+    for id in &patient_ids {
+        let done = rekey::rekey_patient(app, &tenant_key, id)
+            .await
+            .map_err(|e| format!("patient {id}: {e}"))?;
+        moved += done.moved;
+        already += done.already;
+    }
+    println!(
+        "{} patients: {moved} index items moved to the keyed hash, {already} already there",
+        patient_ids.len()
+    );
     Ok(())
 }
 

@@ -194,6 +194,31 @@ impl Phone {
     }
 }
 
+/// Text as it is kept and compared: Unicode NFC, so that one name or key
+/// typed on two systems (a precomposed `é`, or `e` and a combining accent)
+/// is one value.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+/// An invisible character that changes what text means without showing:
+/// the bidirectional controls (which reorder what a name displays) and the
+/// zero-width characters (which make two keys that look the same differ).
+/// Refused in names and keys.
+pub fn is_hidden_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
 /// A calendar date written `YYYY-MM-DD`, the only way dates are written.
 pub fn parse_date(s: &str) -> Option<Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -317,6 +342,20 @@ mod tests {
         }
         let d = BirthDate::parse("1958-03-14", today).unwrap();
         assert_eq!(serde_json::to_value(d).unwrap(), "1958-03-14");
+    }
+
+    #[test]
+    fn text_is_nfc_and_hidden_controls_are_known() {
+        assert_eq!(nfc("Ame\u{301}lie"), "Am\u{e9}lie");
+        assert_eq!(nfc("Am\u{e9}lie"), "Am\u{e9}lie");
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200B}', '\u{200D}', '\u{FEFF}', '\u{200F}',
+        ] {
+            assert!(is_hidden_control(c), "{c:?}");
+        }
+        for c in ['a', 'é', ' ', '-', '\u{301}', 'ß'] {
+            assert!(!is_hidden_control(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -135,7 +135,7 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         .as_ref()
         .map(|id| keys::followup_key(tenant, id));
     let read = ReadSet::new(caller, req.user.as_ref())
-        .patient_keys(tenant, key_values)
+        .patient_keys(tenant, &app.patient_keys, key_values)
         .with(consultation_key.clone())
         .with(followup_key.clone())
         .read(app)
@@ -147,13 +147,14 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         PatientRef::None => None,
         PatientRef::Upsert(input) => Some(people::patient_writes(
             tenant,
+            &app.patient_keys,
             input,
             &read,
             now,
             &mut writes,
         )?),
         PatientRef::ByKey { key, sub_system } => {
-            let item = read.find(&keys::patient_key_index(tenant, key));
+            let item = read.find(&keys::patient_key_index(tenant, &app.patient_keys, key));
             Some(people::patient_by_key(item, sub_system.as_deref())?)
         }
     };

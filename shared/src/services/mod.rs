@@ -14,6 +14,7 @@ pub mod launch;
 pub mod lists;
 pub mod notify;
 pub mod people;
+pub mod rekey;
 pub mod retry;
 pub mod revocation;
 

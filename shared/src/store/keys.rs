@@ -14,7 +14,7 @@
 //! design, each is one format.
 
 use super::Key;
-use crate::crypto::digest_b64;
+use crate::crypto::{KeyedDigest, digest_b64};
 use crate::domain::{
     AccountId, ConsultationId, EventId, FollowupId, KeyId, PatientId, TenantKey, UserId,
 };
@@ -56,8 +56,17 @@ pub fn patient_key(tenant: &TenantKey, patient: &PatientId) -> Key {
 }
 
 /// The index item of one patient key *value*, whatever its sub-system (see
-/// `items::PatientKeyIndex` for what it holds).
-pub fn patient_key_index(tenant: &TenantKey, key_value: &str) -> Key {
+/// `items::PatientKeyIndex` for what it holds), under its keyed hash.
+pub fn patient_key_index(tenant: &TenantKey, digest: &KeyedDigest, key_value: &str) -> Key {
+    Key::new(
+        format!("T#{tenant}#PKEY#{}", digest.digest(key_value)),
+        "PKEY",
+    )
+}
+
+/// Where the index item of a key value was before patient keys were keyed
+/// (a bare SHA-256): read and deleted by the re-keying migration only.
+pub fn legacy_patient_key_index(tenant: &TenantKey, key_value: &str) -> Key {
     Key::new(format!("T#{tenant}#PKEY#{}", digest_b64(key_value)), "PKEY")
 }
 
@@ -175,12 +184,13 @@ mod tests {
         let c = ConsultationId::parse("c1").unwrap();
         assert_eq!(consultation_key(&t, &c).pk, "T#demo#CONSULTATION#c1");
         assert_eq!(patient_key(&t, &p).pk, "T#demo#PATIENT#p1");
-        assert!(
-            patient_key_index(&t, "RAMQ 123")
-                .pk
-                .starts_with("T#demo#PKEY#")
-        );
-        assert!(!patient_key_index(&t, "RAMQ 123").pk.contains("RAMQ"));
+        let digest = KeyedDigest::new(&crate::crypto::Secret::ephemeral());
+        let index = patient_key_index(&t, &digest, "RAMQ 123");
+        assert!(index.pk.starts_with("T#demo#PKEY#"));
+        assert!(!index.pk.contains("RAMQ"));
+        assert_ne!(index, legacy_patient_key_index(&t, "RAMQ 123"));
+        let other = KeyedDigest::new(&crate::crypto::Secret::ephemeral());
+        assert_ne!(index, patient_key_index(&t, &other, "RAMQ 123"), "keyed");
         let k = list_keys(&t, Listed::Followups, "PLANNED", &p, 5, "f1");
         assert_eq!(k.all, ("T#demo#F".into(), "0000000000005#f1".into()));
         assert_eq!(k.by_status.0, "T#demo#F#PLANNED");
