@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::middleware::from_fn_with_state;
 use clap::{Parser, Subcommand};
 use shared::clock::SystemClock;
 use shared::events::local::{LocalBus, run_embedded_relay};
-use shared::http::dev::Dev;
+use shared::http::dev::{Dev, Guard, Hosts};
 use shared::lambda::eventbridge;
 use shared::notify::local::LocalNotifier;
 use shared::runtime;
@@ -51,6 +52,12 @@ enum Command {
         /// An origin allowed to frame the demo franchises' pages (repeatable).
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// Another host name the server answers to (repeatable; e.g. behind
+        /// a proxy). It always answers to localhost, the loopback
+        /// addresses, the address it listens on and EMBEDCARE_APP_BASE_URL's
+        /// host; any other Host header is refused (DNS rebinding).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
     },
     /// Accounts (organisations).
     #[command(subcommand)]
@@ -132,7 +139,8 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Serve {
             addr,
             allow_origins,
-        } => serve(&cli.data_dir, addr, allow_origins).await,
+            allow_hosts,
+        } => serve(&cli.data_dir, addr, allow_origins, allow_hosts).await,
         Command::Account(cmd) => {
             let app = open_app(&cli.data_dir, base).await?;
             operator::account(&app, cmd).await
@@ -157,6 +165,7 @@ async fn serve(
     data_dir: &Path,
     addr: SocketAddr,
     extra_origins: Vec<String>,
+    extra_hosts: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
     let (app, embedded) = open_app_and_store(data_dir, &base_url).await?;
@@ -222,11 +231,49 @@ async fn serve(
         notifier,
         world,
     });
-    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    let hosts = Hosts::new(
+        own_hosts(addr, &app.config.app_base_url)
+            .iter()
+            .chain(&extra_hosts)
+            .map(String::as_str),
+    );
+    let guard = Arc::new(Guard {
+        hosts,
+        clock: app.clock.clone(),
+    });
+    let guard = from_fn_with_state(guard, shared::http::dev::guard);
+    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev)).layer(guard);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
+}
+
+/// The names the server is reached by: the address it listens on (unless
+/// it is every address), and its base URL's host.
+fn own_hosts(addr: SocketAddr, base_url: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    if !addr.ip().is_unspecified() {
+        names.push(match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        });
+    }
+    let authority = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| format!("[{h}]")),
+        None => authority.split(':').next().map(str::to_owned),
+    };
+    names.extend(host.filter(|h| !h.is_empty()));
+    names
 }
 
 /// The local stand-in for the `patient-notifier` function's rule, with

@@ -356,9 +356,28 @@ fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    http_to(
+        &format!("127.0.0.1:{port}"),
+        port,
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+/// [`http`] with this `Host` header.
+fn http_to(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -416,6 +435,25 @@ fn serve_seeds_a_demo_world_and_keeps_data_across_restarts() {
         .strip_prefix(&format!("http://127.0.0.1:{port}"))
         .unwrap();
     assert_eq!(http(port, "GET", path, &[], "").0, 200);
+    // Only its own host names (DNS rebinding): a page of another site that
+    // resolves to this machine reaches nothing, not even the demo.
+    for (host, status) in [
+        (format!("localhost:{port}"), 200),
+        (format!("evil.example:{port}"), 421),
+    ] {
+        let (got, text) = http_to(&host, port, "GET", "/demo", &[], "");
+        assert_eq!(got, status, "{host}: {text}");
+    }
+    let (got, text) = http_to(
+        "rebound.example",
+        port,
+        "GET",
+        "/v2/consultation-reasons",
+        &[("Api-key", key.as_str())],
+        "",
+    );
+    assert_eq!(got, 421, "{text}");
+    assert!(text.contains("\"status\":421"), "{text}");
     drop(server);
 
     // Restarted on the same data: same keys, same patient, the URL stays used.
