@@ -99,7 +99,8 @@ impl Config {
     }
 }
 
-fn env_num(name: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
+/// A whole-number variable within bounds, or its default when unset.
+pub(crate) fn env_num(name: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
     match std::env::var(name) {
         Err(_) => Ok(default),
         Ok(s) => match s.trim().parse::<i64>() {

@@ -8,6 +8,7 @@ mod guards;
 mod helpers;
 mod launches;
 mod notifier;
+mod outbox;
 mod pages;
 mod patients;
 mod privacy;

@@ -548,8 +548,166 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
 
     // The bus, a rule and a queue on moto.
     let conf = sdk_config();
-    let events = aws_sdk_eventbridge::Client::new(&conf);
-    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let (bus, url, sqs) = bus_to_queue(&conf).await;
+
+    // The relay, with the stream record of the outbox item (DynamoDB JSON).
+    let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
+    let item = aws_sdk_dynamodb::Client::new(&conf)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the outbox item");
+    let image = serde_json::to_value(
+        item.iter()
+            .map(|(k, v)| (k.clone(), dynamodb_json(v)))
+            .collect::<serde_json::Map<String, Value>>(),
+    )
+    .unwrap();
+    let stream_event = json!({"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": "100", "NewImage": image}}]});
+    let mut relay = Function::start_with(&bins[0], &table, &[("EMBEDCARE_EVENT_BUS", &bus)]).await;
+    let r = relay.invoke_raw(stream_event).await;
+    assert_eq!(r, json!({"batchItemFailures": []}));
+    let bodies = queued(&sqs, &url).await;
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
+    assert_eq!(bodies[0]["detail-type"], "Consultation Created");
+    // Marked relayed in the table: out of the outbox's pending index.
+    let item = aws_sdk_dynamodb::Client::new(&conf)
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the outbox item");
+    assert!(item.contains_key("relayedAt"), "{item:?}");
+    assert!(!item.contains_key("gsi1pk"), "{item:?}");
+
+    // The notifier, with that EventBridge event; SES (moto) needs a verified sender.
+    let ses = aws_sdk_sesv2::Client::new(&conf);
+    ses.create_email_identity()
+        .email_identity("care@pharmacy.example")
+        .send()
+        .await
+        .unwrap();
+    let mut notifier = Function::start_with(
+        &bins[1],
+        &table,
+        &[("EMBEDCARE_SES_SENDER", "care@pharmacy.example")],
+    )
+    .await;
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": true}), "{r}");
+    let stored = consultations::consultation(&app, &tenant, &c.consultation_id)
+        .await
+        .unwrap();
+    let delivery = stored.delivery.expect("a delivery");
+    assert_eq!(
+        (delivery.channel.as_str(), delivery.status),
+        ("email", DeliveryStatus::Sent)
+    );
+    // Delivered at least once: the same event again sends nothing.
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": false}));
+    let logs = notifier.logs();
+    for personal in ["Ann", "ann@example.com", "relay-1"] {
+        assert!(
+            !logs.contains(personal),
+            "{personal} in the notifier's logs"
+        );
+    }
+}
+
+/// The scheduled re-drive, as Lambda runs it: an outbox item still pending
+/// `EMBEDCARE_REDRIVE_AFTER_MINUTES` after it was written (its stream
+/// record lost) is put on the bus and marked relayed; a young one is left
+/// to the stream relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redrive_runs_on_its_schedule_as_lambda_runs_it() {
+    use shared::domain::{FranchiseStatus, TenantKey};
+    use shared::events::Event;
+    use shared::events::outbox;
+    use shared::store::Store;
+
+    let bins = build(&["outbox-redrive"]);
+    let clock = Arc::new(SystemClock);
+    let (store, _) = dynamo::store(clock.clone()).await;
+    let table = store.table().to_owned();
+    let tenant = TenantKey::parse("demo").unwrap();
+    let now = shared::clock::Clock::now_ms(clock.as_ref());
+    let (old, young) = (now - 3 * 60_000, now);
+    let events: Vec<Event> = [old, young]
+        .into_iter()
+        .map(|at| {
+            Event::franchise(
+                &tenant,
+                FranchiseStatus::Onboarded,
+                FranchiseStatus::Active,
+                2,
+                at,
+            )
+        })
+        .collect();
+    for (e, at) in events.iter().zip([old, young]) {
+        store.write(outbox::write(e, at).unwrap()).await.unwrap();
+    }
+    let conf = sdk_config();
+    let (bus, url, sqs) = bus_to_queue(&conf).await;
+    let mut redrive = Function::start_with(
+        &bins[0],
+        &table,
+        &[
+            ("EMBEDCARE_EVENT_BUS", &bus),
+            ("EMBEDCARE_REDRIVE_AFTER_MINUTES", "2"),
+        ],
+    )
+    .await;
+    let scheduled = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event",
+        "source": "aws.events", "time": "2026-11-21T06:00:00Z", "detail": {}});
+    let r = redrive.invoke_raw(scheduled.clone()).await;
+    assert_eq!(r["delivered"], 1, "{r}");
+    let bodies = queued(&sqs, &url).await;
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["detail"]["id"], json!(events[0].id));
+    let old_key = shared::store::keys::outbox_key(&tenant, &events[0].id);
+    let item = store.get(&old_key).await.unwrap().unwrap();
+    assert!(item.attrs.contains_key("relayedAt"));
+    let young_key = shared::store::keys::outbox_key(&tenant, &events[1].id);
+    let item = store.get(&young_key).await.unwrap().unwrap();
+    assert!(
+        !item.attrs.contains_key("relayedAt"),
+        "the stream relay's still"
+    );
+    // The next run finds nothing more to do.
+    let r = redrive.invoke_raw(scheduled).await;
+    assert_eq!(r["delivered"], 0, "{r}");
+}
+
+/// A bus on moto whose rule sends every embedcare event to a new queue:
+/// (bus name, queue URL, the SQS client).
+async fn bus_to_queue(conf: &aws_config::SdkConfig) -> (String, String, aws_sdk_sqs::Client) {
+    let events = aws_sdk_eventbridge::Client::new(conf);
+    let sqs = aws_sdk_sqs::Client::new(conf);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let bus = format!("bus-{suffix}");
     events.create_event_bus().name(&bus).send().await.unwrap();
@@ -593,85 +751,24 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         .await
         .unwrap();
 
-    // The relay, with the stream record of the outbox item (DynamoDB JSON).
-    let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
-    let item = aws_sdk_dynamodb::Client::new(&conf)
-        .get_item()
-        .table_name(&table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the outbox item");
-    let image = serde_json::to_value(
-        item.iter()
-            .map(|(k, v)| (k.clone(), dynamodb_json(v)))
-            .collect::<serde_json::Map<String, Value>>(),
-    )
-    .unwrap();
-    let stream_event = json!({"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
-        "dynamodb": {"SequenceNumber": "100", "NewImage": image}}]});
-    let mut relay = Function::start_with(&bins[0], &table, &[("EMBEDCARE_EVENT_BUS", &bus)]).await;
-    let r = relay.invoke_raw(stream_event).await;
-    assert_eq!(r, json!({"batchItemFailures": []}));
+    (bus, url, sqs)
+}
+
+/// The messages the queue holds (up to ten), as JSON.
+async fn queued(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     let received = sqs
         .receive_message()
-        .queue_url(&url)
+        .queue_url(url)
         .max_number_of_messages(10)
         .send()
         .await
         .unwrap();
-    let bodies: Vec<Value> = received
+    received
         .messages
         .unwrap_or_default()
         .iter()
         .map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap())
-        .collect();
-    assert_eq!(bodies.len(), 1);
-    assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
-    assert_eq!(bodies[0]["detail-type"], "Consultation Created");
-
-    // The notifier, with that EventBridge event; SES (moto) needs a verified sender.
-    let ses = aws_sdk_sesv2::Client::new(&conf);
-    ses.create_email_identity()
-        .email_identity("care@pharmacy.example")
-        .send()
-        .await
-        .unwrap();
-    let mut notifier = Function::start_with(
-        &bins[1],
-        &table,
-        &[("EMBEDCARE_SES_SENDER", "care@pharmacy.example")],
-    )
-    .await;
-    let r = notifier.invoke_raw(bodies[0].clone()).await;
-    assert_eq!(r, json!({"delivered": true}), "{r}");
-    let stored = consultations::consultation(&app, &tenant, &c.consultation_id)
-        .await
-        .unwrap();
-    let delivery = stored.delivery.expect("a delivery");
-    assert_eq!(
-        (delivery.channel.as_str(), delivery.status),
-        ("email", DeliveryStatus::Sent)
-    );
-    // Delivered at least once: the same event again sends nothing.
-    let r = notifier.invoke_raw(bodies[0].clone()).await;
-    assert_eq!(r, json!({"delivered": false}));
-    let logs = notifier.logs();
-    for personal in ["Ann", "ann@example.com", "relay-1"] {
-        assert!(
-            !logs.contains(personal),
-            "{personal} in the notifier's logs"
-        );
-    }
+        .collect()
 }
 
 /// An attribute value in DynamoDB's JSON, as a stream record carries it.

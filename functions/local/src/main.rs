@@ -11,6 +11,7 @@ use axum::middleware::from_fn_with_state;
 use clap::{Parser, Subcommand};
 use shared::clock::SystemClock;
 use shared::events::local::{LocalBus, run_embedded_relay};
+use shared::events::redrive::redrive;
 use shared::http::dev::{Dev, Guard, Hosts};
 use shared::lambda::eventbridge;
 use shared::notify::local::LocalNotifier;
@@ -20,7 +21,7 @@ use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
-use operator::{AccountCmd, FranchiseCmd, KeyCmd, PatientCmd, TableCmd};
+use operator::{AccountCmd, FranchiseCmd, KeyCmd, OutboxCmd, PatientCmd, TableCmd};
 
 mod operator;
 
@@ -68,6 +69,9 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// The outbox: events not relayed yet, dead letters, the re-drive.
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
     /// Patients (maintenance).
     #[command(subcommand)]
     Patient(PatientCmd),
@@ -153,6 +157,10 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             let app = open_app(&cli.data_dir, base).await?;
             operator::key(&app, cmd).await
         }
+        Command::Outbox(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::outbox(&app, cmd).await
+        }
         Command::Patient(cmd) => {
             let app = open_app(&cli.data_dir, base).await?;
             operator::patient(&app, cmd).await
@@ -215,7 +223,9 @@ async fn serve(
     let notifier = Arc::new(LocalNotifier::default());
     match embedded {
         Some(store) => {
-            tokio::spawn(run_embedded_relay(store, bus.clone()));
+            let after = runtime::redrive_after_ms()?;
+            tokio::spawn(run_embedded_relay(store.clone(), bus.clone()));
+            tokio::spawn(redrive_outbox(store, bus.clone(), after));
         }
         None => tracing::warn!(
             "on DynamoDB, events are relayed by the outbox-relay function from the table's stream, not by this process"
@@ -274,6 +284,20 @@ fn own_hosts(addr: SocketAddr, base_url: &str) -> Vec<String> {
     };
     names.extend(host.filter(|h| !h.is_empty()));
     names
+}
+
+/// The local stand-in for the `outbox-redrive` function's schedule: every
+/// minute, what the local relay left pending `after_ms` is put on the bus.
+async fn redrive_outbox(store: EmbeddedStore, bus: Arc<LocalBus>, after_ms: i64) {
+    use shared::clock::Clock;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        let now = SystemClock.now_ms();
+        if let Err(e) = redrive(&store, bus.as_ref(), now, after_ms, false).await {
+            tracing::warn!(error = %e, "the outbox re-drive failed");
+        }
+    }
 }
 
 /// The local stand-in for the `patient-notifier` function's rule, with

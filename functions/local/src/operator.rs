@@ -7,9 +7,11 @@ use serde_json::json;
 use shared::App;
 use shared::clock::iso_ms;
 use shared::domain::Language;
+use shared::events::redrive;
 use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
 use shared::services::rekey;
+use shared::store::keys::OutboxState;
 
 use crate::BoxError;
 
@@ -150,6 +152,34 @@ pub enum KeyCmd {
 }
 
 #[derive(Subcommand)]
+pub enum OutboxCmd {
+    /// List the outbox items not relayed to the bus yet.
+    Pending {
+        /// Only those written at least this many minutes ago.
+        #[arg(long, default_value_t = 0)]
+        older_than_minutes: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the dead letters (events the relay gave up on), with why.
+    DeadLetters {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put on the bus every outbox item not relayed this many minutes after
+    /// it was written, and mark it relayed (what the outbox-redrive function
+    /// does on its schedule). The bus: EMBEDCARE_EVENT_BUS (EventBridge);
+    /// without it, the local bus, which prints each event.
+    Redrive {
+        #[arg(long, default_value_t = 10)]
+        older_than_minutes: i64,
+        /// The dead letters too (once their cause is fixed).
+        #[arg(long)]
+        dead_letters: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum PatientCmd {
     /// Move the patient-key index items of patients from the old bare
     /// SHA-256 to the keyed hash (the migration of docs/data-model.md).
@@ -215,6 +245,68 @@ pub async fn patient(app: &App, cmd: PatientCmd) -> Result<(), BoxError> {
         "{} patients: {moved} index items moved to the keyed hash, {already} already there",
         patient_ids.len()
     );
+    Ok(())
+}
+
+pub async fn outbox(app: &App, cmd: OutboxCmd) -> Result<(), BoxError> {
+    let store = app.store.as_ref();
+    let now = app.now_ms();
+    let (state, upto, json) = match cmd {
+        OutboxCmd::Redrive {
+            older_than_minutes,
+            dead_letters,
+        } => {
+            let after = older_than_minutes.max(0) * 60_000;
+            let done = if std::env::var("EMBEDCARE_EVENT_BUS").is_ok() {
+                let bus = runtime::eventbridge_bus().await?;
+                redrive::redrive(store, &bus, now, after, dead_letters).await?
+            } else {
+                let bus = shared::events::local::LocalBus::new(true);
+                redrive::redrive(store, &bus, now, after, dead_letters).await?
+            };
+            println!(
+                "{} events re-driven, {} failed (left for the next re-drive), {} dead-lettered",
+                done.delivered, done.failed, done.dead_lettered
+            );
+            return Ok(());
+        }
+        OutboxCmd::Pending {
+            older_than_minutes,
+            json,
+        } => (
+            OutboxState::Pending,
+            now - older_than_minutes.max(0) * 60_000,
+            json,
+        ),
+        OutboxCmd::DeadLetters { json } => (OutboxState::Dead, now, json),
+    };
+    let items = redrive::stranded(store, state, upto).await?;
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|i| {
+            json!({
+                "item": i.key.pk,
+                "detailType": i.attrs.get("detailType"),
+                "createdAt": i.attrs.get("createdAt").and_then(serde_json::Value::as_i64).map(iso_ms),
+                "relayAttempts": i.attrs.get("relayAttempts"),
+                "deadLetter": i.attrs.get("deadLetter"),
+            })
+        })
+        .collect();
+    let text = rows
+        .iter()
+        .map(|r| {
+            let why = r["deadLetter"]["reason"].as_str().unwrap_or_default();
+            format!(
+                "{}\t{}\t{}\t{why}",
+                r["item"].as_str().unwrap_or_default(),
+                r["detailType"].as_str().unwrap_or("?"),
+                r["createdAt"].as_str().unwrap_or("?")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    print(json, &rows, &text);
     Ok(())
 }
 

@@ -17,6 +17,8 @@ fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
         .arg(data)
         .args(args)
         .env("EMBEDCARE_LOG", "warn")
+        .env_remove("EMBEDCARE_EVENT_BUS")
+        .env_remove("EMBEDCARE_STORE")
         .output()
         .expect("run embedcare");
     (
@@ -296,6 +298,96 @@ fn operator_commands_expire_keys_remove_origins_and_end_sessions() {
         ok && out.contains("expires 2999-12-31T23:00:00.000Z"),
         "{out}"
     );
+}
+
+#[test]
+fn outbox_commands_list_redrive_and_show_the_dead_letters() {
+    use shared::clock::{Clock, SystemClock};
+    use shared::domain::{FranchiseStatus, TenantKey};
+    use shared::events::{Event, outbox};
+    use shared::store::Store;
+    use shared::store::keys::outbox_key;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let minute = 60_000;
+    // What a process that died before relaying them left: an old pending
+    // event, a young one, and a dead letter.
+    let (old, young, dead) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let clock = std::sync::Arc::new(SystemClock);
+        let store = shared::store::embedded::EmbeddedStore::open(
+            &data.join("embedcare.redb"),
+            clock.clone(),
+        )
+        .unwrap();
+        let now = clock.now_ms();
+        let tenant = TenantKey::parse("t-1").unwrap();
+        let event = |at: i64| {
+            Event::franchise(
+                &tenant,
+                FranchiseStatus::Onboarded,
+                FranchiseStatus::Active,
+                2,
+                at,
+            )
+        };
+        let (old, young, dead) = (
+            event(now - 20 * minute),
+            event(now),
+            event(now - 30 * minute),
+        );
+        for (e, at) in [
+            (&old, now - 20 * minute),
+            (&young, now),
+            (&dead, now - 30 * minute),
+        ] {
+            store.write(outbox::write(e, at).unwrap()).await.unwrap();
+        }
+        let key = outbox_key(&tenant, &dead.id);
+        let why = "refused by the bus 5 times: ValidationException";
+        store
+            .write(outbox::dead_letter(&key, Some(now - 30 * minute), why, now))
+            .await
+            .unwrap();
+        (
+            old.id.to_string(),
+            young.id.to_string(),
+            dead.id.to_string(),
+        )
+    });
+
+    let (ok, out, err) = run(data, &["outbox", "pending"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&old) && out.contains(&young) && !out.contains(&dead),
+        "{out}"
+    );
+    let (_, out, _) = run(data, &["outbox", "pending", "--older-than-minutes", "10"]);
+    assert!(out.contains(&old) && !out.contains(&young), "{out}");
+    let letters = json_of(data, &["outbox", "dead-letters", "--json"]);
+    assert_eq!(letters.as_array().unwrap().len(), 1, "{letters}");
+    assert!(letters[0]["item"].as_str().unwrap().ends_with(&dead));
+    assert!(
+        letters[0]["deadLetter"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ValidationException")
+    );
+
+    // Without EMBEDCARE_EVENT_BUS, the local bus: it prints each event.
+    let (ok, out, err) = run(data, &["outbox", "redrive", "--older-than-minutes", "10"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&old) && !out.contains(&young) && !out.contains(&dead),
+        "{out}"
+    );
+    assert!(out.contains("1 events re-driven"), "{out}");
+    let (_, out, _) = run(data, &["outbox", "pending", "--older-than-minutes", "10"]);
+    assert!(out.trim().is_empty(), "marked relayed: {out}");
+    let (ok, out, _) = run(data, &["outbox", "redrive", "--dead-letters"]);
+    assert!(ok && out.contains(&dead), "{out}");
+    let letters = json_of(data, &["outbox", "dead-letters", "--json"]);
+    assert_eq!(letters, serde_json::json!([]));
 }
 
 struct Server {

@@ -18,6 +18,7 @@ pub mod eventbridge;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod outbox;
+pub mod redrive;
 pub mod relay;
 
 use async_trait::async_trait;
