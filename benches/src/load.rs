@@ -86,6 +86,8 @@ pub fn start_embedcare(bin: &Path, dir: &Path) -> Res<Server> {
         ])
         .arg(dir)
         .env_remove("EMBEDCARE_STORE")
+        // One key sends the whole load: no per-key limit.
+        .env("EMBEDCARE_RATE_LIMIT_PER_SECOND", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
