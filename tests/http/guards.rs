@@ -9,10 +9,9 @@ use axum::Router;
 use http::Method;
 use serde_json::json;
 use shared::domain::TenantKey;
-use shared::services::admin::{self, NewApiKey, Owner};
+use shared::services::admin;
 use shared::store::{Store, items, keys};
 use shared::{App, Config};
-use tower::ServiceExt;
 
 use crate::helpers::*;
 
@@ -27,19 +26,7 @@ async fn get_on(router: &Router, key: &str, uri: &str) -> Reply {
     let req = TestApp::request(Method::GET, uri, key, &[])
         .body(axum::body::Body::empty())
         .unwrap();
-    let res = router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = http_body_util::BodyExt::collect(res.into_body())
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    send_to(router, req).await
 }
 
 #[tokio::test]
@@ -144,18 +131,7 @@ async fn a_key_that_names_another_accounts_franchise_acts_for_none() {
 #[tokio::test]
 async fn idempotency_keys_are_the_api_keys_own() {
     let t = spawn_app().await;
-    let (_, second) = admin::create_api_key(
-        &t.app,
-        NewApiKey {
-            account_id: &t.world.account_id,
-            tenant_keys: &["demo".to_owned()],
-            owner: Owner::Existing("demo-owner".into()),
-            label: "another system",
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (_, second) = another_key(&t, "another system", None).await.unwrap();
     let body = json!({"patient": {"keys": [{"subSystem": "pms", "key": "idem-1"}],
                                   "firstName": "Ann", "lastName": "Lee"}, "reason": "uti"});
     let headers = [("Idempotency-Key", "order-1")];

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 use shared::App;
-use shared::services::admin::{self, NewApiKey, Owner};
+use shared::services::admin;
 use shared::services::launch;
 use shared::store::Store;
 
@@ -121,18 +121,7 @@ async fn revoking_the_sessions_of_a_franchise_ends_them_there_only() {
 #[tokio::test]
 async fn a_revoked_key_ends_the_sessions_it_launched_within_the_cache_bound() {
     let t = spawn_app().await;
-    let (record, second) = admin::create_api_key(
-        &t.app,
-        NewApiKey {
-            account_id: &t.world.account_id,
-            tenant_keys: &["demo".to_owned()],
-            owner: Owner::Existing("demo-owner".into()),
-            label: "second",
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (record, second) = another_key(&t, "second", None).await.unwrap();
     let launched = |key: String| {
         let t = &t;
         async move {
@@ -173,18 +162,9 @@ async fn a_revoked_key_ends_the_sessions_it_launched_within_the_cache_bound() {
 async fn an_expired_key_is_refused_and_so_are_its_sessions() {
     let t = spawn_app().await;
     let hour = 3_600_000;
-    let (_, key) = admin::create_api_key(
-        &t.app,
-        NewApiKey {
-            account_id: &t.world.account_id,
-            tenant_keys: &["demo".to_owned()],
-            owner: Owner::Existing("demo-owner".into()),
-            label: "for an hour",
-            expires_at: Some(START_MS + hour),
-        },
-    )
-    .await
-    .unwrap();
+    let (_, key) = another_key(&t, "for an hour", Some(START_MS + hour))
+        .await
+        .unwrap();
     let r = t
         .post_json_as(
             &key,
@@ -206,17 +186,7 @@ async fn an_expired_key_is_refused_and_so_are_its_sessions() {
     );
     assert!(!works(&t, &s).await);
     // An expiry in the past is refused when the key is made.
-    let past = admin::create_api_key(
-        &t.app,
-        NewApiKey {
-            account_id: &t.world.account_id,
-            tenant_keys: &["demo".to_owned()],
-            owner: Owner::Existing("demo-owner".into()),
-            label: "late",
-            expires_at: Some(START_MS),
-        },
-    )
-    .await;
+    let past = another_key(&t, "late", Some(START_MS)).await;
     assert!(matches!(past, Err(shared::Error::Invalid(_))));
     let listed: Vec<Value> = admin::list_api_keys(&t.app, &t.world.account_id)
         .await

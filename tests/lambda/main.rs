@@ -552,22 +552,7 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
 
     // The relay, with the stream record of the outbox item (DynamoDB JSON).
     let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
-    let item = aws_sdk_dynamodb::Client::new(&conf)
-        .get_item()
-        .table_name(&table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the outbox item");
+    let item = raw_item(&conf, &table, &outbox_key).await;
     let image = serde_json::to_value(
         item.iter()
             .map(|(k, v)| (k.clone(), dynamodb_json(v)))
@@ -584,22 +569,7 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
     assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
     assert_eq!(bodies[0]["detail-type"], "Consultation Created");
     // Marked relayed in the table: out of the outbox's pending index.
-    let item = aws_sdk_dynamodb::Client::new(&conf)
-        .get_item()
-        .table_name(&table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the outbox item");
+    let item = raw_item(&conf, &table, &outbox_key).await;
     assert!(item.contains_key("relayedAt"), "{item:?}");
     assert!(!item.contains_key("gsi1pk"), "{item:?}");
 
@@ -701,6 +671,25 @@ async fn the_redrive_runs_on_its_schedule_as_lambda_runs_it() {
     // The next run finds nothing more to do.
     let r = redrive.invoke_raw(scheduled).await;
     assert_eq!(r["delivered"], 0, "{r}");
+}
+
+/// An item as DynamoDB holds it (the SDK's attribute values).
+async fn raw_item(
+    conf: &aws_config::SdkConfig,
+    table: &str,
+    key: &shared::store::Key,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    aws_sdk_dynamodb::Client::new(conf)
+        .get_item()
+        .table_name(table)
+        .key("pk", Av::S(key.pk.clone()))
+        .key("sk", Av::S(key.sk.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the item")
 }
 
 /// A bus on moto whose rule sends every embedcare event to a new queue:
