@@ -130,6 +130,9 @@ async fn names_and_keys_are_nfc_and_hold_no_invisible_controls() {
         )
         .await;
     assert_eq!(r.json()["patientId"], id);
+    // A lookup by the decomposed form finds it too.
+    let r = t.get(&format!("{VIEW}?patientKey=Ame%CC%81-1"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
 
     let path = "/embeddable/consultation/create";
     for (patient, field) in [
