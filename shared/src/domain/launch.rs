@@ -34,6 +34,9 @@ pub struct Scope {
     /// refused too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<KeyId>,
+    /// That key's expiry, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_expires_at: Option<i64>,
 }
 
 impl Scope {

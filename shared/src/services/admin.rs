@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::retry::conflict;
 use crate::app::App;
 use crate::crypto::{PresentedKey, hash_secret};
+use crate::domain::account::REVOKED_KEPT_MS;
 use crate::domain::{
     Account, AccountId, ApiKeyRecord, Email, Franchise, FranchiseStatus, KeyId, Language, Origin,
     TenantKey, User, UserId,
@@ -85,6 +86,7 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         terms_accepted_by: None,
         terms_accepted_at: None,
         sessions_valid_after: None,
+        revoked_keys: vec![],
         created_at: now,
         updated_at: now,
         version: 1,
@@ -275,6 +277,7 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         app.store.transact(writes).await.map_err(Into::into),
         "the owner user must exist (existing owner) or must not exist yet (new owner)",
     )?;
+    app.unknown_keys.invalidate(record.key_id.as_str());
     Ok((record, presented.expose()))
 }
 
@@ -291,20 +294,36 @@ async fn api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     super::get(app, &keys::api_key_key(&id), &missing).await
 }
 
-/// Revokes a key. Other instances stop accepting it within the cache bound.
+/// Revokes a key, and the sessions it launched: each of its franchises
+/// records it (the pages check the franchise, never the key). Other
+/// instances stop accepting both within the cache bound. Idempotent: run
+/// again, it finishes what an interrupted run left.
 pub async fn revoke_api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     let mut record = api_key(app, key_id).await?;
-    if record.revoked_at.is_some() {
-        return Ok(record);
+    if record.revoked_at.is_none() {
+        let expected = record.version;
+        record.version += 1;
+        record.revoked_at = Some(app.now_ms());
+        let key = keys::api_key_key(&record.key_id);
+        app.store
+            .write(items::update_of(key, &record, &["revokedAt"], expected)?)
+            .await?;
+        app.keys.invalidate(record.key_id.as_str());
     }
-    let expected = record.version;
-    record.version += 1;
-    record.revoked_at = Some(app.now_ms());
-    let key = keys::api_key_key(&record.key_id);
-    app.store
-        .write(items::update_of(key, &record, &["revokedAt"], expected)?)
-        .await?;
-    app.keys.invalidate(record.key_id.as_str());
+    let at = record.revoked_at.unwrap_or_else(|| app.now_ms());
+    if app.now_ms() - at >= REVOKED_KEPT_MS {
+        return Ok(record); // no session of it can be alive any more
+    }
+    for tenant in &record.tenant_keys {
+        let mut f = franchise(app, tenant.as_str()).await?;
+        if !f.revoke_key(&record.key_id, at) {
+            continue;
+        }
+        let expected = f.version;
+        f.version += 1;
+        f.updated_at = app.now_ms();
+        save_franchise(app, &f, &["revokedKeys"], expected, None).await?;
+    }
     Ok(record)
 }
 

@@ -193,6 +193,7 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         followup_id: req.followup_id.clone(),
         prefill: req.prefill.clone(),
         key_id: Some(caller.key.key_id.clone()),
+        key_expires_at: caller.key.expires_at,
     };
     let (launch, iframe_url, expires_at) = new_launch(app, tenant, scope, app.config.launch_ttl_s)?;
     writes.insert(0, launch);

@@ -100,6 +100,7 @@ pub async fn notify_patient(
         followup_id: None,
         prefill: None,
         key_id: None,
+        key_expires_at: None,
     };
     let (link, _) = launch::issue_link(app, tenant, scope, app.config.answer_link_ttl_s).await?;
     let days = app.config.answer_link_ttl_s / 86_400;

@@ -7,13 +7,14 @@
 //! - a session started (or a launch issued) at or before the franchise's
 //!   `sessionsValidAfter` (the operator's `franchise revoke-sessions`, and
 //!   every offboarding);
-//! - a session launched by an API key that is revoked or expired (the key
-//!   id is in the launch's scope; the answer links the notifier sends have
-//!   none).
+//! - a session launched by an API key that is revoked (its franchises
+//!   record it: `admin::revoke_api_key`) or expired (its expiry is in the
+//!   launch's scope). The answer links the notifier sends have no key.
 //!
-//! The franchise and the key are read through the caches, so a change is
-//! seen everywhere within the cache's bound (`EMBEDCARE_CACHE_TTL_SECONDS`),
-//! at no cost on a warm instance.
+//! Only the franchise is read, through the cache: a change is seen
+//! everywhere within the cache's bound (`EMBEDCARE_CACHE_TTL_SECONDS`), at
+//! no cost on a warm instance, and the pages never read an API key (their
+//! role may not).
 
 use super::auth;
 use crate::app::App;
@@ -28,15 +29,9 @@ pub(crate) async fn still_valid(
     scope: &Scope,
     started_at: i64,
 ) -> Result<bool> {
-    let Some(franchise) = auth::franchise(app, tenant).await? else {
-        return Ok(false);
-    };
-    if !franchise.admits_session_of(started_at) {
+    if scope.key_expires_at.is_some_and(|e| e <= app.now_ms()) {
         return Ok(false);
     }
-    let Some(key_id) = &scope.key_id else {
-        return Ok(true);
-    };
-    let key = auth::key_record(app, key_id).await?;
-    Ok(key.is_some_and(|k| k.is_usable(app.now_ms())))
+    let franchise = auth::franchise(app, tenant).await?;
+    Ok(franchise.is_some_and(|f| f.admits_session_of(started_at, scope.key_id.as_ref())))
 }

@@ -96,6 +96,7 @@ mod tests {
             followup_id: None,
             prefill: None,
             key_id: None,
+            key_expires_at: None,
         }
     }
 
