@@ -18,7 +18,8 @@ const STATS: &str = "/embeddable/statistics";
 /// The session still works: a page renders and an action is taken (a
 /// consultation created for its patient).
 async fn works(t: &TestApp, s: &Session) -> bool {
-    let page = s.view(t, "consultation/dashboard").await;
+    let view = s.ctx["ready"]["view"].as_str().expect("the launch's view");
+    let page = s.view(t, view).await;
     let patient = s.ctx["ready"]["patientId"].clone();
     let act = s
         .act(t, "consultation.create", json!({"patientId": patient}))
@@ -50,7 +51,7 @@ async fn offboarding_ends_every_session_and_launch_and_reactivation_starts_afres
     admin::offboard_franchise(&t.app, &tenant).await.unwrap();
 
     assert!(!works(&t, &s).await, "the session ended with its franchise");
-    assert_eq!(t.load(&unopened, &[]).await.status, 410);
+    assert_eq!(t.redeem(&unopened).await.status, 410);
     assert_eq!(t.get(STATS, &[]).await.status, 403);
 
     t.clock.advance_ms(1);
@@ -70,7 +71,7 @@ async fn offboarding_ends_every_session_and_launch_and_reactivation_starts_afres
 
     // What ended stays ended; what starts now works.
     assert!(!works(&t, &s).await);
-    assert_eq!(t.load(&unopened, &[]).await.status, 410);
+    assert_eq!(t.redeem(&unopened).await.status, 410);
     let fresh = open(&t, &start_url(&t, "off-1", "en").await).await;
     assert!(works(&t, &fresh).await);
     // Only an offboarded franchise is reactivated.
@@ -112,7 +113,7 @@ async fn revoking_the_sessions_of_a_franchise_ends_them_there_only() {
 
     assert!(!works(&t, &a).await);
     assert!(!works(&t, &b).await);
-    assert_eq!(t.load(&unopened, &[]).await.status, 410);
+    assert_eq!(t.redeem(&unopened).await.status, 410);
     assert!(works(&t, &other).await, "another franchise is untouched");
     let fresh = open(&t, &start_url(&t, "rs-1", "en").await).await;
     assert!(works(&t, &fresh).await, "new launches work");
@@ -153,7 +154,7 @@ async fn a_revoked_key_ends_the_sessions_it_launched_within_the_cache_bound() {
     assert!(works(&t, &by_second).await, "cached for at most the bound");
     t.clock.advance_ms(t.app.config.cache_ttl_s * 1000);
     assert!(!works(&t, &by_second).await);
-    assert_eq!(t.load(&unopened, &[]).await.status, 410);
+    assert_eq!(t.redeem(&unopened).await.status, 410);
     assert_eq!(t.get_as(&second, STATS, &[]).await.status, 401);
     assert!(works(&t, &by_demo).await, "another key's sessions go on");
 }

@@ -19,8 +19,8 @@
 
 use crate::app::App;
 use crate::domain::{
-    ConsultationId, ConsultationStatus, Delivery, DeliveryStatus, Locale, Role, Scope, TenantKey,
-    View,
+    ConsultationId, ConsultationStatus, Delivery, DeliveryStatus, Locale, Reach, Role, Scope,
+    TenantKey, View,
 };
 use crate::error::{Error, Result};
 use crate::notify::{Message, Notifier};
@@ -99,6 +99,9 @@ pub async fn notify_patient(
         consultation_id: Some(c.consultation_id.clone()),
         followup_id: None,
         prefill: None,
+        reach: Some(Reach::Consultation {
+            consultation_id: c.consultation_id.clone(),
+        }),
         key_id: None,
         key_expires_at: None,
     };

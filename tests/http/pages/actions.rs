@@ -198,9 +198,49 @@ async fn onboarding_and_offboarding_post_their_events() {
         .await;
     assert_eq!(r.status, 409);
 
-    let r = s.act(&t, "franchise.offboard", json!({})).await;
-    assert_eq!(r.status, 400);
+    // Onboarding is not offboarding: an onboarding session may not leave,
+    // nor may the management page's.
     let r = s
+        .act(&t, "franchise.offboard", json!({"confirm": true}))
+        .await;
+    assert_eq!(r.status, 403);
+    let management = open(
+        &t,
+        &t.get(
+            "/embeddable/administration/franchise-management?locale=en",
+            &[],
+        )
+        .await
+        .text(),
+    )
+    .await;
+    for (action, body) in [
+        ("franchise.offboard", json!({"confirm": true})),
+        ("franchise.onboard", json!({"accept": true})),
+    ] {
+        assert_eq!(
+            management.act(&t, action, body).await.status,
+            403,
+            "{action}"
+        );
+    }
+    let off = open(
+        &t,
+        &t.get(
+            "/embeddable/administration/franchise-offboarding?locale=en",
+            &[],
+        )
+        .await
+        .text(),
+    )
+    .await;
+    let r = off
+        .act(&t, "franchise.onboard", json!({"accept": true}))
+        .await;
+    assert_eq!(r.status, 403, "onboarding is the onboarding view's");
+    let r = off.act(&t, "franchise.offboard", json!({})).await;
+    assert_eq!(r.status, 400);
+    let r = off
         .act(&t, "franchise.offboard", json!({"confirm": true}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
@@ -209,6 +249,6 @@ async fn onboarding_and_offboarding_post_their_events() {
     check_against_schema(event, "franchise-offboarded.json");
     // Every session of an offboarded franchise ends with it, this one too:
     // the next page is the expired one.
-    let gone = s.page(&t, r.json()["location"].as_str().unwrap()).await;
+    let gone = off.page(&t, r.json()["location"].as_str().unwrap()).await;
     assert_eq!(gone.status, 410, "{}", gone.text());
 }
