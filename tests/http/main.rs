@@ -6,12 +6,17 @@ mod clinic_pages;
 mod cursors;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod guards;
 mod helpers;
 mod launches;
+mod notifier;
+mod outbox;
 mod pages;
 mod patients;
+mod privacy;
 mod sdk_calls;
 mod seed_002;
+mod sessions;
 mod tenancy;
 mod v2;
 mod views;

@@ -27,6 +27,9 @@ export const KEY_PREFIXES = {
   /** ACCOUNT#{accountId}#USER#{userId}: a user of an account. (Account items,
    * ACCOUNT#{accountId}, are read by the operator commands only.) */
   user: 'ACCOUNT#*#USER#*',
+  /** gsi1's OUTBOX#PENDING#{shard} and OUTBOX#DEAD#{shard}: the outbox items
+   * not relayed yet, and the dead letters (queried by the re-drive only). */
+  outboxIndex: 'OUTBOX#*',
 };
 
 /** What a vendor call touches: its key, its franchise's data, its account's users. */
@@ -147,3 +150,6 @@ export const RELAY_CRATE = 'outbox-relay';
 
 /** The rule-driven patient notifier (no route; only with an SES sender): see the stack. */
 export const NOTIFIER_CRATE = 'patient-notifier';
+
+/** The scheduled outbox re-drive (no route): see the stack. */
+export const REDRIVE_CRATE = 'outbox-redrive';

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::retry::conflict;
 use crate::app::App;
 use crate::crypto::{PresentedKey, hash_secret};
+use crate::domain::account::REVOKED_KEPT_MS;
 use crate::domain::clinic::TimeZoneName;
 use crate::domain::{
     Account, AccountId, ApiKeyRecord, Email, Franchise, FranchiseStatus, KeyId, Language, Origin,
@@ -51,12 +52,19 @@ pub struct NewFranchise<'a> {
     pub allowed_origins: &'a [String],
 }
 
+/// Origins as the operator gives them: each one an origin, `https://`
+/// unless it is this machine's (`Origin::is_secure`).
 fn parse_origins(raw: &[String]) -> Result<Vec<Origin>> {
     let mut origins = Vec::new();
     for o in raw {
         let origin = Origin::parse(o).ok_or_else(|| {
             Error::invalid(format!("{o:?} is not an origin (scheme://host[:port])"))
         })?;
+        if !origin.is_secure() {
+            return Err(Error::invalid(format!(
+                "{o:?}: an origin is https:// (http:// only for localhost and 127.0.0.1)"
+            )));
+        }
         if !origins.contains(&origin) {
             origins.push(origin);
         }
@@ -80,6 +88,8 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         status: FranchiseStatus::Active,
         terms_accepted_by: None,
         terms_accepted_at: None,
+        sessions_valid_after: None,
+        revoked_keys: vec![],
         created_at: now,
         updated_at: now,
         version: 1,
@@ -148,39 +158,49 @@ pub async fn add_origins(app: &App, tenant: &str, origins: &[String]) -> Result<
     let expected = f.version;
     f.version += 1;
     f.updated_at = app.now_ms();
-    let key = keys::franchise_key(&f.tenant_key);
-    let mut writes = vec![items::update_of(key, &f, &["allowedOrigins"], expected)?];
+    save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
     let added: Vec<&str> = added.iter().map(|o| o.as_str()).collect();
-    writes.extend(cors_origin_writes(&f.tenant_key, &added, &[]));
-    app.store.transact(writes).await?;
-    app.franchises.invalidate(f.tenant_key.as_str());
+    sync_cors_index(app, &f.tenant_key, &added, &[]).await?;
     Ok(f)
 }
 
-/// Removes origins allowed to frame a franchise's pages (and to call the
-/// patient endpoints from a browser).
+/// The origin index follows a franchise's allowed origins (written after
+/// the franchise: it only lets a browser's preflight through, every
+/// answer checks the franchise itself).
+async fn sync_cors_index(
+    app: &App,
+    tenant: &TenantKey,
+    added: &[&str],
+    removed: &[&str],
+) -> Result<()> {
+    for w in cors_origin_writes(tenant, added, removed) {
+        app.store.write(w).await?;
+    }
+    Ok(())
+}
+
+/// Stops allowing origins to frame a franchise's pages (and to receive its
+/// browser messages). Origins it does not have are ignored; they need not
+/// pass today's rules (an old `http://` one can be removed).
 pub async fn remove_origins(app: &App, tenant: &str, origins: &[String]) -> Result<Franchise> {
     let mut f = franchise(app, tenant).await?;
-    let gone = parse_origins(origins)?;
-    let removed: Vec<Origin> = f
-        .allowed_origins
-        .iter()
-        .filter(|o| gone.contains(o))
-        .cloned()
-        .collect();
-    if removed.is_empty() {
+    let mut gone = Vec::new();
+    for o in origins {
+        gone.push(Origin::parse(o).ok_or_else(|| {
+            Error::invalid(format!("{o:?} is not an origin (scheme://host[:port])"))
+        })?);
+    }
+    let before = f.allowed_origins.len();
+    f.allowed_origins.retain(|o| !gone.contains(o));
+    if f.allowed_origins.len() == before {
         return Ok(f);
     }
-    f.allowed_origins.retain(|o| !gone.contains(o));
     let expected = f.version;
     f.version += 1;
     f.updated_at = app.now_ms();
-    let key = keys::franchise_key(&f.tenant_key);
-    let mut writes = vec![items::update_of(key, &f, &["allowedOrigins"], expected)?];
-    let removed: Vec<&str> = removed.iter().map(|o| o.as_str()).collect();
-    writes.extend(cors_origin_writes(&f.tenant_key, &[], &removed));
-    app.store.transact(writes).await?;
-    app.franchises.invalidate(f.tenant_key.as_str());
+    save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
+    let removed: Vec<&str> = gone.iter().map(|o| o.as_str()).collect();
+    sync_cors_index(app, &f.tenant_key, &[], &removed).await?;
     Ok(f)
 }
 
@@ -222,6 +242,8 @@ pub struct NewApiKey<'a> {
     pub tenant_keys: &'a [String],
     pub owner: Owner,
     pub label: &'a str,
+    /// When the key stops working by itself (epoch ms); `None`: never.
+    pub expires_at: Option<i64>,
 }
 
 fn user_id(id: &str) -> Result<UserId> {
@@ -247,6 +269,9 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         }
     }
     let now = app.now_ms();
+    if new.expires_at.is_some_and(|e| e <= now) {
+        return Err(Error::invalid("a key's expiry must be in the future"));
+    }
     let mut writes = Vec::new();
     let owner_user_id = match new.owner {
         Owner::Existing(id) => {
@@ -292,6 +317,7 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         label: new.label.trim().to_owned(),
         created_at: now,
         revoked_at: None,
+        expires_at: new.expires_at,
         version: 1,
     };
     writes.push(items::put_new(items::api_key_item(&record)?));
@@ -299,6 +325,7 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         app.store.transact(writes).await.map_err(Into::into),
         "the owner user must exist (existing owner) or must not exist yet (new owner)",
     )?;
+    app.unknown_keys.invalidate(record.key_id.as_str());
     Ok((record, presented.expose()))
 }
 
@@ -315,26 +342,42 @@ async fn api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     super::get(app, &keys::api_key_key(&id), &missing).await
 }
 
-/// Revokes a key. Other instances stop accepting it within the cache bound.
+/// Revokes a key, and the sessions it launched: each of its franchises
+/// records it (the pages check the franchise, never the key). Other
+/// instances stop accepting both within the cache bound. Idempotent: run
+/// again, it finishes what an interrupted run left.
 pub async fn revoke_api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     let mut record = api_key(app, key_id).await?;
-    if record.revoked_at.is_some() {
-        return Ok(record);
+    if record.revoked_at.is_none() {
+        let expected = record.version;
+        record.version += 1;
+        record.revoked_at = Some(app.now_ms());
+        let key = keys::api_key_key(&record.key_id);
+        app.store
+            .write(items::update_of(key, &record, &["revokedAt"], expected)?)
+            .await?;
+        app.keys.invalidate(record.key_id.as_str());
     }
-    let expected = record.version;
-    record.version += 1;
-    record.revoked_at = Some(app.now_ms());
-    let key = keys::api_key_key(&record.key_id);
-    app.store
-        .write(items::update_of(key, &record, &["revokedAt"], expected)?)
-        .await?;
-    app.keys.invalidate(record.key_id.as_str());
+    let at = record.revoked_at.unwrap_or_else(|| app.now_ms());
+    if app.now_ms() - at >= REVOKED_KEPT_MS {
+        return Ok(record); // no session of it can be alive any more
+    }
+    for tenant in &record.tenant_keys {
+        let mut f = franchise(app, tenant.as_str()).await?;
+        if !f.revoke_key(&record.key_id, at) {
+            continue;
+        }
+        let expected = f.version;
+        f.version += 1;
+        f.updated_at = app.now_ms();
+        save_franchise(app, &f, &["revokedKeys"], expected, None).await?;
+    }
     Ok(record)
 }
 
-/// Rotation: a new key with the same franchises, owner and label. The old
-/// key keeps working until it is revoked, so a vendor can switch without
-/// downtime.
+/// Rotation: a new key with the same franchises, owner and label (and no
+/// expiry). The old key keeps working until it is revoked or expires, so a
+/// vendor can switch without downtime.
 pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, String)> {
     let old = api_key(app, key_id).await?;
     let tenants: Vec<String> = old.tenant_keys.iter().map(|t| t.to_string()).collect();
@@ -345,6 +388,7 @@ pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, St
             tenant_keys: &tenants,
             owner: Owner::Existing(old.owner_user_id.to_string()),
             label: &old.label,
+            expires_at: None,
         },
     )
     .await
@@ -360,10 +404,64 @@ pub async fn onboard_franchise(
     change_franchise_status(app, tenant, FranchiseStatus::Onboarded, Some(user)).await
 }
 
-/// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise),
-/// with its `Franchise Offboarded` event.
+/// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise,
+/// and every session of it ends), with its `Franchise Offboarded` event.
 pub async fn offboard_franchise(app: &App, tenant: &TenantKey) -> Result<(Franchise, Event)> {
     change_franchise_status(app, tenant, FranchiseStatus::Offboarded, None).await
+}
+
+/// The operator's reactivation of an offboarded franchise (`embedcare
+/// franchise reactivate`): back to ONBOARDED when its terms were accepted,
+/// else ACTIVE, with its `Franchise Reactivated` event. Its sessions of
+/// before the offboarding stay ended.
+pub async fn reactivate_franchise(app: &App, tenant: &str) -> Result<(Franchise, Event)> {
+    let mut f = franchise(app, tenant).await?;
+    let expected = f.version;
+    let now = app.now_ms();
+    let previous = f.reactivate(now)?;
+    let event = Event::franchise(&f.tenant_key, f.status, previous, f.version, now);
+    save_franchise(app, &f, &["status"], expected, Some(&event)).await?;
+    Ok((f, event))
+}
+
+/// Ends every browser session of a franchise, and every launch not yet
+/// redeemed (`embedcare franchise revoke-sessions`): no scan, the franchise
+/// records the instant and every session check compares its own start with
+/// it (through the franchise cache: within its bound everywhere).
+pub async fn revoke_sessions(app: &App, tenant: &str) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    let expected = f.version;
+    let now = app.now_ms();
+    f.sessions_valid_after = Some(now);
+    f.version += 1;
+    f.updated_at = now;
+    save_franchise(app, &f, &["sessionsValidAfter"], expected, None).await?;
+    Ok(f)
+}
+
+/// Writes the `changed` attributes of `f` at the version it was read at,
+/// with its event when it has one, and forgets the cached copy.
+async fn save_franchise(
+    app: &App,
+    f: &Franchise,
+    changed: &[&str],
+    expected: u64,
+    event: Option<&Event>,
+) -> Result<()> {
+    let change = items::update_of(keys::franchise_key(&f.tenant_key), f, changed, expected)?;
+    let written = match event {
+        Some(event) => {
+            let writes = outbox::with_event(change, event, app.now_ms())?;
+            app.store.transact(writes).await
+        }
+        None => app.store.write(change).await,
+    };
+    conflict(
+        written.map_err(Into::into),
+        "The franchise changed meanwhile",
+    )?;
+    app.franchises.invalidate(f.tenant_key.as_str());
+    Ok(())
 }
 
 async fn change_franchise_status(
@@ -380,13 +478,10 @@ async fn change_franchise_status(
     if accepted_by.is_some() {
         changed.extend(["termsAcceptedBy", "termsAcceptedAt"]);
     }
+    if to == FranchiseStatus::Offboarded {
+        changed.push("sessionsValidAfter");
+    }
     let event = Event::franchise(tenant, to, previous, f.version, now);
-    let change = items::update_of(keys::franchise_key(tenant), &f, &changed, expected)?;
-    let writes = outbox::with_event(change, &event, now)?;
-    conflict(
-        app.store.transact(writes).await.map_err(Into::into),
-        "The franchise changed meanwhile",
-    )?;
-    app.franchises.invalidate(tenant.as_str());
+    save_franchise(app, &f, &changed, expected, Some(&event)).await?;
     Ok((f, event))
 }

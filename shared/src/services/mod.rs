@@ -15,7 +15,9 @@ pub mod launch;
 pub mod lists;
 pub mod notify;
 pub mod people;
+pub mod rekey;
 pub mod retry;
+pub mod revocation;
 
 use serde::de::DeserializeOwned;
 

@@ -78,12 +78,23 @@ pub async fn issue_sso(
         crate::services::retry::always,
         || async {
             let read = ReadSet::new(caller, None)
-                .patient_keys(tenant, patient.keys.iter().map(|k| k.key.as_str()))
+                .patient_keys(
+                    tenant,
+                    &app.patient_keys,
+                    patient.keys.iter().map(|k| k.key.as_str()),
+                )
                 .read(app)
                 .await?;
             let now = app.now_ms();
             let mut writes = Vec::new();
-            let pid = people::patient_writes(tenant, patient, &read, now, &mut writes)?;
+            let pid = people::patient_writes(
+                tenant,
+                &app.patient_keys,
+                patient,
+                &read,
+                now,
+                &mut writes,
+            )?;
             let issued = new_token(
                 tenant,
                 TokenKind::Sso,
