@@ -178,6 +178,10 @@ async fn a_walk_in_waits_is_started_by_a_provider_and_chats_both_ways() {
     )
     .await;
     assert_eq!(r.json()["queuePosition"], 1);
+    // The start counted the first one out of the queue (in its own
+    // transaction): a new walk-in joins behind the second only.
+    let (_, third) = sso(&t, "P-102").await;
+    assert_eq!(walkin(&t, &third).await["queuePosition"], 2);
 
     // Both ways.
     let r = call(&t, Method::POST, &path, None, Some(&token), &[], Some(&msg)).await;

@@ -1008,3 +1008,141 @@ pub async fn additions_are_atomic_and_return_the_new_item(h: Harness) {
     }
     assert_invalid(h.store.add(&key, &[], None).await.map(drop));
 }
+
+/// An update's additions (`Write::Update::add`, absent counts as 0) in a
+/// transaction: applied with the transaction's other writes or not at all,
+/// set and removed beside, on a number only; what it may not touch
+/// refused.
+pub async fn additions_in_a_transaction_are_all_or_nothing(h: Harness) {
+    let counter = h.key("counter", "c");
+    let other = h.key("visit", "v");
+    let add = |n: i64, cond: Option<Cond>| Write::add(counter.clone(), &[("left", n)], cond);
+    // The item must exist: a failed condition cancels the whole transaction.
+    let r = h
+        .store
+        .transact(vec![
+            put(&other, json!({"status": "STARTED"}), None),
+            add(1, Some(Cond::Exists)),
+        ])
+        .await;
+    assert!(
+        matches!(&r, Err(StoreError::TransactionCancelled { failed }) if failed == &vec![1]),
+        "{r:?}"
+    );
+    assert_eq!(h.get(&other).await, None, "nothing written");
+    assert_eq!(h.get(&counter).await, None);
+    h.store
+        .write(update(
+            &counter,
+            json!({"label": "queue", "issued": 5}),
+            &[],
+            None,
+        ))
+        .await
+        .expect("create");
+    h.store
+        .transact(vec![
+            put(&other, json!({"status": "STARTED"}), None),
+            add(1, Some(Cond::Exists)),
+        ])
+        .await
+        .expect("added with the other write");
+    let item = h.get(&counter).await.expect("counter");
+    assert_eq!(
+        item.attrs.get("left"),
+        Some(&json!(1)),
+        "absent counts as 0"
+    );
+    assert_eq!(item.attrs.get("issued"), Some(&json!(5)));
+    // A failed condition elsewhere: the addition does not happen.
+    let r = h
+        .store
+        .transact(vec![
+            put(&other, json!({"status": "DONE"}), Some(Cond::NotExists)),
+            add(1, None),
+        ])
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::TransactionCancelled { .. })),
+        "{r:?}"
+    );
+    assert_eq!(
+        h.get(&counter).await.expect("counter").attrs["left"],
+        json!(1)
+    );
+    // Set, remove and add in one update, single or transactional.
+    h.store
+        .write(Write::Update {
+            key: counter.clone(),
+            set: obj(json!({"state": "open"})),
+            remove: vec!["label".into()],
+            add: vec![("left".into(), 2), ("issued".into(), -1)],
+            cond: Some(Cond::AttrEq("issued".into(), json!(5))),
+        })
+        .await
+        .expect("set, remove, add");
+    let item = h.get(&counter).await.expect("counter");
+    assert_eq!(item.attrs.get("left"), Some(&json!(3)));
+    assert_eq!(item.attrs.get("issued"), Some(&json!(4)));
+    assert_eq!(item.attrs.get("state"), Some(&json!("open")));
+    assert_eq!(item.attrs.get("label"), None);
+    // Concurrent transactions each add theirs.
+    futures::future::join_all((0..5).map(|i| {
+        let store = h.store.clone();
+        let (counter, visit) = (counter.clone(), h.key("visit", &format!("w{i}")));
+        async move {
+            let writes = vec![
+                put(&visit, json!({"status": "LEFT"}), Some(Cond::NotExists)),
+                Write::add(counter, &[("left", 1)], Some(Cond::Exists)),
+            ];
+            // A conflicting transaction (DynamoDB) is run again.
+            for _ in 0..20 {
+                match store.transact(writes.clone()).await {
+                    Err(StoreError::TransactionCancelled { failed }) if failed.is_empty() => {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                    other => return other.expect("added"),
+                }
+            }
+            panic!("never committed");
+        }
+    }))
+    .await;
+    assert_eq!(
+        h.get(&counter).await.expect("counter").attrs["left"],
+        json!(8)
+    );
+    // What an addition may not touch, and numbers only.
+    for bad in ["pk", "ttl", "gsi2sk"] {
+        assert_invalid(
+            h.store
+                .write(Write::add(counter.clone(), &[(bad, 1)], None))
+                .await,
+        );
+    }
+    let both = Write::Update {
+        key: counter.clone(),
+        set: obj(json!({"left": 1})),
+        remove: vec![],
+        add: vec![("left".into(), 1)],
+        cond: None,
+    };
+    assert_invalid(h.store.write(both).await);
+    let nothing = Write::Update {
+        key: counter.clone(),
+        set: obj(json!({})),
+        remove: vec![],
+        add: vec![],
+        cond: None,
+    };
+    assert_invalid(h.store.write(nothing).await);
+    let r = h
+        .store
+        .write(Write::add(counter.clone(), &[("state", 1)], None))
+        .await;
+    assert!(r.is_err(), "adding to a string: {r:?}");
+    assert_eq!(
+        h.get(&counter).await.expect("counter").attrs["state"],
+        json!("open")
+    );
+}

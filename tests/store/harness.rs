@@ -71,6 +71,7 @@ pub fn update(key: &Key, set: Value, remove: &[&str], cond: Option<Cond>) -> Wri
         key: key.clone(),
         set: obj(set),
         remove: remove.iter().map(|s| s.to_string()).collect(),
+        add: vec![],
         cond,
     }
 }

@@ -44,6 +44,7 @@ macro_rules! contract_tests {
                 concurrent_version_checked_updates,
                 nested_conditions_and_unusual_attribute_names,
                 additions_are_atomic_and_return_the_new_item,
+                additions_in_a_transaction_are_all_or_nothing,
             );
         }
     };

@@ -72,6 +72,7 @@ pub fn relayed(key: &Key, now: i64) -> Write {
             DEAD_LETTER.into(),
             ATTEMPTS.into(),
         ],
+        add: vec![],
         cond: Some(Cond::Exists),
     }
 }
@@ -94,6 +95,7 @@ pub fn dead_letter(key: &Key, created_at: Option<i64>, reason: &str, now: i64) -
         key: key.clone(),
         set,
         remove: vec![],
+        add: vec![],
         cond: Some(Cond::Exists),
     }
 }
@@ -106,6 +108,7 @@ pub fn attempted(key: &Key, attempts: u64) -> Write {
         key: key.clone(),
         set,
         remove: vec![],
+        add: vec![],
         cond: Some(Cond::Exists),
     }
 }

@@ -364,6 +364,7 @@ pub async fn redeem(
                 key: launch_key.clone(),
                 set: redeemed,
                 remove: vec![],
+                add: vec![],
                 cond: Some(Cond::And(vec![
                     Cond::Exists,
                     Cond::AttrNotExists("redeemedAt".into()),

@@ -53,6 +53,23 @@ pub fn conflict<T>(result: Result<T>, message: impl Into<String>) -> Result<T> {
     }
 }
 
+/// Runs a write again when it was cancelled by a conflicting transaction
+/// on one of its items (a contention in which no condition failed), at
+/// most [`ATTEMPTS`] times; a failed condition is answered at once.
+pub async fn retry_conflicting<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    for n in 1..ATTEMPTS {
+        match attempt().await {
+            Err(Error::Contention { failed }) if failed.is_empty() => backoff(n).await,
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
 /// A short, jittered pause, so that racing calls do not collide again.
 async fn backoff(attempt: u32) {
     let mut b = [0u8; 1];
@@ -95,5 +112,31 @@ mod tests {
             conflict(Err::<(), _>(Error::Contention { failed: vec![] }), "m"),
             Err(Error::Conflict(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn only_conflicting_transactions_are_run_again() {
+        let calls = AtomicU32::new(0);
+        let conflicted_once = || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(Error::Contention { failed: vec![] }),
+                n => Ok(n),
+            }
+        };
+        assert_eq!(retry_conflicting(conflicted_once).await.unwrap(), 1);
+        let condition = AtomicU32::new(0);
+        let failed = || async {
+            condition.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(Error::Contention { failed: vec![0] })
+        };
+        assert!(matches!(
+            retry_conflicting(failed).await,
+            Err(Error::Contention { .. })
+        ));
+        assert_eq!(
+            condition.load(Ordering::SeqCst),
+            1,
+            "a failed condition is final"
+        );
     }
 }

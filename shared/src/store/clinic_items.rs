@@ -197,6 +197,7 @@ pub fn cors_origin_writes(tenant: &TenantKey, added: &[&str], removed: &[&str]) 
             key: keys::cors_origin_key(o),
             set,
             remove: vec![],
+            add: vec![],
             cond: None,
         });
     }
@@ -207,6 +208,7 @@ pub fn cors_origin_writes(tenant: &TenantKey, added: &[&str], removed: &[&str]) 
             key: keys::cors_origin_key(o),
             set,
             remove: vec![tenant_attr(tenant)],
+            add: vec![],
             cond: None,
         });
     }

@@ -103,6 +103,7 @@ pub fn update_of<T: Serialize>(
         key,
         set,
         remove: vec![],
+        add: vec![],
         cond: Some(at_version(expected_version)),
     })
 }
@@ -366,6 +367,7 @@ fn index_writes(
             key: keys::patient_key_index(&patient.tenant_key, digest, value),
             set,
             remove: vec![],
+            add: vec![],
             cond: Some(Cond::And(conds)),
         });
     }

@@ -124,12 +124,16 @@ pub enum Write {
         item: Item,
         cond: Option<Cond>,
     },
-    /// Set and remove top-level attributes; creates the item when it is
-    /// absent (as DynamoDB's `UpdateItem` does) unless `cond` forbids it.
+    /// Set and remove top-level attributes, and add to number attributes
+    /// (`add`: absent counts as 0, as DynamoDB's `ADD`); creates the item
+    /// when it is absent (as `UpdateItem` does) unless `cond` forbids it.
+    /// An addition in a transaction is atomic with the transaction's other
+    /// writes.
     Update {
         key: Key,
         set: Attrs,
         remove: Vec<String>,
+        add: Vec<(String, i64)>,
         cond: Option<Cond>,
     },
     Delete {
@@ -143,6 +147,18 @@ pub enum Write {
 }
 
 impl Write {
+    /// An update that only adds `amounts` to number attributes of the item
+    /// at `key`, if `cond` holds.
+    pub fn add(key: Key, amounts: &[(&str, i64)], cond: Option<Cond>) -> Self {
+        Write::Update {
+            key,
+            set: Attrs::new(),
+            remove: Vec::new(),
+            add: amounts.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect(),
+            cond,
+        }
+    }
+
     pub fn key(&self) -> &Key {
         match self {
             Write::Put { item, .. } => &item.key,
@@ -306,13 +322,19 @@ pub fn validate_add(key: &Key, amounts: &[(&str, i64)]) -> StoreResult<()> {
     if amounts.is_empty() {
         return Err(StoreError::Invalid("an addition adds something".into()));
     }
+    validate_add_names(amounts.iter().map(|(n, _)| *n))
+}
+
+/// Additions go to plain number attributes: never a key attribute, an
+/// index key attribute (a string) or `ttl`.
+fn validate_add_names<'a>(mut names: impl Iterator<Item = &'a str>) -> StoreResult<()> {
     let reserved = |n: &str| {
         n == PK || n == SK || n == TTL || table::GSIS.iter().any(|g| g.pk == n || g.sk == n)
     };
-    if let Some((name, _)) = amounts.iter().find(|(n, _)| reserved(n)) {
-        return Err(StoreError::Invalid(format!("cannot add to {name}")));
+    match names.find(|n| reserved(n)) {
+        Some(name) => Err(StoreError::Invalid(format!("cannot add to {name}"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Approximate stored size of an item, as DynamoDB counts it closely enough
@@ -347,13 +369,32 @@ pub fn validate_transaction(writes: &[Write]) -> StoreResult<()> {
 /// Checks what every adapter refuses in one write, as DynamoDB does: an
 /// empty key attribute, key attributes among the attributes, an item over
 /// the size limit, an index key attribute that is not a non-empty string,
-/// an update that removes a key attribute or both sets and removes one.
+/// an update that removes a key attribute or both sets and removes one, or
+/// that adds to an attribute it also sets or removes, or to a reserved one.
 pub fn validate_write(write: &Write) -> StoreResult<()> {
     let (key, attrs) = match write {
         Write::Put { item, .. } => (&item.key, Some(&item.attrs)),
         Write::Update {
-            key, set, remove, ..
+            key,
+            set,
+            remove,
+            add,
+            ..
         } => {
+            validate_add_names(add.iter().map(|(n, _)| n.as_str()))?;
+            if let Some((name, _)) = add
+                .iter()
+                .find(|(n, _)| set.contains_key(n) || remove.contains(n))
+            {
+                return Err(StoreError::Invalid(format!(
+                    "attribute {name} is both added to and set or removed"
+                )));
+            }
+            if set.is_empty() && remove.is_empty() && add.is_empty() {
+                return Err(StoreError::Invalid(
+                    "an update sets, removes or adds something".into(),
+                ));
+            }
             if let Some(name) = remove.iter().find(|n| *n == PK || *n == SK) {
                 return Err(StoreError::Invalid(format!(
                     "cannot remove the key attribute {name}"

@@ -454,7 +454,8 @@ pub async fn act(app: &App, actor: &Actor, id: &VisitId, mv: Move) -> Result<(Vi
 
 /// Saves `v` moved to `to` (after `edit`) with its event, at the version
 /// read and the status read; frees a cancelled booking's cells; counts a
-/// walk-in that left the queue.
+/// walk-in that left the queue on its room, in the same transaction (an
+/// addition: concurrent moves each add theirs).
 async fn save_move(
     app: &App,
     franchise: &crate::domain::Franchise,
@@ -480,23 +481,23 @@ async fn save_move(
     {
         writes.extend(slots::releases(franchise, p, s, e, &v.visit_id));
     }
+    if previous == VisitStatus::Waiting {
+        writes.push(Write::add(
+            keys::room_key(&v.tenant_key, &v.room_code),
+            &[(TICKETS_LEFT, 1)],
+            Some(Cond::Exists),
+        ));
+    }
     writes.push(outbox::write(&event, now)?);
+    // The room's counter is written by every walk-in that joins its queue:
+    // a move cancelled by one of those (no condition failed) is run again.
+    let saved = crate::services::retry::retry_conflicting(|| async {
+        app.store.transact(writes.clone()).await.map_err(Into::into)
+    })
+    .await;
     crate::services::retry::conflict(
-        app.store.transact(writes).await.map_err(Into::into),
+        saved,
         "The visit changed meanwhile; reload it and try again",
     )?;
-    if previous == VisitStatus::Waiting {
-        // Not in the move's transaction (an addition returns what it made):
-        // a lost count only makes the next place at creation one too high;
-        // live places are ranks in the queue index.
-        let key = keys::room_key(&v.tenant_key, &v.room_code);
-        if let Err(e) = app
-            .store
-            .add(&key, &[(TICKETS_LEFT, 1)], Some(Cond::Exists))
-            .await
-        {
-            tracing::warn!(error = %e, "the room's queue count was not updated");
-        }
-    }
     Ok((v, event))
 }

@@ -124,11 +124,17 @@ impl Expr {
     }
 }
 
-/// `SET #a = :a, … REMOVE #b, …` (the port checked what it may touch).
-pub fn update_expression(e: &mut Expr, set: &Attrs, remove: &[String]) -> StoreResult<String> {
-    if set.is_empty() && remove.is_empty() {
+/// `SET #a = :a, … REMOVE #b, … ADD #c :c, …` (the port checked what it
+/// may touch).
+pub fn update_expression(
+    e: &mut Expr,
+    set: &Attrs,
+    remove: &[String],
+    add: &[(String, i64)],
+) -> StoreResult<String> {
+    if set.is_empty() && remove.is_empty() && add.is_empty() {
         return Err(StoreError::Invalid(
-            "an update sets or removes something".into(),
+            "an update sets, removes or adds something".into(),
         ));
     }
     let mut parts = Vec::new();
@@ -147,6 +153,17 @@ pub fn update_expression(e: &mut Expr, set: &Attrs, remove: &[String]) -> StoreR
         let removes: Vec<String> = remove.iter().map(|r| e.name(r)).collect();
         parts.push(format!("REMOVE {}", removes.join(", ")));
     }
+    if !add.is_empty() {
+        let adds: Vec<String> = add
+            .iter()
+            .map(|(k, a)| {
+                let n = e.name(k);
+                let v = e.value(Av::N(a.to_string()));
+                format!("{n} {v}")
+            })
+            .collect();
+        parts.push(format!("ADD {}", adds.join(", ")));
+    }
     Ok(parts.join(" "))
 }
 
@@ -158,7 +175,9 @@ pub fn expressions(
     now: i64,
 ) -> StoreResult<(Option<String>, Option<String>)> {
     let update = match write {
-        Write::Update { set, remove, .. } => Some(update_expression(e, set, remove)?),
+        Write::Update {
+            set, remove, add, ..
+        } => Some(update_expression(e, set, remove, add)?),
         _ => None,
     };
     let cond = match write {

@@ -301,21 +301,16 @@ impl DynamoStore {
         validate_add(key, amounts)?;
         let now = self.clock.now_s();
         let mut e = Expr::default();
-        let adds: Vec<String> = amounts
-            .iter()
-            .map(|(n, a)| {
-                let n = e.name(n);
-                let v = e.value(Av::N(a.to_string()));
-                format!("{n} {v}")
-            })
-            .collect();
+        let amounts: Vec<(String, i64)> =
+            amounts.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect();
+        let update = expr::update_expression(&mut e, &super::Attrs::new(), &[], &amounts)?;
         let c = e.opt_cond(cond.as_ref(), now);
         let request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_av(key)))
-            .update_expression(format!("ADD {}", adds.join(", ")))
+            .update_expression(update)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
         let out = with_expr!(request, e, c)
             .send()

@@ -68,6 +68,7 @@ async fn index_entries_follow_the_gsi_attributes() {
         key: key.clone(),
         set: attrs(json!({"gsi1sk": "2"})),
         remove: vec!["gsi2sk".into()],
+        add: vec![],
         cond: None,
     })
     .await
@@ -127,6 +128,7 @@ async fn a_put_over_an_expired_item_replaces_its_index_entries() {
         key: key.clone(),
         set: attrs(json!({"fresh": true})),
         remove: vec![],
+        add: vec![],
         cond: Some(Cond::AttrNotExists("stale".into())),
     })
     .await
@@ -153,6 +155,7 @@ async fn invalid_index_attributes_and_updates_are_rejected() {
             key: key.clone(),
             set: attrs(json!({"a": 1})),
             remove: vec!["a".into()],
+            add: vec![],
             cond: None,
         })
         .await;
@@ -175,6 +178,7 @@ async fn numbers_compare_by_value_in_conditions() {
         key: key.clone(),
         set: attrs(json!({"version": 2})),
         remove: vec![],
+        add: vec![],
         cond: Some(Cond::And(vec![
             Cond::version_is(1),
             Cond::AttrEq("n".into(), json!({"a": [2.0]})),

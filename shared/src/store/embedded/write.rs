@@ -39,9 +39,9 @@ pub(super) fn apply(inner: &Inner, writes: Vec<Write>, mode: Mode) -> StoreResul
     }
 }
 
-/// An atomic addition: the item is read, its numbers added to and the
-/// result written in one write transaction (which redb runs one at a
-/// time), then returned as written.
+/// An atomic addition, answered with the item as written: the addition
+/// is an update applied in one write transaction (which redb runs one at a
+/// time), and the item is read back in it.
 pub(super) fn add(
     inner: &Inner,
     key: Key,
@@ -51,24 +51,11 @@ pub(super) fn add(
     let txn = inner.db.begin_write().map_err(unavailable)?;
     let now = inner.clock.now_s();
     let outcome = (|| {
-        let current = {
-            let items = txn.open_table(ITEMS).map_err(unavailable)?;
-            read_attrs(&items, &key)?.filter(|a| !is_expired(a, now))
-        };
-        let mut set = Attrs::new();
-        for (name, amount) in &amounts {
-            let base = match current.as_ref().and_then(|a| a.get(name)) {
-                None => 0,
-                Some(v) => v.as_i64().ok_or_else(|| {
-                    StoreError::Invalid(format!("attribute {name} is not a whole number"))
-                })?,
-            };
-            set.insert(name.clone(), Value::from(base + amount));
-        }
         let write = Write::Update {
             key: key.clone(),
-            set,
+            set: Attrs::new(),
             remove: vec![],
+            add: amounts,
             cond,
         };
         apply_in(&txn, vec![write], Mode::Single, now)?;
@@ -86,6 +73,24 @@ pub(super) fn add(
             Err(e)
         }
     }
+}
+
+/// Adds each amount to its number attribute (absent: 0), as DynamoDB's
+/// `ADD` does; a value that is not a whole number is refused.
+fn add_to(attrs: &mut Attrs, add: Vec<(String, i64)>) -> StoreResult<()> {
+    for (name, amount) in add {
+        let base = match attrs.get(&name) {
+            None => 0,
+            Some(v) => v.as_i64().ok_or_else(|| {
+                StoreError::Invalid(format!("attribute {name} is not a whole number"))
+            })?,
+        };
+        let sum = base
+            .checked_add(amount)
+            .ok_or_else(|| StoreError::Invalid(format!("attribute {name} overflows")))?;
+        attrs.insert(name, Value::from(sum));
+    }
+    Ok(())
 }
 
 /// Applies the writes; true when something was added to the change feed.
@@ -138,7 +143,11 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
             Write::Put { item, .. } => (item.key, Some(item.attrs)),
             Write::Delete { key, .. } => (key, None),
             Write::Update {
-                key, set, remove, ..
+                key,
+                set,
+                remove,
+                add,
+                ..
             } => {
                 // An expired item is absent: the update starts from nothing.
                 let mut attrs = old
@@ -150,6 +159,7 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
                     attrs.remove(name);
                 }
                 attrs.extend(set);
+                add_to(&mut attrs, add)?;
                 let size = item_size(&Item::new(key.clone(), attrs.clone()));
                 if size > MAX_ITEM_BYTES {
                     return Err(StoreError::Invalid(format!(
