@@ -14,6 +14,7 @@ mod outbox;
 mod pages;
 mod patients;
 mod privacy;
+mod providers;
 mod sdk_calls;
 mod seed_002;
 mod sessions;

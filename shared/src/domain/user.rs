@@ -53,6 +53,9 @@ pub struct IntegrationUser {
     pub email: Option<Email>,
     pub license_number: Option<String>,
     pub preferred_language: Option<Language>,
+    /// `"provider": true`: the user takes visits (they get a provider
+    /// profile in the franchise if they have none).
+    pub provider: bool,
 }
 
 impl IntegrationUser {
@@ -65,6 +68,7 @@ impl IntegrationUser {
             email: None,
             license_number: None,
             preferred_language: None,
+            provider: false,
         }
     }
 

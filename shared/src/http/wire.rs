@@ -211,6 +211,7 @@ fn user_from_map(label: &str, map: &Map<String, Value>) -> Result<IntegrationUse
         email: f.opt_parsed("email", 254, Email::parse, "is not a valid e-mail address")?,
         license_number: f.opt_str("licenseNumber", MAX_LICENSE)?,
         preferred_language: f.opt_language("preferredLanguage")?,
+        provider: f.opt_bool("provider")?,
     })
 }
 

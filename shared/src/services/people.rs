@@ -4,18 +4,25 @@
 //! request, and whatever else the call needs), then plans their upserts
 //! into writes that go with the call's own, in one write: two round trips,
 //! whatever the request; an unchanged user or patient adds no write.
+//!
+//! A user the vendor names with `"provider": true` also gets a provider
+//! profile in the call's franchise if they have none (read in the same
+//! batch, written with the same write): on every vendor call that upserts
+//! the user, here and only here.
 
 use std::collections::BTreeSet;
 
 use super::auth::Caller;
 use crate::app::App;
 use crate::crypto::KeyedDigest;
+use crate::domain::clinic::Provider;
 use crate::domain::patient::{PatientPlan, plan_patient};
 use crate::domain::user::{UserPlan, plan_user};
 use crate::domain::{
     AccountId, IntegrationUser, Patient, PatientId, PatientInput, TenantKey, User, UserId,
 };
 use crate::error::{Error, Result};
+use crate::store::clinic_items::provider_item;
 use crate::store::items::{self, PatientKeyIndex};
 use crate::store::{Item, Key, keys};
 
@@ -25,6 +32,8 @@ pub struct ReadSet {
     keys: BTreeSet<Key>,
     user_key: Key,
     owner_key: Key,
+    /// The user's provider profile, when the call names them a provider.
+    provider: Option<(TenantKey, Key)>,
 }
 
 impl ReadSet {
@@ -35,10 +44,18 @@ impl ReadSet {
         let user_id = user.map_or(owner, |u| &u.user_id);
         let user_key = keys::user_key(account, user_id);
         let owner_key = keys::user_key(account, owner);
+        let provider = user.filter(|u| u.provider).map(|u| {
+            let tenant = caller.tenant().clone();
+            let key = keys::provider_key(&tenant, &u.user_id);
+            (tenant, key)
+        });
+        let mut keys = BTreeSet::from([user_key.clone(), owner_key.clone()]);
+        keys.extend(provider.iter().map(|(_, k)| k.clone()));
         Self {
-            keys: BTreeSet::from([user_key.clone(), owner_key.clone()]),
+            keys,
             user_key,
             owner_key,
+            provider,
         }
     }
 
@@ -140,6 +157,14 @@ pub fn user_writes(
             let names: Vec<&str> = changed.iter().map(|f| items::user_attr(*f)).collect();
             writes.push(items::update_of(key, user, &names, *expected_version)?);
         }
+    }
+    if let Some((tenant, provider_key)) = &read.set.provider
+        && read.find(provider_key).is_none()
+    {
+        // Must not exist: a concurrent call that made it first makes this
+        // one a lost race, planned again from a fresh read.
+        let profile = Provider::of_user(tenant, plan.user(), now);
+        writes.push(items::put_new(provider_item(&profile)?));
     }
     Ok(plan.user().clone())
 }

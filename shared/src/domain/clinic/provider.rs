@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::types::{Language, TenantKey, UserId};
+use crate::domain::user::User;
 
 /// A user's provider profile in one franchise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,4 +20,21 @@ pub struct Provider {
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,
+}
+
+impl Provider {
+    /// The profile a user gets when a vendor names them a provider
+    /// (`"provider": true`) and they have none: their name, their language.
+    pub fn of_user(tenant: &TenantKey, user: &User, now: i64) -> Self {
+        Self {
+            tenant_key: tenant.clone(),
+            user_id: user.user_id.clone(),
+            display_name: format!("{} {}", user.first_name, user.last_name),
+            title: None,
+            languages: vec![user.preferred_language],
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
 }

@@ -185,9 +185,7 @@ async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
     if headers.contains_key("api-key") {
         let caller = extract::caller(app, headers).await?;
         let user = super::wire::integration_user(headers, None)?;
-        if let Some(u) = &user
-            && wire::names_a_provider(headers)?
-        {
+        if let Some(u) = user.as_ref().filter(|u| u.provider) {
             room_service::provider_from_call(app, &caller, u).await?;
         }
         return Ok(Actor::Vendor {

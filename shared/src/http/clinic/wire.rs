@@ -1,9 +1,7 @@
 //! The patient side's request formats, read into domain values with
 //! messages that name the field: instants (ISO 8601), rooms and their
-//! hours, availability, intakes; and the `"provider": true` of
-//! `x-integration-user`.
+//! hours, availability, intakes.
 
-use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -15,20 +13,8 @@ use crate::domain::clinic::{
 };
 use crate::domain::{Language, UserId};
 use crate::error::{Error, Result};
-use crate::http::wire::{Fields, USER_HEADER, header_object};
+use crate::http::wire::Fields;
 use crate::services::clinic::rooms::{ProviderInput, RoomInput};
-
-/// Whether `x-integration-user` says `"provider": true`.
-pub fn names_a_provider(headers: &HeaderMap) -> Result<bool> {
-    let Some(v) = headers.get(USER_HEADER) else {
-        return Ok(false);
-    };
-    let raw = v
-        .to_str()
-        .map_err(|_| Error::invalid(crate::http::wire::HEADER_FORMAT_MESSAGE))?;
-    let map = header_object(raw)?;
-    Fields::new("x-integration-user header", &map).opt_bool("provider")
-}
 
 /// An ISO 8601 instant with its offset (`2026-01-01T09:00:00-05:00`), as
 /// epoch milliseconds.

@@ -214,35 +214,15 @@ pub async fn put_provider(
     Ok(p)
 }
 
-/// `x-integration-user`'s `"provider": true`: the user gets a provider
-/// profile in the franchise if they have none (from their name).
-pub async fn ensure_provider(app: &App, tenant: &TenantKey, user: &User) -> Result<Provider> {
-    if let Some(p) = provider(app, tenant, &user.user_id).await? {
-        return Ok(p);
-    }
-    let input = ProviderInput {
-        display_name: None,
-        title: None,
-        languages: None,
-    };
-    match put_provider(app, tenant, &user.user_id, Some(user), input).await {
-        Err(Error::Conflict(_)) => provider(app, tenant, &user.user_id)
-            .await?
-            .ok_or_else(|| Error::internal("a provider vanished")),
-        other => other,
-    }
-}
-
-/// A vendor call whose `x-integration-user` says `"provider": true`: the
-/// user is upserted as every vendor call does, then given a provider
-/// profile if they have none.
+/// A patient-side vendor call whose `x-integration-user` says
+/// `"provider": true`: the user is upserted as every vendor call does,
+/// with the provider profile they lack (`services::people`).
 pub async fn provider_from_call(
     app: &App,
     caller: &crate::services::auth::Caller,
     input: &crate::domain::IntegrationUser,
-) -> Result<Provider> {
-    let tenant = caller.tenant();
-    let user = crate::services::retry::retry_lost_races(
+) -> Result<User> {
+    crate::services::retry::retry_lost_races(
         "The user changed meanwhile; try again",
         crate::services::retry::always,
         || async {
@@ -263,8 +243,7 @@ pub async fn provider_from_call(
             Ok(user)
         },
     )
-    .await?;
-    ensure_provider(app, tenant, &user).await
+    .await
 }
 
 pub async fn list_providers(app: &App, tenant: &TenantKey) -> Result<Vec<Provider>> {
