@@ -21,8 +21,10 @@ use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
+use clinic::{ProviderCmd, RoomCmd};
 use operator::{AccountCmd, FranchiseCmd, KeyCmd, OutboxCmd, PatientCmd, TableCmd};
 
+mod clinic;
 mod operator;
 
 #[derive(Parser)]
@@ -75,6 +77,12 @@ enum Command {
     /// Patients (maintenance).
     #[command(subcommand)]
     Patient(PatientCmd),
+    /// Waiting rooms of a franchise (the patient side).
+    #[command(subcommand)]
+    Room(RoomCmd),
+    /// Providers of a franchise: the users who take visits.
+    #[command(subcommand)]
+    Provider(ProviderCmd),
     /// The DynamoDB table (for development; the infrastructure defines it too).
     #[command(subcommand)]
     Table(TableCmd),
@@ -164,6 +172,14 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
         Command::Patient(cmd) => {
             let app = open_app(&cli.data_dir, base).await?;
             operator::patient(&app, cmd).await
+        }
+        Command::Room(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            clinic::room(&app, cmd).await
+        }
+        Command::Provider(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            clinic::provider(&app, cmd).await
         }
         Command::Table(cmd) => operator::table(cmd).await,
     }

@@ -93,6 +93,13 @@ pub enum FranchiseCmd {
         #[arg(long)]
         tenant_key: String,
     },
+    /// Set the IANA time zone of a franchise (e.g. America/Toronto): its
+    /// rooms' hours and its providers' availability are in its local time.
+    SetTimeZone {
+        #[arg(long)]
+        tenant_key: String,
+        zone: String,
+    },
 }
 
 #[derive(Args)]
@@ -399,6 +406,10 @@ pub async fn franchise(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
                 f.status.as_str()
             );
             print(json, &f, &text);
+        }
+        FranchiseCmd::SetTimeZone { tenant_key, zone } => {
+            let f = admin::set_time_zone(app, &tenant_key, &zone).await?;
+            println!("franchise {} is in {}", f.tenant_key, f.time_zone);
         }
         FranchiseCmd::RevokeSessions { tenant_key } => {
             let f = admin::revoke_sessions(app, &tenant_key).await?;

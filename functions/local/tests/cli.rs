@@ -605,3 +605,248 @@ fn operator_commands_refuse_a_store_in_use_clearly() {
     assert!(!ok);
     assert!(err.contains("in use"), "{err}");
 }
+
+#[test]
+fn operator_commands_make_rooms_providers_and_set_the_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let acc = json_of(data, &["account", "create", "--name", "A", "--json"])["accountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ok, _, err) = run(
+        data,
+        &[
+            "franchise",
+            "create",
+            "--account",
+            &acc,
+            "--tenant-key",
+            "t-1",
+            "--name",
+            "T",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        data,
+        &[
+            "key",
+            "create",
+            "--account",
+            &acc,
+            "--franchise",
+            "t-1",
+            "--owner",
+            "o-1",
+            "--owner-first-name",
+            "Odile",
+            "--owner-last-name",
+            "Ouellet",
+            "--owner-email",
+            "o@example.com",
+            "--owner-language",
+            "EN",
+        ],
+    );
+    assert!(ok, "{err}");
+
+    // The time zone.
+    let (ok, out, err) = run(
+        data,
+        &[
+            "franchise",
+            "set-time-zone",
+            "--tenant-key",
+            "t-1",
+            "Europe/Paris",
+        ],
+    );
+    assert!(ok && out.contains("Europe/Paris"), "{out}{err}");
+    let (ok, _, err) = run(
+        data,
+        &[
+            "franchise",
+            "set-time-zone",
+            "--tenant-key",
+            "t-1",
+            "Mars/Olympus",
+        ],
+    );
+    assert!(!ok && err.contains("is not a time zone"), "{err}");
+    let franchises = json_of(data, &["franchise", "list", "--account", &acc, "--json"]);
+    assert_eq!(franchises[0]["timeZone"], "Europe/Paris", "{franchises}");
+
+    // Providers: a user of the account (their name by default), or nobody
+    // without a display name.
+    let p = json_of(
+        data,
+        &[
+            "provider",
+            "set",
+            "--tenant-key",
+            "t-1",
+            "--user",
+            "o-1",
+            "--title",
+            "Pharmacist",
+            "--json",
+        ],
+    );
+    assert_eq!(p["displayName"], "Odile Ouellet", "{p}");
+    assert_eq!(p["title"], "Pharmacist");
+    assert_eq!(p["languages"], serde_json::json!(["EN"]));
+    let (ok, _, err) = run(
+        data,
+        &["provider", "set", "--tenant-key", "t-1", "--user", "nobody"],
+    );
+    assert!(!ok && err.contains("displayName is required"), "{err}");
+    let p = json_of(
+        data,
+        &[
+            "provider",
+            "set",
+            "--tenant-key",
+            "t-1",
+            "--user",
+            "o-1",
+            "--language",
+            "fr",
+            "--language",
+            "EN",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (p["version"].as_u64(), &p["title"]),
+        (Some(2), &serde_json::json!("Pharmacist"))
+    );
+    assert_eq!(p["languages"], serde_json::json!(["FR", "EN"]));
+    let list = json_of(data, &["provider", "list", "--tenant-key", "t-1", "--json"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let (ok, _, err) = run(data, &["provider", "list", "--tenant-key", "nope"]);
+    assert!(!ok && err.contains("no franchise nope"), "{err}");
+
+    // Rooms: checked by the API's own rules.
+    let hours = r#"{"mon": [{"start": "09:00", "end": "17:00"}]}"#;
+    let room = json_of(
+        data,
+        &[
+            "room",
+            "create",
+            "--tenant-key",
+            "t-1",
+            "--code",
+            "front",
+            "--name-fr",
+            "Accueil",
+            "--name-en",
+            "Front desk",
+            "--provider",
+            "o-1",
+            "--visit-type",
+            "walkin",
+            "--walkin-minutes",
+            "30",
+            "--hours",
+            hours,
+            "--closed-message-fr",
+            "Fermé",
+            "--closed-message-en",
+            "Closed",
+            "--json",
+        ],
+    );
+    assert_eq!(room["visitTypes"], serde_json::json!(["WALKIN"]), "{room}");
+    assert_eq!(room["hours"]["mon"][0]["end"], "17:00");
+    assert_eq!(room["durations"]["walkin"], 30);
+    assert_eq!(room["closedMessage"]["en"], "Closed");
+    assert_eq!(room["oneTimeLinks"], true);
+    for (args, why) in [
+        (
+            vec!["--code", "front", "--name-fr", "A", "--name-en", "B"],
+            "already exists",
+        ),
+        (
+            vec!["--code", "Front!", "--name-fr", "A", "--name-en", "B"],
+            "Invalid room: code must be",
+        ),
+        (vec!["--code", "back"], "name is required"),
+        (vec!["--code", "back", "--name-fr", "A"], "both languages"),
+        (
+            vec![
+                "--code",
+                "back",
+                "--name-fr",
+                "A",
+                "--name-en",
+                "B",
+                "--hours",
+                "{",
+            ],
+            "not JSON",
+        ),
+        (
+            vec![
+                "--code",
+                "back",
+                "--name-fr",
+                "A",
+                "--name-en",
+                "B",
+                "--walkin-minutes",
+                "20",
+            ],
+            "durations.walkin",
+        ),
+    ] {
+        let mut all = vec!["room", "create", "--tenant-key", "t-1"];
+        all.extend(args);
+        let (ok, _, err) = run(data, &all);
+        assert!(!ok && err.contains(why), "{all:?}: {err}");
+    }
+    let room = json_of(
+        data,
+        &[
+            "room",
+            "update",
+            "--tenant-key",
+            "t-1",
+            "--code",
+            "front",
+            "--always-open",
+            "--visit-type",
+            "WALKIN",
+            "--visit-type",
+            "ECONSULT",
+            "--one-time-links",
+            "false",
+            "--json",
+        ],
+    );
+    assert!(room.get("hours").is_none(), "open around the clock: {room}");
+    assert_eq!(
+        room["visitTypes"],
+        serde_json::json!(["WALKIN", "ECONSULT"])
+    );
+    assert_eq!(
+        (room["version"].as_u64(), &room["oneTimeLinks"]),
+        (Some(2), &serde_json::json!(false))
+    );
+    let (ok, out, err) = run(data, &["room", "list", "--tenant-key", "t-1"]);
+    assert!(
+        ok && out.contains("front\tFront desk\tWALKIN,ECONSULT\talways open\to-1"),
+        "{out}{err}"
+    );
+    let shown = json_of(
+        data,
+        &["room", "show", "--tenant-key", "t-1", "--code", "front"],
+    );
+    assert_eq!(shown["providerIds"], serde_json::json!(["o-1"]));
+    assert_eq!(shown["name"]["fr"], "Accueil");
+    let (ok, _, err) = run(
+        data,
+        &["room", "show", "--tenant-key", "t-1", "--code", "back"],
+    );
+    assert!(!ok && err.contains("Room not found"), "{err}");
+}
