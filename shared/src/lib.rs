@@ -18,6 +18,7 @@ pub mod logging;
 pub mod notify;
 pub mod ratelimit;
 pub mod runtime;
+pub mod schedule;
 pub mod services;
 pub mod store;
 

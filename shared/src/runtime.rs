@@ -146,3 +146,21 @@ pub async fn ses_notifier() -> Result<crate::notify::ses::SesNotifier, String> {
     let client = aws_sdk_sesv2::Client::new(&aws_config().await?);
     Ok(crate::notify::ses::SesNotifier::new(client, sender))
 }
+
+/// The EventBridge Scheduler of the visit notifier's reminders:
+/// `EMBEDCARE_SCHEDULE_GROUP` (the stack's schedule group),
+/// `EMBEDCARE_SCHEDULE_TARGET_ARN` (the function a reminder invokes) and
+/// `EMBEDCARE_SCHEDULER_ROLE_ARN` (the role the scheduler assumes to).
+pub async fn eventbridge_scheduler()
+-> Result<crate::schedule::eventbridge::EventBridgeScheduler, String> {
+    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} must be set"));
+    let target = crate::schedule::eventbridge::ScheduleTarget {
+        group: var("EMBEDCARE_SCHEDULE_GROUP")?,
+        target_arn: var("EMBEDCARE_SCHEDULE_TARGET_ARN")?,
+        role_arn: var("EMBEDCARE_SCHEDULER_ROLE_ARN")?,
+    };
+    let client = aws_sdk_scheduler::Client::new(&aws_config().await?);
+    Ok(crate::schedule::eventbridge::EventBridgeScheduler::new(
+        client, target,
+    ))
+}

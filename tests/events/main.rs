@@ -7,6 +7,7 @@
 
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod scheduler;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use crate::helpers::{BASE_URL, HOST_ORIGIN, Reply, TestApp, spawn_app};
 const HOUR: i64 = 3_600_000;
 
 /// A request with an optional API key, bearer token and JSON body.
-async fn call(
+pub async fn call(
     t: &TestApp,
     method: Method,
     path: &str,

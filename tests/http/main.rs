@@ -3,6 +3,7 @@
 
 mod clinic;
 mod clinic_pages;
+mod clinic_time;
 mod cursors;
 #[path = "../support/dynamo.rs"]
 mod dynamo;

@@ -13,10 +13,12 @@ use shared::clock::SystemClock;
 use shared::events::local::{LocalBus, run_embedded_relay};
 use shared::events::redrive::redrive;
 use shared::http::dev::{Dev, Guard, Hosts};
-use shared::lambda::eventbridge;
+use shared::lambda::{eventbridge, visits};
 use shared::notify::local::LocalNotifier;
 use shared::runtime;
+use shared::schedule::store::StoreScheduler;
 use shared::services::admin;
+use shared::services::clinic::due;
 use shared::services::demo::{self, DemoWorld};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
@@ -234,7 +236,8 @@ async fn serve(
     let _ = out.flush();
 
     // Events: the in-process bus prints them, streams them at /dev/events,
-    // and drives the local patient notifier.
+    // and drives the local patient and visit notifiers; the sweeper's loop
+    // moves the visits time ends and sends the reminders the store keeps.
     let bus = Arc::new(LocalBus::new(true));
     let notifier = Arc::new(LocalNotifier::default());
     match embedded {
@@ -252,6 +255,7 @@ async fn serve(
         bus.subscribe(),
         notifier.clone(),
     ));
+    tokio::spawn(sweep_visits(app.clone(), notifier.clone()));
     let dev = Arc::new(Dev {
         bus,
         notifier,
@@ -316,9 +320,11 @@ async fn redrive_outbox(store: EmbeddedStore, bus: Arc<LocalBus>, after_ms: i64)
     }
 }
 
-/// The local stand-in for the `patient-notifier` function's rule, with
-/// the retries Lambda gives a failed asynchronous invocation (the last one
-/// after the notifier's claim has gone stale).
+/// The local stand-in for the rules of the `patient-notifier` and
+/// `visit-notifier` functions, with the retries Lambda gives a failed
+/// asynchronous invocation (the last one after a notifier's claim has gone
+/// stale). The visit notifier's reminders are items of the store
+/// (`schedule::store`), sent by [`sweep_visits`].
 async fn notify_patients(
     app: AppState,
     mut events: tokio::sync::broadcast::Receiver<shared::events::local::Delivered>,
@@ -327,26 +333,60 @@ async fn notify_patients(
     loop {
         match events.recv().await {
             Ok(delivered) => {
-                let (app, notifier) = (app.clone(), notifier.clone());
-                tokio::spawn(async move {
-                    let envelope = delivered.envelope();
-                    let claim = shared::services::notify::CLAIM_MS.unsigned_abs();
-                    let waits = [0, 1_000, 5_000, claim + 1_000];
-                    for (attempt, wait) in waits.into_iter().enumerate() {
-                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                        match eventbridge::on_event(&app, notifier.as_ref(), &envelope).await {
-                            Ok(_) => return,
-                            Err(e) => {
-                                tracing::warn!(attempt, error = %e, "patient notification failed");
-                            }
-                        }
+                let envelope = Arc::new(delivered.envelope());
+                let (a, n, e) = (app.clone(), notifier.clone(), envelope.clone());
+                tokio::spawn(with_retries("patient notification", move || {
+                    let (a, n, e) = (a.clone(), n.clone(), e.clone());
+                    async move { eventbridge::on_event(&a, n.as_ref(), &e).await.map(drop) }
+                }));
+                let (a, n) = (app.clone(), notifier.clone());
+                tokio::spawn(with_retries("visit notification", move || {
+                    let (a, n, e) = (a.clone(), n.clone(), envelope.clone());
+                    async move {
+                        let scheduler = StoreScheduler::new(a.store.clone());
+                        visits::on_input(&a, &scheduler, n.as_ref(), &e)
+                            .await
+                            .map(drop)
                     }
-                });
+                }));
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "the local notifier fell behind");
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Runs `run` until it succeeds, at most four times, as Lambda retries an
+/// asynchronous invocation.
+async fn with_retries<F, Fut>(what: &'static str, run: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = shared::Result<()>>,
+{
+    let claim = shared::services::notify::CLAIM_MS.unsigned_abs();
+    let waits = [0, 1_000, 5_000, claim + 1_000];
+    for (attempt, wait) in waits.into_iter().enumerate() {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+        match run().await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(attempt, error = %e, "{what} failed"),
+        }
+    }
+}
+
+/// The local stand-in for the `visit-sweeper` function's schedule (and for
+/// EventBridge Scheduler's reminders): every half minute, the visits time
+/// ended move, and the reminders that are due are sent.
+async fn sweep_visits(app: AppState, notifier: Arc<LocalNotifier>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        match due::sweep(&app, Some(notifier.as_ref())).await {
+            Ok(s) if s.failed > 0 => tracing::warn!(failed = s.failed, "some due tasks failed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the visit sweep failed"),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::keys;
 use super::table::{GSI1, GSI2, GSI3};
 use super::{Attrs, Cond, Item, Key, Write};
 use crate::domain::clinic::{
-    Availability, ChatMessage, ClinicToken, Intake, Provider, Room, Visit, VisitStatus,
+    Availability, ChatMessage, ClinicToken, DueTask, Intake, Provider, Room, Visit, VisitStatus,
 };
 use crate::domain::{TenantKey, UserId, VisitId};
 use crate::error::Result;
@@ -152,9 +152,11 @@ pub fn join_code_visit(item: &Item) -> Option<VisitId> {
     item.get_str("visitId").and_then(VisitId::parse)
 }
 
-/// A task due at `at` for a visit (a reminder, a lapse check), in the
-/// hour's due list; it lives a week past its time.
-pub fn due_item(tenant: &TenantKey, visit: &VisitId, kind: &str, at: i64) -> Item {
+/// A task due at `at` for a visit (its lapse, a local reminder): in its
+/// visit's partition, and in the index of the hour it is due in; it lives
+/// a week past its time.
+pub fn due_item(tenant: &TenantKey, visit: &VisitId, task: DueTask, at: i64) -> Item {
+    let kind = task.as_str();
     let mut attrs = Attrs::new();
     attrs.insert(TYPE.into(), "due".into());
     attrs.insert("tenantKey".into(), tenant.as_str().into());
@@ -171,14 +173,99 @@ pub fn due_item(tenant: &TenantKey, visit: &VisitId, kind: &str, at: i64) -> Ite
     with_ttl(item, at + 7 * 24 * 3_600_000)
 }
 
-/// A due task as read: (tenant, visit, kind, at).
-pub fn due_of(item: &Item) -> Option<(TenantKey, VisitId, String, i64)> {
-    Some((
-        TenantKey::parse(item.get_str("tenantKey")?)?,
-        VisitId::parse(item.get_str("visitId")?)?,
-        item.get_str("kind")?.to_owned(),
-        item.attrs.get("at")?.as_i64()?,
-    ))
+/// The put of a due task (replacing the visit's task of that kind).
+pub fn due_put(tenant: &TenantKey, visit: &VisitId, task: DueTask, at: i64) -> Write {
+    Write::Put {
+        item: due_item(tenant, visit, task, at),
+        cond: None,
+    }
+}
+
+/// The removal of a visit's due task (`at`: only if it is still the one
+/// due then; a task re-armed meanwhile stays).
+pub fn due_removal(tenant: &TenantKey, visit: &VisitId, task: DueTask, at: Option<i64>) -> Write {
+    Write::Delete {
+        key: keys::due_key(tenant, visit, task.as_str()),
+        cond: at.map(|at| Cond::AttrEq("at".into(), at.into())),
+    }
+}
+
+/// A due task as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub tenant: TenantKey,
+    pub visit_id: VisitId,
+    pub task: DueTask,
+    pub at: i64,
+}
+
+/// A due task item as read (`None`: not one).
+pub fn due_of(item: &Item) -> Option<Due> {
+    Some(Due {
+        tenant: TenantKey::parse(item.get_str("tenantKey")?)?,
+        visit_id: VisitId::parse(item.get_str("visitId")?)?,
+        task: DueTask::parse(item.get_str("kind")?)?,
+        at: item.attrs.get("at")?.as_i64()?,
+    })
+}
+
+/// Where a message to a visit's patient stands: claimed by a run
+/// (`PENDING`, since `at`), or done (`SENT`: sent, or nobody to send it
+/// to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeState {
+    Pending,
+    Sent,
+}
+
+/// A notice record as read: its state and since when.
+pub fn notice_of(item: &Item) -> Option<(NoticeState, i64)> {
+    let state = match item.get_str("status")? {
+        "PENDING" => NoticeState::Pending,
+        "SENT" => NoticeState::Sent,
+        _ => return None,
+    };
+    Some((state, item.attrs.get("at")?.as_i64()?))
+}
+
+/// A notice record's write: `claimed_at`, the `at` of the record it must
+/// replace (`None`: there must be none). It lives 30 days.
+pub fn notice_put(
+    tenant: &TenantKey,
+    visit: &VisitId,
+    what: &str,
+    state: NoticeState,
+    at: i64,
+    claimed_at: Option<i64>,
+) -> Write {
+    let mut attrs = Attrs::new();
+    attrs.insert(TYPE.into(), "notice".into());
+    let status = match state {
+        NoticeState::Pending => "PENDING",
+        NoticeState::Sent => "SENT",
+    };
+    attrs.insert("status".into(), status.into());
+    attrs.insert("at".into(), at.into());
+    let item = with_ttl(
+        Item::new(keys::notice_key(tenant, visit, what), attrs),
+        at + 30 * 24 * 3_600_000,
+    );
+    let cond = match claimed_at {
+        None => Cond::NotExists,
+        Some(c) => Cond::AttrEq("at".into(), c.into()),
+    };
+    Write::Put {
+        item,
+        cond: Some(cond),
+    }
+}
+
+/// The removal of a claim that did not end in a send.
+pub fn notice_release(tenant: &TenantKey, visit: &VisitId, what: &str, claimed_at: i64) -> Write {
+    Write::Delete {
+        key: keys::notice_key(tenant, visit, what),
+        cond: Some(Cond::AttrEq("at".into(), claimed_at.into())),
+    }
 }
 
 fn tenant_attr(tenant: &TenantKey) -> String {

@@ -281,21 +281,36 @@ pub fn patient_visit_sort(created_at: i64, id: &VisitId) -> String {
     )
 }
 
-/// A time-driven task of a visit (a reminder, a lapse check), in its
-/// visit's partition; `kind` names it.
+/// A time-driven task of a visit (its lapse, a local reminder), in its
+/// visit's partition; `kind` names it (`DueTask`).
 pub fn due_key(tenant: &TenantKey, visit: &VisitId, kind: &str) -> Key {
     Key::new(visit_partition(tenant, visit), format!("DUE#{kind}"))
 }
 
+/// The record of one message sent to a visit's patient (`what`: the
+/// booking, a reminder), in its visit's partition: claimed before the
+/// send, so that an event or a timer delivered twice sends once.
+pub fn notice_key(tenant: &TenantKey, visit: &VisitId, what: &str) -> Key {
+    Key::new(visit_partition(tenant, visit), format!("NOTICE#{what}"))
+}
+
 /// gsi1 partition of the tasks due in one hour (UTC), every franchise
-/// together: the local timer and the sweeper read the hours that passed,
-/// by index, never by scan. The sort key is the instant, then the item.
+/// together (like the outbox's, the one other listing across franchises;
+/// its items hold ids only): the sweeper and the local timer read the
+/// hours that passed, by index, never by scan. The sort key is the
+/// instant, then the item.
 pub fn due_hour(at_ms: i64) -> String {
     format!("DUE#{}", at_ms.div_euclid(3_600_000))
 }
 
 pub fn due_sort(at_ms: i64, tenant: &TenantKey, visit: &VisitId, kind: &str) -> String {
     format!("{at_ms:013}#{tenant}#{visit}#{kind}")
+}
+
+/// The last gsi1 sort key of the tasks due at or before `at`.
+pub fn due_sort_upto(at_ms: i64) -> String {
+    // `$` sorts right after the `#` that follows the instant.
+    format!("{at_ms:013}$")
 }
 
 // ---- the lists of consultations and follow-ups ----------------------------

@@ -247,6 +247,36 @@ impl LocalDate {
     }
 }
 
+/// How far ahead [`WeeklyHours::closes_after`] looks.
+pub const CLOSING_HORIZON_MS: i64 = 8 * 24 * 3_600_000;
+
+impl WeeklyHours {
+    /// The first instant at or after `now` outside these hours (`now`
+    /// itself when closed now); `None` when open through the next
+    /// [`CLOSING_HORIZON_MS`].
+    pub fn closes_after(&self, now: i64, zone: &TimeZoneName) -> Option<i64> {
+        let to = now + CLOSING_HORIZON_MS;
+        let mut open_until = now;
+        // Windows in order; one that starts where the last ended (a span to
+        // 24:00, the next day's from 00:00) continues it.
+        let mut ws = windows(now, to, zone, |_, d| self.spans(d));
+        ws.sort_unstable();
+        for (a, b) in ws {
+            if a > open_until {
+                break;
+            }
+            open_until = open_until.max(b);
+        }
+        (open_until < to).then_some(open_until)
+    }
+}
+
+/// An instant as the franchise reads it: `YYYY-MM-DD HH:MM` in `zone`.
+pub fn local_label(ms: i64, zone: &TimeZoneName) -> String {
+    let (date, minute) = local(ms, zone);
+    format!("{date} {:02}:{:02}", minute / 60, minute % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +312,31 @@ mod tests {
         assert_eq!(w, vec![(nine, nine + 8 * 3_600_000)]);
         let always = WeeklyHours::always();
         assert!(always.contains(nine - 1, &zone));
+        assert_eq!(local_label(nine, &zone), "2026-01-01 09:00");
+    }
+
+    #[test]
+    fn the_next_closing() {
+        let zone = TimeZoneName::parse("America/Toronto").unwrap();
+        let nine = 1_767_276_000_000; // Thursday 2026-01-01 09:00 in Toronto
+        let hour = 3_600_000;
+        let mut hours = WeeklyHours::default();
+        let span = |a: u16, b: u16| Span::new(ClockTime(a * 60), ClockTime(b * 60)).unwrap();
+        hours
+            .0
+            .insert(Weekday::Thu, vec![span(9, 12), span(12, 17)]);
+        // Open: until 17:00 (two spans that touch are one opening).
+        assert_eq!(
+            hours.closes_after(nine + hour, &zone),
+            Some(nine + 8 * hour)
+        );
+        // Closed now: now.
+        assert_eq!(hours.closes_after(nine - 1, &zone), Some(nine - 1));
+        // Open past midnight into the next day.
+        hours.0.insert(Weekday::Thu, vec![span(9, 24)]);
+        hours.0.insert(Weekday::Fri, vec![span(0, 2)]);
+        assert_eq!(hours.closes_after(nine, &zone), Some(nine + 17 * hour));
+        // Open all week: no closing in sight.
+        assert_eq!(WeeklyHours::always().closes_after(nine, &zone), None);
     }
 }

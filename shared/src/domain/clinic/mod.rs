@@ -21,4 +21,4 @@ pub use intake::{Concern, Intake};
 pub use provider::Provider;
 pub use room::{Durations, Localized, Room, RoomCode, VisitType};
 pub use token::{ClinicToken, JoinCode, PresentedToken, TokenKind};
-pub use visit::{Visit, VisitStatus};
+pub use visit::{DueTask, ReminderKind, Visit, VisitStatus};

@@ -134,6 +134,12 @@ impl Room {
     pub fn has_provider(&self, user: &UserId) -> bool {
         self.provider_ids.contains(user)
     }
+
+    /// When the room closes next, at or after `now` (`None`: open around
+    /// the clock, or through the next eight days).
+    pub fn closes_after(&self, now: i64, zone: &TimeZoneName) -> Option<i64> {
+        self.hours.as_ref().and_then(|h| h.closes_after(now, zone))
+    }
 }
 
 #[cfg(test)]

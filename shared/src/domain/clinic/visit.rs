@@ -49,6 +49,68 @@ impl VisitStatus {
 /// How long an eConsult waits for a provider before it expires.
 pub const ECONSULT_TTL_MS: i64 = 72 * 3600 * 1000;
 
+/// How long after `now` a walk-in in a room with no closing in sight is
+/// looked at again (its room's hours may change meanwhile).
+pub const RECHECK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Which reminder of a scheduled visit its patient gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReminderKind {
+    /// 24 hours before the start.
+    DayBefore,
+    /// 1 hour before the start.
+    HourBefore,
+}
+
+impl ReminderKind {
+    pub const ALL: [ReminderKind; 2] = [ReminderKind::DayBefore, ReminderKind::HourBefore];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::DayBefore => "24h",
+            ReminderKind::HourBefore => "1h",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How long before the visit's start it is sent.
+    pub fn before_ms(self) -> i64 {
+        match self {
+            ReminderKind::DayBefore => 24 * 3_600_000,
+            ReminderKind::HourBefore => 3_600_000,
+        }
+    }
+}
+
+/// A task that time makes due for a visit: a move time makes by itself
+/// (a lapse, [`Visit::lapsed`]), or a reminder kept by the local
+/// scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DueTask {
+    Lapse,
+    Remind(ReminderKind),
+}
+
+impl DueTask {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueTask::Lapse => "lapse",
+            DueTask::Remind(ReminderKind::DayBefore) => "remind-24h",
+            DueTask::Remind(ReminderKind::HourBefore) => "remind-1h",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "lapse" => Some(DueTask::Lapse),
+            _ => ReminderKind::parse(s.strip_prefix("remind-")?).map(DueTask::Remind),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Visit {
@@ -113,6 +175,19 @@ impl Visit {
         }
     }
 
+    /// When time may next move the visit by itself ([`Visit::lapsed`]), if
+    /// it may: a scheduled visit at its end, an eConsult when it expires, a
+    /// walk-in when its room closes (`closes`: the room's next closing, if
+    /// in sight; else it is looked at again in a week).
+    pub fn lapse_due(&self, now: i64, closes: Option<i64>) -> Option<i64> {
+        match self.status {
+            VisitStatus::Scheduled => self.end,
+            VisitStatus::PendingAccept => Some(self.created_at + ECONSULT_TTL_MS),
+            VisitStatus::Waiting => Some(closes.unwrap_or(now + RECHECK_MS)),
+            _ => None,
+        }
+    }
+
     /// Whether the visit's walk-in ticket is still in the queue.
     pub fn in_queue(&self) -> bool {
         self.status == VisitStatus::Waiting
@@ -157,6 +232,51 @@ mod tests {
         }
         for s in V::ALL {
             assert_eq!(V::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn due_tasks_and_when_time_moves_a_visit() {
+        for t in [
+            DueTask::Lapse,
+            DueTask::Remind(ReminderKind::DayBefore),
+            DueTask::Remind(ReminderKind::HourBefore),
+        ] {
+            assert_eq!(DueTask::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(DueTask::parse("remind-2h"), None);
+        let v = |status, end| Visit {
+            tenant_key: TenantKey::parse("demo").unwrap(),
+            visit_id: VisitId::parse("v").unwrap(),
+            visit_type: VisitType::Walkin,
+            status,
+            room_code: RoomCode::parse("clinic").unwrap(),
+            patient_id: PatientId::parse("p").unwrap(),
+            provider_id: None,
+            intake_id: IntakeId::parse("i").unwrap(),
+            start: None,
+            end,
+            actual_start: None,
+            actual_end: None,
+            ticket: None,
+            queue_position: None,
+            link_hash: None,
+            created_at: 100,
+            updated_at: 100,
+            version: 1,
+        };
+        assert_eq!(v(V::Scheduled, Some(900)).lapse_due(200, None), Some(900));
+        assert_eq!(
+            v(V::PendingAccept, None).lapse_due(200, None),
+            Some(100 + ECONSULT_TTL_MS)
+        );
+        assert_eq!(v(V::Waiting, None).lapse_due(200, Some(500)), Some(500));
+        assert_eq!(
+            v(V::Waiting, None).lapse_due(200, None),
+            Some(200 + RECHECK_MS)
+        );
+        for s in [V::InProgress, V::Completed, V::Cancelled] {
+            assert_eq!(v(s, Some(900)).lapse_due(200, Some(500)), None);
         }
     }
 }

@@ -2,12 +2,15 @@
 //! (`tokens.rs`), rooms, providers and availability (`rooms.rs`), free
 //! slots and bookings (`slots.rs`), intakes (`intakes.rs`), visits and
 //! their moves (`visits.rs`), their reads and lists (`reads.rs`), the chat
-//! (`chat.rs`), and the tasks time makes due (`due.rs`: reminders, lapses).
+//! (`chat.rs`), the tasks time makes due (`due.rs`: lapses, the local
+//! reminders) and the patient's messages about a scheduled visit
+//! (`reminders.rs`: at booking, 24 h and 1 h before).
 
 pub mod chat;
 pub mod due;
 pub mod intakes;
 pub mod reads;
+pub mod reminders;
 pub mod rooms;
 pub mod slots;
 pub mod tokens;

@@ -12,12 +12,14 @@ use crate::app::App;
 use crate::crypto::{TagKey, ct_eq, hash_secret, hex};
 use crate::domain::clinic::availability::on_grid;
 use crate::domain::clinic::{
-    Durations, Intake, PresentedToken, Room, RoomCode, Visit, VisitStatus, VisitType,
+    DueTask, Durations, Intake, PresentedToken, Room, RoomCode, Visit, VisitStatus, VisitType,
 };
 use crate::domain::{IntakeId, UserId, VisitId};
 use crate::error::{Error, Result};
 use crate::events::{Event, outbox};
-use crate::store::clinic_items::{TICKETS_ISSUED, TICKETS_LEFT, join_code_item, visit_item};
+use crate::store::clinic_items::{
+    TICKETS_ISSUED, TICKETS_LEFT, due_put, due_removal, join_code_item, visit_item,
+};
 use crate::store::{Cond, Write, items, keys};
 
 pub const VISIT_NOT_FOUND: &str = "Visit not found";
@@ -126,11 +128,21 @@ fn blank_visit(intake: &Intake, t: VisitType, room: &RoomCode, now: i64) -> Visi
     }
 }
 
-/// Writes a new visit with its join code and its event, after `extra`
-/// (a booking's cell claims: their failure is reported by index).
-async fn insert(app: &App, v: &Visit, mut writes: Vec<Write>) -> Result<Event> {
+/// Writes a new visit with its join code, its lapse (when time will move
+/// it, for the sweeper: `closes`, a walk-in's room's next closing) and
+/// its event, after `writes` (a booking's cell claims: their failure is
+/// reported by index).
+async fn insert(
+    app: &App,
+    v: &Visit,
+    mut writes: Vec<Write>,
+    closes: Option<i64>,
+) -> Result<Event> {
     let now = app.now_ms();
     let event = Event::visit(v, None, now);
+    if let Some(at) = v.lapse_due(now, closes) {
+        writes.push(due_put(&v.tenant_key, &v.visit_id, DueTask::Lapse, at));
+    }
     let code = join_code(app, v);
     let code_hash = code
         .split_once('.')
@@ -225,7 +237,8 @@ pub async fn walkin(
     v.ticket = Some(issued);
     v.queue_position = Some(issued.saturating_sub(left).max(1));
     v.provider_id = provider;
-    let event = insert(app, &v, Vec::new()).await?;
+    let closes = room.closes_after(now, &actor.franchise().time_zone);
+    let event = insert(app, &v, Vec::new(), closes).await?;
     Ok(Created {
         visit: v,
         event,
@@ -298,7 +311,7 @@ pub async fn schedule(
     }
     let claims = slots::claims(franchise, provider, start, end, &v.visit_id);
     let event = crate::services::retry::conflict(
-        insert(app, &v, claims).await,
+        insert(app, &v, claims, None).await,
         "This slot is no longer free",
     )?;
     let link_token = appointment_token(app, &v);
@@ -323,7 +336,7 @@ pub async fn econsult(
     room_takes(&room, VisitType::Econsult)?;
     let mut v = blank_visit(&intake, VisitType::Econsult, &code, app.now_ms());
     v.status = VisitStatus::PendingAccept;
-    let event = insert(app, &v, Vec::new()).await?;
+    let event = insert(app, &v, Vec::new(), None).await?;
     Ok(Created {
         visit: v,
         event,
@@ -480,6 +493,18 @@ async fn save_move(
         (to, v.visit_type, &v.provider_id, v.start, v.end)
     {
         writes.extend(slots::releases(franchise, p, s, e, &v.visit_id));
+    }
+    if matches!(
+        previous,
+        VisitStatus::Scheduled | VisitStatus::Waiting | VisitStatus::PendingAccept
+    ) {
+        // Time will move it no more: its lapse goes with the move.
+        writes.push(due_removal(
+            &v.tenant_key,
+            &v.visit_id,
+            DueTask::Lapse,
+            None,
+        ));
     }
     if previous == VisitStatus::Waiting {
         writes.push(Write::add(
