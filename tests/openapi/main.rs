@@ -3,9 +3,10 @@
 //! match its schemas, and real responses of the app (successes and errors)
 //! validate against the schemas it documents for them.
 //!
-//! `document.rs` checks the document against the code, `responses.rs` and
-//! `errors.rs` against the running app; `support.rs` is what they share.
+//! `document.rs` checks the document against the code, `responses.rs`,
+//! `clinic.rs` (the patient side) and `errors.rs` against the running app; `support.rs` is what they share.
 
+mod clinic;
 mod document;
 mod errors;
 mod responses;

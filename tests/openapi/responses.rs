@@ -158,6 +158,7 @@ async fn successful_responses_match_the_document() -> TestResult {
         seen.insert(((*method).to_owned(), (*path).to_owned()));
     }
     seen.extend(v2_successes(&w, &s).await);
+    seen.extend(crate::clinic::successes(&w, &s).await);
     assert_eq!(seen, vendor_routes(), "every route was exercised");
     Ok(())
 }
@@ -167,9 +168,23 @@ async fn successful_responses_match_the_document() -> TestResult {
 async fn checked(
     w: &World,
     s: &Schemas,
-    (method, path): (&str, &str),
+    route: (&str, &str),
     uri: &str,
     headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Value {
+    let mut all = vec![("api-key", w.demo.api_key.as_str())];
+    all.extend_from_slice(headers);
+    checked_with(w, s, route, uri, &all, body).await
+}
+
+/// [`checked`] with these headers only (the credentials among them).
+pub async fn checked_with(
+    w: &World,
+    s: &Schemas,
+    (method, path): (&str, &str),
+    uri: &str,
+    all: &[(&str, &str)],
     body: Option<Value>,
 ) -> Value {
     let what = format!("{method} {uri}");
@@ -180,9 +195,7 @@ async fn checked(
         ));
         assert_valid(&request, b, &format!("{what} request"));
     }
-    let mut all = vec![("api-key", w.demo.api_key.as_str())];
-    all.extend_from_slice(headers);
-    let r = send(&w.router, method, uri, &all, body).await;
+    let r = send(&w.router, method, uri, all, body).await;
     let status = r.status.as_u16();
     assert!(r.status.is_success(), "{what}: {}", r.text());
     assert!(r.content_type().starts_with("application/json"), "{what}");

@@ -28,7 +28,9 @@ pub fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
 /// The document's URI in the validators' registry.
 pub const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-pub const PRODUCIBLE: [u16; 12] = [200, 201, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500];
+pub const PRODUCIBLE: [u16; 13] = [
+    200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500,
+];
 /// The v2 routes that create something (and take an `Idempotency-Key`).
 pub const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];
 /// A well-formed key that no store knows.
@@ -218,9 +220,51 @@ pub fn is_v1(path: &str) -> bool {
     path.starts_with("/embeddable/")
 }
 
-/// True when the route takes a JSON body (every `POST` but the cancels).
+/// The patient side's routes that create something (`201`, no
+/// `Idempotency-Key`: their uniqueness is by conditions).
+pub const CLINIC_CREATING: [&str; 6] = [
+    "/v2/rooms",
+    "/v2/intakes",
+    "/v2/visits",
+    "/v2/visits/walkin",
+    "/v2/visits/econsult",
+    "/v2/visits/{visitId}/messages",
+];
+
+/// The routes that answer `204` without a body.
+pub const NO_CONTENT: [(&str, &str); 2] = [
+    ("delete", "/v2/patients/sso/{tokenId}"),
+    ("post", "/v2/patients/logout"),
+];
+
+/// The one success status of a route.
+pub fn success_status(method: &str, path: &str) -> u16 {
+    if NO_CONTENT.contains(&(method, path)) {
+        204
+    } else if method == "post" && (CREATING.contains(&path) || CLINIC_CREATING.contains(&path)) {
+        201
+    } else {
+        200
+    }
+}
+
+/// A visit's moves: `POST`s without a body.
+pub fn is_visit_move(path: &str) -> bool {
+    ["accept", "start", "complete", "no-show", "cancel"]
+        .iter()
+        .any(|m| path == format!("/v2/visits/{{visitId}}/{m}"))
+}
+
+/// True when the route takes a JSON body (every `PUT` and `PATCH`, every
+/// `POST` but the cancels, a visit's moves and the logout).
 pub fn takes_body(method: &str, path: &str) -> bool {
-    method == "post" && !path.ends_with("/cancel")
+    match method {
+        "put" | "patch" => true,
+        "post" => {
+            !path.ends_with("/cancel") && !is_visit_move(path) && path != "/v2/patients/logout"
+        }
+        _ => false,
+    }
 }
 
 /// The `{name}` segments of a path template.

@@ -36,8 +36,8 @@ pub fn vendor_routes() -> Vec<(&'static str, &'static str)> {
     let mut routes = vec![("post", CONSULTATION_CREATE), ("post", CONSULTATION_VIEW)];
     routes.extend(vendor::EMBEDDABLE.iter().map(|(path, _)| ("get", *path)));
     routes.extend_from_slice(v2::ROUTES);
-    // The patient side's routes (`clinic::ROUTES`) join this list with
-    // their OpenAPI description and their functions in the templates.
+    // The patient side's API.
+    routes.extend_from_slice(clinic::ROUTES);
     routes
 }
 
