@@ -7,9 +7,36 @@ use std::sync::Arc;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::SealKey;
+use crate::delivery::connections::{Connections, NoConnections};
+use crate::delivery::queue::{NoQueue, WorkQueue};
+use crate::delivery::resolver::{Resolver, SystemResolver};
 use crate::domain::{ApiKeyRecord, Franchise};
 use crate::store::Store;
 use crate::store::cursor::CursorCodec;
+
+/// The purpose the webhook secrets' sealing key is derived for.
+const WEBHOOK_SECRETS: &str = "embedcare/webhook-secret/v1";
+
+/// The ports of event delivery a process may have (`delivery`): where host
+/// names resolve, where later work goes, the live connections. A process
+/// without one gets a stand-in that refuses (an HTTP function sends no
+/// work; only the stream's functions hold connections).
+pub struct Ports {
+    pub resolver: Arc<dyn Resolver>,
+    pub work: Arc<dyn WorkQueue>,
+    pub connections: Arc<dyn Connections>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self {
+            resolver: Arc::new(SystemResolver),
+            work: Arc::new(NoQueue),
+            connections: Arc::new(NoConnections),
+        }
+    }
+}
 
 pub struct App {
     pub store: Arc<dyn Store>,
@@ -19,20 +46,38 @@ pub struct App {
     pub franchises: TtlCache<Franchise>,
     /// Seals and opens list cursors (a key derived from the secret).
     pub cursors: CursorCodec,
+    /// Seals and opens webhook signing secrets (a key derived from the secret).
+    pub webhook_secrets: SealKey,
+    pub resolver: Arc<dyn Resolver>,
+    pub work: Arc<dyn WorkQueue>,
+    pub connections: Arc<dyn Connections>,
 }
 
 pub type AppState = Arc<App>;
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> AppState {
+        Self::with_ports(store, clock, config, Ports::default())
+    }
+
+    pub fn with_ports(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        ports: Ports,
+    ) -> AppState {
         let ttl_ms = config.cache_ttl_s * 1000;
         Arc::new(Self {
             store,
             clock,
             cursors: CursorCodec::new(&config.secret),
+            webhook_secrets: config.secret.sealing_key(WEBHOOK_SECRETS),
             config,
             keys: TtlCache::new(ttl_ms, 10_000),
             franchises: TtlCache::new(ttl_ms, 10_000),
+            resolver: ports.resolver,
+            work: ports.work,
+            connections: ports.connections,
         })
     }
 

@@ -2,8 +2,11 @@
 //! scenario by scenario.
 
 mod cursors;
+mod delivering;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod event_list;
+mod event_queues;
 mod helpers;
 mod launches;
 mod pages;
@@ -12,4 +15,6 @@ mod sdk_calls;
 mod seed_002;
 mod tenancy;
 mod v2;
+mod verify;
 mod views;
+mod webhooks;

@@ -9,7 +9,12 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
+use shared::app::Ports;
 use shared::clock::{SystemClock, iso_ms};
+use shared::delivery::client::HttpSender;
+use shared::delivery::connections::LocalConnections;
+use shared::delivery::local::LocalQueue;
+use shared::delivery::resolver::SystemResolver;
 use shared::domain::Language;
 use shared::events::local::{LocalBus, run_embedded_relay};
 use shared::http::dev::Dev;
@@ -18,6 +23,8 @@ use shared::notify::local::LocalNotifier;
 use shared::runtime;
 use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
 use shared::services::demo::{self, DemoWorld};
+use shared::services::dispatch::{Dispatcher, FanOut};
+use shared::services::work::run_local_pump;
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
@@ -104,8 +111,20 @@ enum FranchiseCmd {
         /// An origin allowed to frame its pages (repeatable).
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// Where the operator tells the franchise about its integration
+        /// (a webhook endpoint disabled after days of failures).
+        #[arg(long = "contact-email")]
+        contact_email: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Set or clear the franchise's contact e-mail.
+    SetContact {
+        #[arg(long)]
+        tenant_key: String,
+        /// The address; without it, the contact e-mail is removed.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List an account's franchises.
     List {
@@ -207,14 +226,21 @@ fn init_logging() {
 /// The app on the store `EMBEDCARE_STORE` names (the embedded one in
 /// `data_dir` by default, or DynamoDB).
 async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    Ok(open_app_and_store(data_dir, base_url).await?.0)
+    Ok(
+        open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
+            .await?
+            .0,
+    )
 }
 
 /// The app, and the embedded store when that is the one in use (the local
 /// relay reads its change feed).
+/// `ports` makes the app's delivery ports, given the embedded store when
+/// that is the one in use, and may adjust the configuration.
 async fn open_app_and_store(
     data_dir: &Path,
     base_url: &str,
+    ports: impl FnOnce(Option<&EmbeddedStore>, Config) -> (Config, Ports),
 ) -> Result<(AppState, Option<EmbeddedStore>), BoxError> {
     let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
     let kind = runtime::StoreKind::from_env(runtime::StoreKind::Embedded)?;
@@ -225,14 +251,16 @@ async fn open_app_and_store(
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| format!("{}: {e}", data_dir.display()))?;
             let store = EmbeddedStore::open(&data_dir.join("embedcare.redb"), clock.clone())?;
+            let (config, ports) = ports(Some(&store), config);
             Ok((
-                App::new(Arc::new(store.clone()), clock, config),
+                App::with_ports(Arc::new(store.clone()), clock, config, ports),
                 Some(store),
             ))
         }
         runtime::StoreKind::Dynamodb => {
             let store = runtime::store(kind, Some(data_dir), clock.clone()).await?;
-            Ok((App::new(store, clock, config), None))
+            let (config, ports) = ports(None, config);
+            Ok((App::with_ports(store, clock, config, ports), None))
         }
     }
 }
@@ -299,9 +327,10 @@ async fn franchise_cmd(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
             name,
             language,
             allow_origins,
+            contact_email,
             json,
         } => {
-            let f = admin::create_franchise(
+            let mut f = admin::create_franchise(
                 app,
                 NewFranchise {
                     account_id: &account,
@@ -312,7 +341,17 @@ async fn franchise_cmd(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
                 },
             )
             .await?;
+            if let Some(email) = contact_email {
+                f = admin::set_contact_email(app, f.tenant_key.as_str(), Some(&email)).await?;
+            }
             print(json, &f, &format!("franchise {} created", f.tenant_key));
+        }
+        FranchiseCmd::SetContact { tenant_key, email } => {
+            let f = admin::set_contact_email(app, &tenant_key, email.as_deref()).await?;
+            match f.contact_email {
+                Some(e) => println!("franchise {} contact: {e}", f.tenant_key),
+                None => println!("franchise {} has no contact e-mail", f.tenant_key),
+            }
         }
         FranchiseCmd::List { account, json } => {
             let list = admin::list_franchises(app, &account).await?;
@@ -449,7 +488,30 @@ async fn serve(
     extra_origins: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
-    let (app, embedded) = open_app_and_store(data_dir, &base_url).await?;
+    // Event delivery in process: the work queue kept beside the data (by
+    // the app's clock), the WebSocket connections of this server.
+    let connections = Arc::new(LocalConnections::default());
+    let mut queue = None;
+    let (app, embedded) = open_app_and_store(data_dir, &base_url, |store, mut config| {
+        let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
+        let q = Arc::new(match store {
+            Some(s) => LocalQueue::durable(s.clone(), clock),
+            None => LocalQueue::in_memory(clock),
+        });
+        queue = Some(q.clone());
+        // Local mode: webhooks may go to http://127.0.0.1 / localhost / [::1]
+        // (EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK=0 turns that off).
+        config.webhook_allow_loopback =
+            std::env::var(shared::config::LOOPBACK_VAR).map_or(true, |v| v.trim() != "0");
+        let ports = Ports {
+            resolver: Arc::new(SystemResolver),
+            work: q,
+            connections: connections.clone(),
+        };
+        (config, ports)
+    })
+    .await?;
+    let queue = queue.ok_or("no work queue")?;
     let mut origins = vec![
         format!("http://localhost:{}", addr.port()),
         format!("http://127.0.0.1:{}", addr.port()),
@@ -494,9 +556,23 @@ async fn serve(
     // and drives the local patient notifier.
     let bus = Arc::new(LocalBus::new(true));
     let notifier = Arc::new(LocalNotifier::default());
+    // Webhooks and the subscription stream: every event is fanned out
+    // before it is published in process (what the rule to the events queue
+    // and the dispatcher function do in AWS).
+    let sender = HttpSender::new(Arc::new(SystemResolver), app.config.webhook_allow_loopback)?;
+    let dispatcher = Arc::new(Dispatcher {
+        app: app.clone(),
+        sender: Arc::new(sender),
+        notifier: notifier.clone(),
+    });
+    tokio::spawn(run_local_pump(dispatcher, queue));
     match embedded {
         Some(store) => {
-            tokio::spawn(run_embedded_relay(store, bus.clone()));
+            let fan_out = Arc::new(FanOut {
+                app: app.clone(),
+                bus: bus.clone(),
+            });
+            tokio::spawn(run_embedded_relay(store, fan_out));
         }
         None => tracing::warn!(
             "on DynamoDB, events are relayed by the outbox-relay function from the table's stream, not by this process"
@@ -512,7 +588,9 @@ async fn serve(
         notifier,
         world,
     });
-    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev));
+    let local_routes =
+        shared::http::dev::routes(dev).merge(shared::http::stream::routes(connections));
+    let router = shared::http::app_router_with(app, local_routes);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;

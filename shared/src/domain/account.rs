@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AccountId, KeyId};
-use super::types::{Language, Origin, TenantKey, UserId};
+use super::types::{Email, Language, Origin, TenantKey, UserId};
 
 /// An organisation (a pharmacy chain, a clinic group): owns API keys, users
 /// and franchises.
@@ -54,6 +54,11 @@ pub struct Franchise {
     pub terms_accepted_by: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms_accepted_at: Option<i64>,
+    /// Where the operator tells the franchise about its integration (a
+    /// webhook endpoint disabled after failing for days). Set by the
+    /// operator command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<Email>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,

@@ -1,17 +1,20 @@
 //! The transactional outbox: an event is an item (`type` `outbox`) written
 //! in the same transaction as the change it reports; the table's stream
-//! (the embedded store's change feed, locally) hands it to the relay.
+//! (the embedded store's change feed, locally) hands it to the relay. The
+//! item stays 30 days, in its franchise's event list (gsi1, oldest first:
+//! `GET /v2/events`).
 
 use serde_json::{Map, Value};
 
 use super::Event;
 use crate::error::{Error, Result};
 use crate::store::items::{self, DETAIL, DETAIL_TYPE, OUTBOX, TYPE};
+use crate::store::table::GSI1;
 use crate::store::{Item, Write, keys};
 
-/// How long an outbox item stays in the table after it was written (the
-/// stream keeps records for 24 h; a week leaves room to replay by hand).
-pub const OUTBOX_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+/// How long an outbox item stays in the table after it was written: the
+/// event list shows the last 30 days (the stream keeps records 24 h).
+pub const OUTBOX_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// The outbox item of `event`: to be written in the same transaction as the
 /// change it reports.
@@ -21,6 +24,9 @@ pub fn write(event: &Event, now: i64) -> Result<Write> {
     attrs.insert(TYPE.into(), OUTBOX.into());
     attrs.insert(DETAIL_TYPE.into(), Value::from(event.detail_type()));
     attrs.insert(DETAIL.into(), detail);
+    attrs.insert(GSI1.pk.into(), keys::events_list(&event.tenant_key).into());
+    let sort = keys::events_sort(event.created_ms, &event.id);
+    attrs.insert(GSI1.sk.into(), sort.into());
     let item = Item::new(keys::outbox_key(&event.tenant_key, &event.id), attrs);
     Ok(items::put_new(items::with_ttl(item, now + OUTBOX_TTL_MS)))
 }

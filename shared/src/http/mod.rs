@@ -14,6 +14,9 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod reply;
+pub mod sdk;
+#[cfg(feature = "local")]
+pub mod stream;
 pub mod v2;
 pub mod vendor;
 pub mod wire;
@@ -64,10 +67,10 @@ pub fn embeddable_url_router(app: AppState) -> Router {
     finish(vendor::embeddable_routes(), app)
 }
 
-/// The embedded pages, their actions and their static assets (Lambda
-/// `embed-pages`).
+/// The embedded pages, their actions and their static assets, and the
+/// host-page SDK (Lambda `embed-pages`).
 pub fn embed_router(app: AppState) -> Router {
-    finish(pages::routes(), app)
+    finish(pages::routes().merge(sdk::routes()), app)
 }
 
 /// `/v2/consultations…` (Lambda `v2-consultations`).
@@ -85,6 +88,12 @@ pub fn v2_embed_router(app: AppState) -> Router {
     finish(v2::embed_routes(), app)
 }
 
+/// `/v2/webhook-endpoints…`, `/v2/events…` (but the subscribe WebSocket),
+/// `/v2/event-queues…` (Lambda `v2-events`).
+pub fn v2_events_router(app: AppState) -> Router {
+    finish(v2::events_routes(), app)
+}
+
 /// Every router in one app: the local server, and the HTTP tests.
 pub fn app_router(app: AppState) -> Router {
     finish(all_routes(), app)
@@ -96,9 +105,11 @@ pub fn all_routes() -> Router<AppState> {
         .merge(vendor::view_routes())
         .merge(vendor::embeddable_routes())
         .merge(pages::routes())
+        .merge(sdk::routes())
         .merge(v2::consultations_routes())
         .merge(v2::followups_routes())
         .merge(v2::embed_routes())
+        .merge(v2::events_routes())
 }
 
 /// `all_routes` plus local-only routes, with the shared layers.

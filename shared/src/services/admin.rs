@@ -77,6 +77,7 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         status: FranchiseStatus::Active,
         terms_accepted_by: None,
         terms_accepted_at: None,
+        contact_email: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -143,6 +144,36 @@ pub async fn add_origins(app: &App, tenant: &str, origins: &[String]) -> Result<
     app.store
         .write(items::update_of(key, &f, &["allowedOrigins"], expected)?)
         .await?;
+    app.franchises.invalidate(f.tenant_key.as_str());
+    Ok(f)
+}
+
+/// Sets (or, with `None`, removes) the address the operator tells the
+/// franchise about its integration at (a webhook endpoint disabled).
+pub async fn set_contact_email(app: &App, tenant: &str, email: Option<&str>) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    let email = email
+        .map(|e| Email::parse(e).ok_or_else(|| Error::invalid("invalid e-mail")))
+        .transpose()?;
+    if f.contact_email == email {
+        return Ok(f);
+    }
+    let expected = f.version;
+    f.contact_email = email;
+    f.version += 1;
+    f.updated_at = app.now_ms();
+    // The whole item: an update cannot remove an attribute by setting it.
+    let item = items::franchise_item(&f)?;
+    conflict(
+        app.store
+            .write(Write::Put {
+                item,
+                cond: Some(items::at_version(expected)),
+            })
+            .await
+            .map_err(Into::into),
+        "The franchise changed meanwhile",
+    )?;
     app.franchises.invalidate(f.tenant_key.as_str());
     Ok(f)
 }

@@ -3,11 +3,15 @@
 //! store key they use comes from `store::keys`.
 
 pub mod admin;
+pub mod attempt;
 pub mod auth;
 pub mod consultations;
 pub mod creation;
 #[cfg(feature = "local")]
 pub mod demo;
+pub mod dispatch;
+pub mod event_list;
+pub mod event_queues;
 pub mod followups;
 pub mod idempotency;
 pub mod launch;
@@ -15,6 +19,10 @@ pub mod lists;
 pub mod notify;
 pub mod people;
 pub mod retry;
+pub mod stream;
+pub mod subscriptions;
+pub mod webhooks;
+pub mod work;
 
 use serde::de::DeserializeOwned;
 
