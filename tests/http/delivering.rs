@@ -5,7 +5,7 @@
 //! and the dispatcher do; running the work queue by moving the clock; and a
 //! test vendor server that records every request and answers as scripted.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -233,8 +233,6 @@ pub struct Answer1 {
 
 #[derive(Default)]
 struct Script {
-    /// Per path: the answers to its next requests (then `200`).
-    per_path: HashMap<String, VecDeque<Answer1>>,
     /// Per path: how many first attempts of each event fail with `500`.
     fail_first: HashMap<String, usize>,
     /// Per path: answer this to every request.
@@ -272,11 +270,7 @@ async fn receive(State(v): State<Vendor>, uri: Uri, headers: HeaderMap, body: By
         body,
     });
     let mut s = v.script.lock().unwrap();
-    let scripted = match s.always.get(&path) {
-        Some(a) => Some(a.clone()),
-        None => s.per_path.get_mut(&path).and_then(VecDeque::pop_front),
-    };
-    if let Some(a) = scripted {
+    if let Some(a) = s.always.get(&path).cloned() {
         let mut res = StatusCode::from_u16(a.status).unwrap().into_response();
         if let Some(l) = a.location {
             res.headers_mut().insert("location", l.parse().unwrap());
@@ -340,16 +334,6 @@ impl VendorServer {
             .unwrap()
             .always
             .insert(path.into(), a);
-    }
-    pub fn answer(&self, path: &str, status: u16, location: Option<String>) {
-        self.vendor
-            .script
-            .lock()
-            .unwrap()
-            .per_path
-            .entry(path.into())
-            .or_default()
-            .push_back(Answer1 { status, location });
     }
     pub fn received(&self, path: &str) -> Vec<Captured> {
         self.vendor
