@@ -252,23 +252,29 @@ async fn real_errors_match_the_error_schema() -> TestResult {
     assert_eq!(r.json()["path"], cancel);
 
     // 415: a body that is not JSON, on every route that takes one.
-    let with_body: Vec<&str> = vendor_route_list()
+    let with_body: Vec<(&str, &str)> = vendor_route_list()
         .iter()
         .filter(|(m, p)| takes_body(m, p))
-        .map(|(_, p)| *p)
+        .copied()
         .collect();
     assert!(with_body.len() >= 8);
-    for path in with_body {
-        let req = Request::post(path)
+    for (method, path) in with_body {
+        let req = Request::builder()
+            .method(method.to_ascii_uppercase().as_str())
+            .uri(path)
             .header("api-key", key)
             .header(header::CONTENT_TYPE, "text/plain")
             .body(Body::from("patient"))?;
         let res = w.router.clone().oneshot(req).await?;
-        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {path}"
+        );
         let body: Value = serde_json::from_slice(&res.into_body().collect().await?.to_bytes())?;
-        assert_valid(&error, &body, &format!("POST {path} 415"));
+        assert_valid(&error, &body, &format!("{method} {path} 415"));
         assert_valid(
-            &s.response_body("post", path, 415, "application/json"),
+            &s.response_body(method, path, 415, "application/json"),
             &body,
             path,
         );

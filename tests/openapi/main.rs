@@ -8,5 +8,6 @@
 
 mod document;
 mod errors;
+mod events;
 mod responses;
 mod support;

@@ -28,9 +28,22 @@ pub fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
 /// The document's URI in the validators' registry.
 pub const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-pub const PRODUCIBLE: [u16; 11] = [200, 201, 400, 401, 403, 404, 409, 413, 415, 422, 500];
-/// The v2 routes that create something (and take an `Idempotency-Key`).
+pub const PRODUCIBLE: [u16; 13] = [
+    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 500,
+];
+/// The v2 routes that create something and take an `Idempotency-Key`.
 pub const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];
+/// Every route whose `POST` creates something (`201`).
+pub const CREATED: [&str; 4] = [
+    "/v2/consultations",
+    "/v2/followups",
+    "/v2/webhook-endpoints",
+    "/v2/event-queues",
+];
+/// The subscription stream: a WebSocket upgrade (`101`).
+pub const SUBSCRIBE: &str = "/v2/events/subscribe";
+/// `POST`s that take no body.
+const BODILESS: [&str; 3] = ["/cancel", "/rotate-secret", "/redeliver"];
 /// A well-formed key that no store knows.
 pub const BAD_KEY: &str = "ek_0123456789abcdef_notTheRightSecretAtAll0123";
 
@@ -218,9 +231,20 @@ pub fn is_v1(path: &str) -> bool {
     path.starts_with("/embeddable/")
 }
 
-/// True when the route takes a JSON body (every `POST` but the cancels).
+/// True when the route takes a JSON body (every `POST` but the cancels,
+/// rotations and redeliveries; every `PATCH`).
 pub fn takes_body(method: &str, path: &str) -> bool {
-    method == "post" && !path.ends_with("/cancel")
+    (method == "post" && !BODILESS.iter().any(|b| path.ends_with(b))) || method == "patch"
+}
+
+/// The one success status of a route.
+pub fn success_status(method: &str, path: &str) -> u16 {
+    match method {
+        "get" if path == SUBSCRIBE => 101,
+        "delete" => 204,
+        "post" if CREATED.contains(&path) => 201,
+        _ => 200,
+    }
 }
 
 /// The `{name}` segments of a path template.
@@ -250,7 +274,16 @@ pub struct World {
 pub async fn world() -> Result<World, Box<dyn std::error::Error>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::in_memory(clock.clone())?;
-    let app = shared::App::new(Arc::new(store), clock, shared::Config::new(BASE_URL));
+    // Local mode (webhooks to loopback), and a work queue for redeliveries.
+    let mut config = shared::Config::new(BASE_URL);
+    config.webhook_allow_loopback = true;
+    let ports = shared::app::Ports {
+        work: Arc::new(shared::delivery::local::LocalQueue::in_memory(
+            clock.clone(),
+        )),
+        ..shared::app::Ports::default()
+    };
+    let app = shared::App::with_ports(Arc::new(store), clock, config, ports);
     let demo = demo::seed(&app, &[]).await?;
     Ok(World {
         router: app_router(app),

@@ -68,8 +68,8 @@ async fn server(dir: &Path, clock: &ManualClock, key: Option<String>) -> Server 
         Some(k) => k,
         None => demo::seed(&app, &[]).await.unwrap().api_key,
     };
-    let router =
-        shared::http::app_router_with(app.clone(), shared::http::stream::routes(connections));
+    let router = shared::http::app_router(app.clone())
+        .layer(shared::http::stream::connections_layer(connections));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {

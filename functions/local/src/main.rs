@@ -588,9 +588,9 @@ async fn serve(
         notifier,
         world,
     });
-    let local_routes =
-        shared::http::dev::routes(dev).merge(shared::http::stream::routes(connections));
-    let router = shared::http::app_router_with(app, local_routes);
+    // The subscribe route upgrades with this server's connections.
+    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev))
+        .layer(shared::http::stream::connections_layer(connections));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown())
         .await?;

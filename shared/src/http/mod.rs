@@ -88,10 +88,23 @@ pub fn v2_embed_router(app: AppState) -> Router {
     finish(v2::embed_routes(), app)
 }
 
-/// `/v2/webhook-endpoints…`, `/v2/events…` (but the subscribe WebSocket),
-/// `/v2/event-queues…` (Lambda `v2-events`).
+/// `/v2/webhook-endpoints…`, `/v2/events…`, `/v2/event-queues…` (Lambda
+/// `v2-events`).
 pub fn v2_events_router(app: AppState) -> Router {
-    finish(v2::events_routes(), app)
+    finish(v2::events_routes().merge(subscribe_routes()), app)
+}
+
+/// `GET /v2/events/subscribe`, a WebSocket: the local server's
+/// `stream` upgrades it (with its connections layered on the router); in
+/// AWS the stream is the WebSocket API (`event-stream`), and this route
+/// only answers a request that reached the HTTP API instead (`401`, else
+/// `400`).
+pub fn subscribe_routes() -> Router<AppState> {
+    #[cfg(feature = "local")]
+    let subscribe = axum::routing::get(stream::subscribe);
+    #[cfg(not(feature = "local"))]
+    let subscribe = axum::routing::get(v2::events::subscribe);
+    Router::new().route(v2::EVENTS_SUBSCRIBE, subscribe)
 }
 
 /// Every router in one app: the local server, and the HTTP tests.
@@ -110,6 +123,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(v2::followups_routes())
         .merge(v2::embed_routes())
         .merge(v2::events_routes())
+        .merge(subscribe_routes())
 }
 
 /// `all_routes` plus local-only routes, with the shared layers.

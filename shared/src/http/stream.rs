@@ -13,67 +13,45 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 
-use super::extract::{QueryParams, caller, header_str};
-use super::v2::EVENTS_SUBSCRIBE;
+use super::extract::{QueryParams, header_str};
+use super::v2::events::{not_upgraded, stream_api_key};
 use crate::app::AppState;
 use crate::delivery::connections::{Connections, LocalConnections, Outbound};
 use crate::domain::subscription::IDLE_MS;
-use crate::error::Error;
 use crate::services::stream::{self, IDLE};
 
 /// How often a connection looks at the clock for idleness.
 const IDLE_CHECK: Duration = Duration::from_millis(250);
 
-pub fn routes(connections: Arc<LocalConnections>) -> Router<AppState> {
-    Router::new()
-        .route(EVENTS_SUBSCRIBE, get(subscribe))
-        .layer(Extension(connections))
+/// What the local server adds to its router so that the subscribe route
+/// upgrades: its connections registry.
+pub fn connections_layer(connections: Arc<LocalConnections>) -> Extension<Arc<LocalConnections>> {
+    Extension(connections)
 }
 
-/// The key of `Authorization: api-key {key}`, else of `Api-key`.
-pub fn api_key(headers: &HeaderMap) -> Option<String> {
-    let from_auth = header_str(headers, "authorization").and_then(|v| {
-        let (scheme, key) = v.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("api-key")
-            .then(|| key.trim().to_owned())
-    });
-    from_auth.or_else(|| header_str(headers, "api-key").map(str::to_owned))
-}
-
-async fn subscribe(
+/// `GET /v2/events/subscribe`: the stream when the request is an upgrade
+/// and this server holds connections (the local server), else the API's
+/// answer (a bad key is a `401`).
+pub async fn subscribe(
     State(app): State<AppState>,
-    Extension(connections): Extension<Arc<LocalConnections>>,
+    connections: Option<Extension<Arc<LocalConnections>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
-    let key = api_key(&headers);
+    let key = stream_api_key(&headers);
     let tenant = header_str(&headers, "x-tenant-key").map(str::to_owned);
     let queue = QueryParams::parse(query.as_deref())
         .ok()
         .and_then(|q| q.get("queue").ok().flatten().map(str::to_owned));
-    let Ok(upgrade) = upgrade else {
-        // Not a WebSocket: the API's answers (a bad key is a 401).
-        let mut auth = headers.clone();
-        if let Some(Ok(v)) = key.as_deref().map(str::parse) {
-            auth.insert("api-key", v);
-        }
-        return match caller(&app, &auth).await {
-            Err(e) => e.into_response(),
-            Ok(_) => {
-                Error::invalid("This endpoint is a WebSocket: connect with Upgrade: websocket")
-                    .into_response()
-            }
-        };
+    let (Ok(upgrade), Some(Extension(connections))) = (upgrade, connections) else {
+        return not_upgraded(&app, &headers).await;
     };
     upgrade.on_upgrade(move |socket| serve(app, connections, socket, key, tenant, queue))
 }

@@ -2,18 +2,19 @@
 //! and `/v2/event-queues…` (the queues of the subscription stream).
 
 use axum::extract::{Path, RawQuery};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::page_limit;
 use super::webhooks::{delivery_json, strings};
+use crate::app::App;
 use crate::clock::iso_ms;
 use crate::domain::ids::Id;
 use crate::domain::subscription::{EventQueue, TypePattern};
 use crate::domain::{EndpointId, EventId};
 use crate::error::{Error, Result};
-use crate::http::extract::{self, QueryParams, Vendor, VendorJson};
+use crate::http::extract::{self, QueryParams, Vendor, VendorJson, caller, header_str};
 use crate::http::reply::json_response;
 use crate::http::wire::{Fields, integration_user};
 use crate::services::{event_list, event_queues, webhooks};
@@ -108,4 +109,41 @@ pub async fn delete_queue(v: Vendor, Path(name): Path<String>) -> Result<Respons
     integration_user(&v.headers, None)?;
     event_queues::delete_queue(&v.app, v.caller.tenant(), &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The key of `Authorization: api-key {key}`, else of `Api-key` (how a
+/// stream client authenticates).
+pub fn stream_api_key(headers: &HeaderMap) -> Option<String> {
+    let from_auth = header_str(headers, "authorization").and_then(|v| {
+        let (scheme, key) = v.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("api-key")
+            .then(|| key.trim().to_owned())
+    });
+    from_auth.or_else(|| header_str(headers, "api-key").map(str::to_owned))
+}
+
+/// `GET /v2/events/subscribe` that is not a WebSocket upgrade (or reaches
+/// a server without the stream, e.g. the HTTP API in AWS, whose stream is
+/// the WebSocket API): the API's answers, a bad key a `401`.
+pub async fn not_upgraded(app: &App, headers: &HeaderMap) -> Response {
+    let mut auth = headers.clone();
+    if let Some(Ok(v)) = stream_api_key(headers).as_deref().map(str::parse) {
+        auth.insert("api-key", v);
+    }
+    match caller(app, &auth).await {
+        Err(e) => e.into_response(),
+        Ok(_) => Error::invalid(
+            "This endpoint is a WebSocket: connect with Upgrade: websocket (in AWS, to the stream's WebSocket URL)",
+        )
+        .into_response(),
+    }
+}
+
+/// `GET /v2/events/subscribe` where the stream is not served.
+pub async fn subscribe(
+    axum::extract::State(app): axum::extract::State<crate::app::AppState>,
+    headers: HeaderMap,
+) -> Response {
+    not_upgraded(&app, &headers).await
 }

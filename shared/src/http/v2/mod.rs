@@ -126,9 +126,8 @@ pub fn followups_routes() -> Router<AppState> {
 pub use self::embed::routes as embed_routes;
 
 /// Webhook endpoints, their deliveries, the event list, redeliveries and
-/// event queues (Lambda `v2-events`). The subscribe route is not here: it
-/// is a WebSocket (`http::stream` locally, the `event-stream` function in
-/// AWS).
+/// event queues (Lambda `v2-events`; the subscribe route is
+/// `http::subscribe_routes`'s).
 pub fn events_routes() -> Router<AppState> {
     Router::new()
         .route(
