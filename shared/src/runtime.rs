@@ -143,8 +143,8 @@ pub async fn delivery_ports() -> Result<(Ports, Arc<crate::delivery::sqs::SqsQue
 /// is set, else one that only logs that nobody could be told.
 pub async fn operator_notifier() -> Result<Arc<dyn crate::notify::Notifier>, String> {
     match std::env::var("EMBEDCARE_SES_SENDER") {
-        Ok(_) => Ok(Arc::new(ses_notifier().await?)),
-        Err(_) => Ok(Arc::new(crate::notify::NoNotifier)),
+        Ok(sender) if !sender.trim().is_empty() => Ok(Arc::new(ses_notifier().await?)),
+        _ => Ok(Arc::new(crate::notify::NoNotifier)),
     }
 }
 

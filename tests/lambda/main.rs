@@ -5,6 +5,9 @@
 
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod events;
+#[path = "../http/verify.rs"]
+mod verify;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
