@@ -202,6 +202,12 @@ impl TagKey {
         tag_with(&self.0, parts)
     }
 
+    /// The tag of `parts` as a token: base64url without padding (43
+    /// characters, the shape of [`random_token`]'s).
+    pub fn token(&self, parts: &[&[u8]]) -> String {
+        URL_SAFE_NO_PAD.encode(self.tag(parts))
+    }
+
     /// Whether `tag` is the tag of `parts` (in constant time).
     pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
         ct_eq_bytes(&self.tag(parts), tag)

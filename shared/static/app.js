@@ -1,27 +1,80 @@
-// embedcare embedded pages: session handling, navigation, actions and host
-// messages.
-// - The launch token is single-use; on first load the page receives a
-//   browser-session token, keeps it in sessionStorage (no third-party
-//   cookies needed) and removes the launch token from the address bar.
-//   Every later call sends it as `Authorization: Bearer …`.
+// embedcare embedded pages: entering, the frame's session, navigation,
+// actions and host messages.
+// - A GET of any page is a shell that does nothing by itself (mail
+//   gateways and link previews fetch every link first). Its script takes
+//   the single-use launch token out of the address bar and POSTs it, with a
+//   nonce of this page, to the same address (a real navigation: the page
+//   that comes back carries its own headers); without one it POSTs the
+//   frame's session token; with neither it shows the expired state.
+// - The session token lives in sessionStorage under a key of this frame:
+//   a nonce kept in window.name (it survives reloads of the frame; two
+//   frames of one franchise in one tab never share it). No cookies: they
+//   are blocked in third-party iframes. Every later call sends it as
+//   `Authorization: Bearer …`.
 // - Links marked `data-nav` are followed inside the iframe: the page is
 //   fetched with the session, swapped in, and pushed on the history.
 // - Forms marked `data-action` post JSON to the franchise's actions; the
-//   answer lists the events the change caused and where to go next.
-// - Messages go to the franchise's allowed origins only, never a wildcard.
-//   Ours have a `type` (embed.ready, embed.resize, session.expired); the
-//   consultation / follow-up / franchise events are posted unchanged (they
-//   have `eventType` and `operation`, and the same `id` as on the bus).
+//   answer lists the events the change caused and where to go next. Their
+//   buttons stay disabled until this script is ready; `data-first` names
+//   the action sent on the first interaction with the form.
+// - Messages with data go to the franchise's allowed origins only, never a
+//   wildcard. Ours have a `type` (embed.ready, embed.resize,
+//   session.expired); the consultation / follow-up / franchise events are
+//   posted unchanged (they have `eventType` and `operation`, and the same
+//   `id` as on the bus). `session.expired` holds only what the framer put in
+//   the URL: it goes to the origin of the page that frames this one.
 (function () {
   "use strict";
   var ctx = readContext(document);
-  var storageKey = "embedcare.session." + (ctx.tenantKey || "");
+  var frame = frameNonce();
+  var storageKey = "embedcare.session." + frame;
+  var parentKey = "embedcare.parent." + frame;
   var lastHeight = 0;
   var busy = false;
+  var opening = null;
 
   function readContext(doc) {
     var el = doc.getElementById("embed-context");
     try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  }
+
+  // 32 random bytes, base64url.
+  function randomNonce() {
+    var bytes = new Uint8Array(32);
+    crypto.getRandomValues(bytes);
+    var s = "";
+    for (var i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // This frame's nonce, kept in window.name.
+  function frameNonce() {
+    var m = /^embedcare:([A-Za-z0-9_-]{16,64})$/.exec(window.name || "");
+    if (m) return m[1];
+    var nonce = randomNonce();
+    try { window.name = "embedcare:" + nonce; } catch (e) { /* kept for this page only */ }
+    return nonce;
+  }
+
+  function keep(key, value) {
+    try {
+      if (value === null) sessionStorage.removeItem(key); else sessionStorage.setItem(key, value);
+    } catch (e) { /* storage blocked */ }
+  }
+
+  function kept(key) {
+    try { return sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  // The origin of the page that frames this one.
+  function recordParent() {
+    var origin = null;
+    if (location.ancestorOrigins && location.ancestorOrigins.length) {
+      origin = location.ancestorOrigins[0];
+    } else if (document.referrer) {
+      try { origin = new URL(document.referrer).origin; } catch (e) { origin = null; }
+    }
+    if (origin && origin !== "null") keep(parentKey, origin);
   }
 
   function post(message) {
@@ -31,33 +84,121 @@
     });
   }
 
+  function postToParent(message) {
+    if (window.parent === window) return;
+    var origin = kept(parentKey) ||
+      (location.ancestorOrigins && location.ancestorOrigins.length ? location.ancestorOrigins[0] : null);
+    if (!origin || origin === "null") return;
+    try { window.parent.postMessage(message, origin); } catch (e) { /* origin mismatch: dropped */ }
+  }
+
+  // A message with no data (a height) from a page that knows no allowed
+  // origins (the shell, the expired page): to the page that frames this one.
+  function postPlain(message) {
+    if (ctx.allowedOrigins) post(message); else postToParent(message);
+  }
+
+  // The session token, kept where this frame alone finds it again after a
+  // reload: sessionStorage under the frame's key, and the state of the
+  // frame's history entries (for browsers that deny storage to third-party
+  // frames; another origin never reads it, another frame has its own).
   function storeToken(token) {
-    try { sessionStorage.setItem(storageKey, token); } catch (e) { /* storage blocked */ }
+    keep(storageKey, token);
     window.embedcare.sessionToken = token;
   }
 
   function storedToken() {
     if (window.embedcare && window.embedcare.sessionToken) return window.embedcare.sessionToken;
-    try { return sessionStorage.getItem(storageKey); } catch (e) { return null; }
+    return kept(storageKey) || (history.state && history.state.embedcareSession) || null;
   }
 
-  function stripLaunchToken() {
+  // The history state of a page of this session.
+  function entryState() {
+    return { embed: true, embedcareSession: window.embedcare.sessionToken || null };
+  }
+
+  // The page's address without a launch token.
+  function plainAddress() {
     var url = new URL(window.location.href);
-    if (url.searchParams.has("session")) {
-      url.searchParams.delete("session");
-      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    var token = url.searchParams.get("session");
+    url.searchParams.delete("session");
+    return { token: token, path: url.pathname + url.search, hash: url.hash };
+  }
+
+  // A page that came back from a POST becomes a plain GET entry of the
+  // history, so that a reload of the frame goes through the shell again.
+  function settleAddress() {
+    var a = plainAddress();
+    history.replaceState(entryState(), "", a.path + a.hash);
+  }
+
+  // A real navigation: a form POSTed to this very address.
+  function enterWith(fields, path) {
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = path;
+    form.hidden = true;
+    Object.keys(fields).forEach(function (name) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = fields[name];
+      form.append(input);
+    });
+    document.body.append(form);
+    form.submit();
+  }
+
+  // The shell: redeem the launch token, or resume the frame's session.
+  function enter() {
+    recordParent();
+    var a = plainAddress();
+    if (a.token) {
+      history.replaceState(null, "", a.path + a.hash);
+      enterWith({ launch: a.token, nonce: randomNonce() }, a.path);
+      return;
     }
+    var token = storedToken();
+    if (token) { enterWith({ session: token }, a.path); return; }
+    showExpired();
+  }
+
+  // session.expired of this address (for the shell, which knows no tenant).
+  function expiredMessage() {
+    if (ctx.expired) return ctx.expired;
+    var parts = window.location.pathname.split("/");
+    return { type: "session.expired", tenantKey: decodeURIComponent(parts[4] || ""), view: parts.slice(5, 7).join("/") };
+  }
+
+  function enableForms() {
+    document.querySelectorAll("form[data-action] button[data-wait]").forEach(function (b) {
+      b.removeAttribute("data-wait");
+      b.disabled = false;
+    });
+    document.querySelectorAll("form[data-first]").forEach(function (form) {
+      var fire = function () {
+        form.removeEventListener("input", fire);
+        form.removeEventListener("change", fire);
+        if (opening) return;
+        opening = act(form.getAttribute("data-first"), hiddenFields(form))
+          .then(function (r) { if (r.status >= 200 && r.status < 300) (r.body.events || []).forEach(post); })
+          .catch(function () { /* the answers still move it */ });
+      };
+      form.addEventListener("input", fire);
+      form.addEventListener("change", fire);
+    });
   }
 
   // The height of the content itself: the document's scrollHeight is never
   // less than the iframe's own height, so reporting it would let a host grow
   // the frame but never shrink it back for a shorter page.
   function reportHeight() {
+    if (ctx.state === "shell") return; // it is leaving: nothing to size, nothing to tell
     var root = document.getElementById("embed-root");
     var h = root
       ? Math.ceil(root.getBoundingClientRect().bottom + window.scrollY)
       : Math.ceil(document.body.scrollHeight);
-    if (h !== lastHeight) { lastHeight = h; post({ type: "embed.resize", height: h }); }
+    if (h !== lastHeight) { lastHeight = h; postPlain({ type: "embed.resize", height: h }); }
   }
 
   var heightObserver = window.ResizeObserver ? new ResizeObserver(reportHeight) : null;
@@ -72,14 +213,18 @@
   }
 
   function start() {
+    if (ctx.state === "shell") { enter(); return; }
     if (ctx.state === "ready") {
-      if (ctx.sessionToken) storeToken(ctx.sessionToken);
-      stripLaunchToken();
+      var token = ctx.sessionToken || storedToken();
+      if (token) storeToken(token);
+      settleAddress();
+      enableForms();
       post(ctx.ready);
       (ctx.events || []).forEach(post);
     } else if (ctx.state === "expired") {
-      stripLaunchToken();
-      post(ctx.expired);
+      storeToken(null);
+      settleAddress();
+      postToParent(expiredMessage());
     }
     reportHeight();
   }
@@ -98,6 +243,7 @@
     var old = document.getElementById("embed-context");
     if (context && old) old.textContent = context.textContent;
     document.title = doc.title;
+    opening = null;
     ctx = readContext(doc);
     window.embedcare.context = ctx;
   }
@@ -115,18 +261,11 @@
       .then(function (res) { return res.text().then(function (html) { return { status: res.status, html: html }; }); })
       .then(function (r) {
         swap(r.html);
-        if (push) history.pushState({ embed: true }, "", url);
+        if (push) history.pushState(entryState(), "", url);
         start();
         focusTitle();
       })
       .catch(showExpired);
-  }
-
-  // A reload inside the session: the launch token is gone, the session
-  // token is in sessionStorage; fetch the page with it as a bearer token.
-  function resume() {
-    if (!storedToken()) { showExpired(); return; }
-    navigate(window.location.pathname + window.location.search, false);
   }
 
   function showExpired() {
@@ -199,10 +338,28 @@
     reportHeight();
   }
 
+  // POSTs an action of this session: {status, body}.
+  function act(name, body) {
+    var token = storedToken();
+    return fetch(ctx.actions + name, {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (b) { return { status: res.status, body: b }; });
+    });
+  }
+
+  // The hidden fields of a form (what it is about), as an action's body.
+  function hiddenFields(form) {
+    var body = {};
+    form.querySelectorAll("input[type=hidden][name]").forEach(function (el) { body[el.name] = el.value; });
+    return body;
+  }
+
   function submit(form, submitter) {
     if (busy) return;
-    var token = storedToken();
-    if (!token) { showExpired(); return; }
+    if (!storedToken()) { showExpired(); return; }
     busy = true;
     form.setAttribute("aria-busy", "true");
     var buttons = form.querySelectorAll("button");
@@ -213,12 +370,10 @@
       form.removeAttribute("aria-busy");
       buttons.forEach(function (b) { b.disabled = false; });
     };
-    fetch(ctx.actions + form.getAttribute("data-action"), {
-      method: "POST",
-      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(bodyOf(form, submitter))
-    })
-      .then(function (res) { return res.json().catch(function () { return {}; }).then(function (b) { return { status: res.status, body: b }; }); })
+    var body = bodyOf(form, submitter);
+    // After the first-interaction action, if one is under way.
+    (opening || Promise.resolve())
+      .then(function () { return act(form.getAttribute("data-action"), body); })
       .then(function (r) {
         done();
         if (r.status === 401) { showExpired(); return; }
@@ -252,6 +407,6 @@
   });
 
   window.embedcare = { context: ctx, post: post, sessionToken: null, navigate: navigate };
-  if (ctx.state === "resume") resume(); else { start(); }
+  start();
   watchHeight();
 })();

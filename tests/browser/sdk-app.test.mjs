@@ -136,8 +136,18 @@ describe("the host-page SDK mounts the real app on another origin", { timeout: 1
 
   test("an expired URL is refreshed through refreshUrl", async () => {
     const p = s.page;
-    // The start view's URL, used already: the app answers session.expired.
-    const used = await p.evaluate(() => window.__launches[0]);
+    // A URL another page has opened already (the app opens a launch once,
+    // for the page that first opened it): the app answers session.expired.
+    const res = await fetch(`${s.hostUrl}/vendor/launch`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ view: "start", locale: "en" }),
+    });
+    const { iframeUrl: used } = await res.json();
+    const other = await p.context().newPage();
+    await other.goto(used);
+    await other.getByRole("heading", { level: 1, name: "Start a consultation" }).waitFor();
+    await other.close();
     const refreshes = await p.evaluate(() => window.__refreshes);
     const readies = (await seen(p, "onReady")).length;
     await p.evaluate((u) => window.__reload(u), used);

@@ -50,6 +50,13 @@ async function appFrameHandle(page) {
 
 const messageCount = (page) => page.evaluate(() => window.__messages.length);
 
+/** The walk's consultation's status, as the vendor API reads it. */
+async function consultationStatus() {
+  const r = await fetch(`${s.appOrigin}/v2/consultations/${s.consultationId}`, { headers: { "Api-key": s.app.demo.apiKey } });
+  assert.equal(r.status, 200);
+  return (await r.json()).status;
+}
+
 /** Waits for a message from the app's origin, from index `from` on, whose data contains `want`. */
 async function waitMessage(page, want, from = 0, timeout = WAIT) {
   try {
@@ -103,6 +110,79 @@ async function instrument(context, label) {
     };
     Object.defineProperty(window, "parent", { get: () => parent, configurable: true });
   }, s.appOrigin);
+}
+
+/**
+ * Frames an employee's start view and a patient's answer view of one
+ * franchise side by side in one vendor page, moves the employee inside the
+ * session, reloads both frames, and checks each kept its own session.
+ * Returns where the frames kept them: "sessionStorage" or "history".
+ */
+async function twoFrames(context) {
+  const page = await context.newPage();
+  await page.goto(`${s.hostUrl}/`);
+  const launch = (view) => page.evaluate(async (v) => {
+    const res = await fetch("/vendor/launch", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ view: v, locale: "en" }),
+    });
+    return (await res.json()).iframeUrl;
+  }, view);
+  const urls = { emp: await launch("start"), pat: await launch("answer") };
+  await page.evaluate((u) => {
+    for (const id of ["emp", "pat"]) {
+      const f = document.createElement("iframe");
+      f.id = id; f.title = id; f.src = u[id]; f.style.width = "100%"; f.style.height = "700px";
+      document.body.append(f);
+    }
+  }, urls);
+  const frameOf = async (id) => (await page.locator(`#${id}`).elementHandle()).contentFrame();
+  const emp = page.frameLocator("#emp");
+  const pat = page.frameLocator("#pat");
+  const employeeHere = () => emp.getByText("Signed in as").waitFor();
+  const patientHere = async () => {
+    await pat.getByRole("heading", { level: 1, name: "Your consultation" }).waitFor();
+    await pat.getByText("Which symptoms do you have?").waitFor();
+    assert.equal(await pat.getByText("Signed in as").count(), 0, "the patient's frame has no employee header");
+  };
+  await emp.getByRole("heading", { level: 1, name: "Start a consultation" }).waitFor();
+  await employeeHere();
+  await patientHere();
+  const [empFrame, patFrame] = [await frameOf("emp"), await frameOf("pat")];
+  const names = [await empFrame.evaluate(() => window.name), await patFrame.evaluate(() => window.name)];
+  assert.match(names[0], /^embedcare:[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(names[0], names[1], "each frame has its own nonce");
+  const keys = await empFrame.evaluate(() => {
+    try { return Object.keys(sessionStorage).filter((k) => k.startsWith("embedcare.session.")); } catch (e) { return null; }
+  });
+  if (keys) {
+    // One tab, one app origin: the frames share sessionStorage, under two keys.
+    for (const n of names) assert.ok(keys.includes(`embedcare.session.${n.slice(10)}`), `${n}: ${keys}`);
+  }
+
+  // The employee moves inside the session, then both frames reload.
+  await emp.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Consultations" }).click();
+  await emp.getByRole("heading", { level: 1, name: "Consultations" }).waitFor();
+  const navigations = [];
+  page.on("request", (req) => {
+    if (!req.isNavigationRequest()) return;
+    const f = req.frame();
+    const id = f === empFrame ? "emp" : f === patFrame ? "pat" : null;
+    if (id) navigations.push(`${id} ${req.method()} ${new URL(req.url()).pathname.split("/").slice(-2).join("/")}`);
+  });
+  for (const f of [patFrame, empFrame]) await f.evaluate(() => setTimeout(() => location.reload(), 0));
+  await waitFor("both frames to come back", () => navigations.filter((n) => n.includes("POST")).length === 2);
+  await emp.getByRole("heading", { level: 1, name: "Consultations" }).waitFor();
+  await employeeHere();
+  await patientHere();
+  // A reload goes through the shell (GET) and its POST, never a replayed form.
+  for (const id of ["emp", "pat"]) {
+    const mine = navigations.filter((n) => n.startsWith(`${id} `)).map((n) => n.split(" ")[1]);
+    assert.deepEqual(mine, ["GET", "POST"], `${id}: ${navigations}`);
+  }
+  assert.ok(navigations.includes("emp GET consultation/dashboard"), `${navigations}`);
+  await shot(page, keys ? "two-frames-storage" : "two-frames-history");
+  await page.close();
+  return keys ? "sessionStorage" : "history";
 }
 
 describe("seed 000 in Chromium (vendor host ↔ embedded app ↔ bus)", { timeout: 120_000 }, () => {
@@ -196,33 +276,62 @@ describe("seed 000 in Chromium (vendor host ↔ embedded app ↔ bus)", { timeou
     assert.match(mail.link, new RegExp(`^${s.appOrigin}/en/embed/franchise/demo/consultation/answer\\?session=`));
     assert.ok(mail.text.includes(mail.link), "the e-mail's text carries the link");
 
-    // (b) the vendor's patient portal frames the answer view: opening it is
-    // the patient opening the consultation (SENT → IN_PROGRESS).
+    // (a, continued) A mail gateway fetches the link first: HEAD, then GET
+    // without running the page's script. Neither redeems it nor opens the
+    // consultation; the answer is the shell, which holds nothing.
+    const head = await fetch(mail.link, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    const scanned = await fetch(mail.link);
+    assert.equal(scanned.status, 200);
+    const shell = await scanned.text();
+    assert.ok(shell.includes('"state":"shell"'), "the entry shell");
+    assert.ok(!shell.includes("symptoms") && !shell.includes(s.hostUrl), "the shell holds nothing");
+    assert.equal(await consultationStatus(), "SENT");
+
+    // The patient's own browser runs the script: the link opens, once, and
+    // showing the questionnaire moves nothing.
+    const mailPage = await s.patientContext.newPage();
+    const mailRequests = [];
+    mailPage.on("request", (r) => mailRequests.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    const res = await mailPage.goto(mail.link);
+    assert.equal(res.status(), 200);
+    await mailPage.getByRole("heading", { level: 1, name: "Your consultation" }).waitFor();
+    await mailPage.getByRole("button", { name: "Send my answers" }).waitFor();
+    assert.ok(await mailPage.getByRole("button", { name: "Send my answers" }).isEnabled(), "ready for answers");
+    await waitFor("the e-mailed link's token to leave the address bar", () => !mailPage.url().includes("session="));
+    const answerPath = new URL(mail.link).pathname;
+    assert.deepEqual(mailRequests.filter((r) => r.endsWith(answerPath)), [`GET ${answerPath}`, `POST ${answerPath}`],
+      "the shell (GET), then its POST");
+    assert.equal(await consultationStatus(), "SENT", "shown, not opened");
+    await shot(mailPage, "emailed-link-questionnaire");
+    const again = await s.patientContext.newPage();
+    await again.goto(mail.link);
+    await again.getByRole("heading", { level: 1, name: "This link has expired" }).waitFor();
+    await again.close();
+    await mailPage.close();
+
+    // (b) the vendor's patient portal frames the answer view: showing it
+    // changes nothing; the patient's first action opens the consultation
+    // (SENT → IN_PROGRESS).
     let from = await messageCount(p);
     await p.getByRole("button", { name: "Patient portal: answer" }).click();
     await waitMessage(p, { type: "embed.ready", view: "consultation/answer" }, from);
+    await f.getByRole("heading", { level: 1, name: "Your consultation" }).waitFor();
+    await shot(p, "portal-questionnaire");
+    assert.equal(await consultationStatus(), "SENT", "the portal's display opened nothing");
+    assert.ok(!(await p.evaluate((i) => window.__messages.slice(i).some((m) => m.data.eventType), from)),
+      "no event on display");
+    await f.getByRole("checkbox", { name: "Burning when urinating" }).check();
     const opened = await waitMessage(p, {
       eventType: "consultation", operation: "update", status: "IN_PROGRESS",
       data: { consultationId: s.consultationId, previousStatus: "SENT" },
     }, from);
     s.walkEvents.push(opened);
-    await f.getByRole("heading", { level: 1, name: "Your consultation" }).waitFor();
-    await shot(p, "portal-questionnaire");
-
-    // (a, continued) the e-mailed link, in the patient's own browser.
-    const mailPage = await s.patientContext.newPage();
-    const res = await mailPage.goto(mail.link);
-    assert.equal(res.status(), 200);
-    await mailPage.getByRole("heading", { level: 1, name: "Your consultation" }).waitFor();
-    await mailPage.getByRole("button", { name: "Send my answers" }).waitFor();
-    await waitFor("the e-mailed link's token to leave the address bar", () => !mailPage.url().includes("session="));
-    await shot(mailPage, "emailed-link-questionnaire");
-    await mailPage.close();
+    assert.equal(await consultationStatus(), "IN_PROGRESS");
 
     // The patient answers every required question in the portal, and sends.
     from = await messageCount(p);
     const form = f.locator("form.questionnaire");
-    await f.getByRole("checkbox", { name: "Burning when urinating" }).check();
     await f.getByRole("checkbox", { name: "Urinating more often" }).check();
     await f.getByLabel(/For how many days have you had these symptoms\?/).fill("3");
     const yesNo = [
@@ -367,6 +476,38 @@ describe("seed 000 in Chromium (vendor host ↔ embedded app ↔ bus)", { timeou
     const frameHeight = await p.locator("#app").evaluate((el) => el.clientHeight);
     assert.ok(last <= content + 48,
       `the expired page's content ends at ${content}px but the last embed.resize said ${last}px (frame: ${frameHeight}px)`);
+  });
+
+  // Two frames of one franchise in one tab share the app origin's
+  // sessionStorage: each keeps its session under its own key (a nonce in
+  // window.name). Where a browser denies storage to third-party frames,
+  // the frame's history state keeps it. Both, in both kinds of browser.
+  test("10. two frames of one franchise in one tab (employee, patient) keep their own sessions across reloads", async () => {
+    // A consultation awaiting the patient, so that the patient's frame has a questionnaire.
+    const r = await fetch(`${s.appOrigin}/v2/consultations`, {
+      method: "POST",
+      headers: { "Api-key": s.app.demo.apiKey, "Content-Type": "application/json" },
+      body: JSON.stringify({ patient: PATIENT, reason: "uti" }),
+    });
+    assert.equal(r.status, 201);
+    // This Chromium denies storage to third-party frames by default; with
+    // TrackingProtection3pcd off it allows it (partitioned), as most browsers do.
+    const open = await chromium.launch({
+      executablePath: chromiumPath(), headless: true,
+      args: [...CHROMIUM_ARGS, "--disable-features=TrackingProtection3pcd"],
+    });
+    try {
+      const modes = new Set();
+      for (const browser of [s.browser, open]) {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-CA" });
+        context.setDefaultTimeout(WAIT);
+        modes.add(await twoFrames(context));
+        await context.close();
+      }
+      assert.ok(modes.has("sessionStorage"), `the per-frame storage keys were exercised: ${[...modes]}`);
+    } finally {
+      await open.close();
+    }
   });
 
   test("9. the app posts to allowed origins only and fetches from its own origin only", async () => {

@@ -653,12 +653,18 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
         .strip_prefix("http://127.0.0.1:3000")
         .unwrap()
         .to_owned();
-    let load = |p: String| {
+    // As the entry shell's script opens it: a POST of the launch token with
+    // a nonce of the page.
+    let (page, token) = path.split_once("?session=").unwrap();
+    let load = |nonce: &str| {
         let router = router.clone();
+        let req = http::Request::post(page)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!(
+                "launch={token}&nonce={nonce}"
+            )))
+            .unwrap();
         async move {
-            let req = http::Request::get(p)
-                .body(axum::body::Body::empty())
-                .unwrap();
             tower::ServiceExt::oneshot(router, req)
                 .await
                 .unwrap()
@@ -666,6 +672,6 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
                 .as_u16()
         }
     };
-    assert_eq!(load(path.clone()).await, 200);
-    assert_eq!(load(path).await, 410);
+    assert_eq!(load("events-test-page-nonce-1").await, 200);
+    assert_eq!(load("events-test-page-nonce-2").await, 410);
 }

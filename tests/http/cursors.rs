@@ -96,7 +96,10 @@ async fn a_forged_truncated_or_foreign_cursor_is_400_on_every_list() {
         ("followup/dashboard", "consultation/dashboard"),
     ] {
         let url = t
-            .get(&format!("/embeddable/{dashboard}?locale=en"), &[])
+            .get(
+                &format!("/embeddable/{dashboard}?locale=en&scope=franchise"),
+                &[],
+            )
             .await
             .text();
         let s = open(&t, &url).await;

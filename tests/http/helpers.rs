@@ -197,6 +197,37 @@ impl TestApp {
         self.send(b.body(Body::empty()).expect("request")).await
     }
 
+    /// Opens a launch URL as the entry shell's script does: a form `POST`
+    /// of the launch token to the same address, with a nonce of the page.
+    pub async fn redeem(&self, url: &str) -> Reply {
+        self.redeem_with(url, &page_nonce()).await
+    }
+
+    /// [`TestApp::redeem`] by the page of `nonce`.
+    pub async fn redeem_with(&self, url: &str, nonce: &str) -> Reply {
+        let path = url.strip_prefix(BASE_URL).unwrap_or(url);
+        let (path, token) = path.split_once("?session=").unwrap_or((path, ""));
+        self.post_form(path, &[("launch", token), ("nonce", nonce)])
+            .await
+    }
+
+    /// A form `POST` of a page (what the entry shell's script submits).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let path = path.strip_prefix(BASE_URL).unwrap_or(path);
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
     /// `POST /embeddable/consultation/create` with a patient; returns the reply.
     pub async fn create(&self, patient: Value, headers: &[(&str, &str)]) -> Reply {
         self.post_json(
@@ -267,6 +298,21 @@ pub fn assert_error(reply: &Reply, status: u16, message: &str, path: &str) {
     let ts = body["timestamp"].as_str().expect("timestamp");
     assert!(ts.ends_with('Z') && ts.len() == 24, "{ts}");
     assert!(reply.header("content-type").starts_with("application/json"));
+}
+
+/// `application/x-www-form-urlencoded` of one name or value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A page's nonce, as the entry shell's script makes one.
+pub fn page_nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The launch token of an iframe URL.

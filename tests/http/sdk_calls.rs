@@ -155,7 +155,7 @@ async fn twenty_concurrent_loads_of_one_url_give_one_200_on_moto() {
         .map(|_| {
             let t = t.clone();
             let url = url.clone();
-            tokio::spawn(async move { t.load(&url, &[]).await.status.as_u16() })
+            tokio::spawn(async move { t.redeem(&url).await.status.as_u16() })
         })
         .collect();
     let mut statuses = Vec::new();

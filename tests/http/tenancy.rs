@@ -119,14 +119,13 @@ async fn a_launch_url_of_another_franchise_does_not_open_here() {
     let url = t.get_as(&other, STATS, &[]).await.text();
     let token = token_of(&url);
     let r = t
-        .load(
-            &format!("/en/embed/franchise/demo/statistics/dashboard?session={token}"),
-            &[],
-        )
+        .redeem(&format!(
+            "/en/embed/franchise/demo/statistics/dashboard?session={token}"
+        ))
         .await;
     assert_eq!(r.status, 410);
     // The URL is still good where it belongs.
-    assert_eq!(t.load(&url, &[]).await.status, 200);
+    assert_eq!(t.redeem(&url).await.status, 200);
 }
 
 #[tokio::test]

@@ -525,7 +525,7 @@ async fn embed_urls_open_once_and_are_scoped() {
             "/v2/embed/followup/answer",
             "followupId",
             fid,
-            "followup/details",
+            "followup/answer",
         ),
         (
             "/v2/embed/followup/details",
@@ -554,7 +554,7 @@ async fn embed_urls_open_once_and_are_scoped() {
             "{url}"
         );
         assert!(!url.contains(id) && !url.contains(pid), "{url}");
-        let page = t.load(url, &[]).await;
+        let page = t.redeem(url).await;
         assert_eq!(page.status, 200, "{path}: {}", page.text());
         let html = page.text();
         assert!(
@@ -562,7 +562,7 @@ async fn embed_urls_open_once_and_are_scoped() {
             "{path}: the page is scoped to {id_field}"
         );
         assert!(html.contains(pid), "{path}: and to its patient");
-        assert_eq!(t.load(url, &[]).await.status, 410, "{path}: single-use");
+        assert_eq!(t.redeem(url).await.status, 410, "{path}: single-use");
 
         // Unknown here (or another account's): 404; missing: 400.
         let r = t.post_json(path, &[], &json!({id_field: "nope"})).await;

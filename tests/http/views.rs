@@ -110,7 +110,7 @@ async fn every_get_view_answers_text_by_default_and_json_on_request() {
         assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
 
         // Each URL opens its view, scoped to the patient where relevant.
-        let page = t.load(&url, &[]).await;
+        let page = t.redeem(&url).await;
         assert_eq!(page.status, 200, "{uri}");
         let html = page.text();
         if query.contains("patientKey") {
@@ -174,7 +174,7 @@ async fn post_view_opens_the_details_of_a_patient_or_a_consultation() {
     assert_eq!(body.as_object().unwrap().len(), 3);
     let url = body["iframeUrl"].as_str().unwrap();
     assert!(url.contains("/en/embed/franchise/demo/consultation/details?session="));
-    assert!(t.load(url, &[]).await.text().contains(&patient_id));
+    assert!(t.redeem(url).await.text().contains(&patient_id));
     let r = t
         .post_json(
             "/embeddable/consultation/view",
@@ -295,4 +295,103 @@ async fn oversized_bodies_are_413() {
         "Request body too large (at most 2 MB)",
         "/embeddable/consultation/create",
     );
+}
+
+/// `scope: "franchise"` widens a launch to every employee view of the
+/// franchise, only when asked; without it a launch reaches what its view
+/// is for. The patient's and the administration's views keep their own.
+#[tokio::test]
+async fn the_franchise_scope_is_asked_for_explicitly() {
+    let (t, _) = with_patient().await;
+    let r = t
+        .get(
+            "/embeddable/consultation/view?patientKey=p-1&scope=all",
+            &[],
+        )
+        .await;
+    assert_error(
+        &r,
+        400,
+        "scope must be franchise (or absent)",
+        "/embeddable/consultation/view",
+    );
+    let stats = |s: &str| format!("{s}/statistics/dashboard");
+    let base = "/en/embed/franchise/demo";
+    let opens_statistics = |url: String| {
+        let t = &t;
+        async move {
+            let r = t.redeem(&url).await;
+            assert_eq!(r.status, 200, "{url}: {}", r.text());
+            let token = crate::pages::context(&r.text())["sessionToken"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let auth = format!("Bearer {token}");
+            t.load(&stats(base), &[("authorization", &auth)])
+                .await
+                .status
+                .as_u16()
+        }
+    };
+    let patient =
+        json!({"keys":[{"subSystem":"pms","key":"p-1"}],"firstName":"Ann","lastName":"Lee"});
+    for (scope, expected) in [(None, 403), (Some("franchise"), 200)] {
+        let mut body = json!({"patient": patient, "locale": "en"});
+        if let Some(s) = scope {
+            body["scope"] = s.into();
+        }
+        let url = t
+            .post_json("/embeddable/consultation/create", &[], &body)
+            .await
+            .json()["iframeUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(opens_statistics(url).await, expected, "create, {scope:?}");
+        let q = scope.map_or(String::new(), |s| format!("&scope={s}"));
+        let url = t
+            .get(
+                &format!("/embeddable/followup/view?patientKey=p-1&locale=en{q}"),
+                &[],
+            )
+            .await
+            .text();
+        assert_eq!(opens_statistics(url).await, expected, "GET, {scope:?}");
+        let mut body = json!({"patientKey": "p-1", "locale": "en"});
+        if let Some(s) = scope {
+            body["scope"] = s.into();
+        }
+        let url = t
+            .post_json("/embeddable/consultation/view", &[], &body)
+            .await
+            .json()["iframeUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(opens_statistics(url).await, expected, "view, {scope:?}");
+        let c = t
+            .post_json("/v2/consultations", &[], &json!({"patient": patient}))
+            .await
+            .json();
+        let mut body = json!({"consultationId": c["consultation"]["consultationId"]});
+        if let Some(s) = scope {
+            body["scope"] = s.into();
+        }
+        let url = t
+            .post_json("/v2/embed/consultation/details", &[], &body)
+            .await
+            .json()["iframeUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(opens_statistics(url).await, expected, "v2, {scope:?}");
+    }
+    // Ignored where it does not apply.
+    for uri in [
+        "/embeddable/consultation/answer?patientKey=p-1&locale=en&scope=franchise",
+        "/embeddable/administration/franchise-onboarding?locale=en&scope=franchise",
+    ] {
+        let url = t.get(uri, &[]).await.text();
+        assert_eq!(opens_statistics(url).await, 403, "{uri}");
+    }
 }

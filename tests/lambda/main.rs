@@ -343,15 +343,25 @@ async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
         "the API Gateway request id is not in the logs"
     );
 
-    // embed-pages: the URL opens once, then is expired.
+    // embed-pages: a GET is the entry shell (it redeems nothing); the
+    // shell's POST opens the URL once, then it is expired.
     let mut pages = Function::start(&bins[1], &table).await;
     let path = url.strip_prefix(BASE_URL).unwrap();
     let r = pages.invoke("GET", path, json!({}), None).await;
     assert_eq!(r["statusCode"], 200, "{r}");
+    assert!(r["body"].as_str().unwrap().contains("\"state\":\"shell\""));
+    let (page, token) = path.split_once("?session=").unwrap();
+    let form = format!("launch={token}&nonce=lambda-test-page-nonce-0001");
+    let form_headers = json!({"content-type": "application/x-www-form-urlencoded"});
+    let r = pages
+        .invoke("POST", page, form_headers.clone(), Some(&form))
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
     let csp = r["headers"]["content-security-policy"].as_str().unwrap();
     assert!(csp.contains("frame-ancestors https://vendor.example.com"));
     assert!(r["body"].as_str().unwrap().contains("embed.ready"));
-    let r = pages.invoke("GET", path, json!({}), None).await;
+    let form = format!("launch={token}&nonce=another-page-nonce-0002");
+    let r = pages.invoke("POST", page, form_headers, Some(&form)).await;
     assert_eq!(r["statusCode"], 410);
     let r = pages
         .invoke("GET", "/embed/static/app.js", json!({}), None)

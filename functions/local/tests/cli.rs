@@ -309,7 +309,15 @@ fn serve_seeds_a_demo_world_and_keeps_data_across_restarts() {
     let path = url
         .strip_prefix(&format!("http://127.0.0.1:{port}"))
         .unwrap();
+    // A GET is the page's shell; its script opens the URL with a POST.
+    let (page, token) = path.split_once("?session=").unwrap();
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let open = |nonce: &str| {
+        let body = format!("launch={token}&nonce={nonce}");
+        http(port, "POST", page, &form, &body).0
+    };
     assert_eq!(http(port, "GET", path, &[], "").0, 200);
+    assert_eq!(open("cli-test-page-nonce-0001"), 200);
     drop(server);
 
     // Restarted on the same data: same keys, same patient, the URL stays used.
@@ -324,7 +332,7 @@ fn serve_seeds_a_demo_world_and_keeps_data_across_restarts() {
     assert_eq!(status, 200, "{again}");
     let again: Value = serde_json::from_str(&again).unwrap();
     assert_eq!(again["patientId"], first["patientId"]);
-    assert_eq!(http(port, "GET", path, &[], "").0, 410);
+    assert_eq!(open("cli-test-page-nonce-0002"), 410);
     // The multi-franchise key and the other account's key work too.
     let multi = demo["multiFranchiseApiKey"].as_str().unwrap();
     assert_eq!(

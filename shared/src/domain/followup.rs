@@ -40,6 +40,11 @@ impl FollowupStatus {
                 | (Done, Archived)
         )
     }
+
+    /// Waiting for the patient's answers: planned, or not answered yet.
+    pub fn awaits_patient(self) -> bool {
+        matches!(self, FollowupStatus::Planned | FollowupStatus::Unanswered)
+    }
 }
 
 named_enum! {

@@ -1,12 +1,13 @@
 //! Launches: what a presigned iframe URL may open (its scope), the
 //! single-use launch token behind the URL, and the browser session that
-//! loading it starts.
+//! redeeming it starts.
 
 use serde::{Deserialize, Serialize};
 
 use super::consultation::Metadata;
 use super::ids::{AccountId, ConsultationId, FollowupId, PatientId};
 use super::prefill::{ConsultationPrefill, FollowupPrefill, Prefill};
+use super::reach::Reach;
 use super::types::{Locale, TenantKey, UserId};
 use super::view::{Role, View};
 
@@ -29,9 +30,29 @@ pub struct Scope {
     /// follow-up plan's fields). Kept server-side, never in the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefill: Option<Prefill>,
+    /// What the session may reach ([`Reach`]); recorded by every launch
+    /// issued since it exists (one stored without it reaches what its view
+    /// and ids give: [`Scope::reach`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<Reach>,
 }
 
 impl Scope {
+    /// What the session may reach: the recorded reach, else the narrowest
+    /// its view and ids give. `None`: nothing (e.g. a patient's scope that
+    /// names neither a patient nor a consultation).
+    pub fn reach(&self) -> Option<Reach> {
+        self.reach.clone().or_else(|| {
+            Reach::of_launch(
+                self.view,
+                self.patient_id.as_ref(),
+                self.consultation_id.as_ref(),
+                self.followup_id.as_ref(),
+                false,
+            )
+        })
+    }
+
     /// The prefilled consultation, if the launch has one.
     pub fn consultation_prefill(&self) -> Option<&ConsultationPrefill> {
         match &self.prefill {
@@ -67,10 +88,16 @@ pub struct LaunchToken {
     pub expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redeemed_at: Option<i64>,
+    /// The hash of the nonce of the page that redeemed it: the same page may
+    /// redeem it again for a few seconds (its first answer may have been
+    /// lost), no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce_hash: Option<String>,
 }
 
 /// The browser session a redeemed launch starts; the page holds its token
-/// in memory / `sessionStorage` and sends it as a bearer token.
+/// (in memory, in `sessionStorage` under its frame's key, in its history
+/// state) and sends it as a bearer token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BrowserSession {

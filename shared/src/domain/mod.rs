@@ -95,6 +95,7 @@ pub mod links;
 pub mod net;
 pub mod patient;
 pub mod prefill;
+pub mod reach;
 pub mod reasons;
 pub mod subscription;
 pub mod types;
@@ -108,6 +109,7 @@ pub use ids::{AccountId, ConsultationId, EndpointId, EventId, FollowupId, KeyId,
 pub use launch::{BrowserSession, LaunchToken, Scope};
 pub use patient::{Patient, PatientInput, PatientKey, Sex};
 pub use prefill::{ConsultationPrefill, FollowupPrefill, Prefill};
+pub use reach::Reach;
 pub use reasons::{Answer, ReasonCode};
 pub use types::{BirthDate, Email, Language, Locale, Origin, Phone, TenantKey, UserId};
 pub use user::{IntegrationUser, User};

@@ -163,10 +163,10 @@ impl Reason {
                     return Err(Error::invalid(format!("question {} needs an answer", q.id)));
                 }
                 None => {}
-                Some(a) => {
-                    q.check(&a.value)?;
-                    out.push(a.clone());
-                }
+                Some(a) => out.push(Answer {
+                    question_id: a.question_id.clone(),
+                    value: q.check(&a.value)?,
+                }),
             }
         }
         Ok(out)
@@ -183,33 +183,56 @@ fn is_blank(v: &Value) -> bool {
 }
 
 impl Question {
-    fn check(&self, v: &Value) -> Result<()> {
+    /// The answer `v` as it is kept: checked against the question, and a
+    /// multiple choice without repeats (at most as many choices as the
+    /// question offers, so no answer can grow the item without bound).
+    fn check(&self, v: &Value) -> Result<Value> {
         let bad = |what: &str| Error::invalid(format!("answer to {} must be {what}", self.id));
         let in_range = |n: f64| self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m);
         let is_option = |s: &str| self.options.iter().any(|o| o.value == s);
-        match self.kind {
-            QuestionKind::Single => match v.as_str() {
-                Some(s) if is_option(s) => Ok(()),
-                _ => Err(bad("one of its options")),
-            },
-            QuestionKind::Multi => match v.as_array() {
-                Some(items) if items.iter().all(|i| i.as_str().is_some_and(is_option)) => Ok(()),
-                _ => Err(bad("a list of its options")),
-            },
-            QuestionKind::Yesno => v.as_bool().map(drop).ok_or_else(|| bad("true or false")),
-            QuestionKind::Number => match v.as_f64() {
-                Some(n) if in_range(n) => Ok(()),
-                _ => Err(bad("a number in its range")),
-            },
-            QuestionKind::Scale => match v.as_i64() {
-                Some(n) if in_range(n as f64) => Ok(()),
-                _ => Err(bad("a whole number in its range")),
-            },
-            QuestionKind::Text => match v.as_str() {
-                Some(s) if s.chars().count() as f64 <= self.max.unwrap_or(1000.0) => Ok(()),
-                _ => Err(bad("text of a bounded length")),
-            },
+        let ok = match self.kind {
+            QuestionKind::Single => v.as_str().is_some_and(is_option),
+            QuestionKind::Multi => {
+                let Some(items) = v.as_array() else {
+                    return Err(bad("a list of its options"));
+                };
+                if items.len() > self.options.len() {
+                    return Err(bad(&format!(
+                        "a list of at most {} of its options",
+                        self.options.len()
+                    )));
+                }
+                let mut chosen: Vec<&str> = Vec::new();
+                for item in items {
+                    match item.as_str() {
+                        Some(s) if is_option(s) => {
+                            if !chosen.contains(&s) {
+                                chosen.push(s);
+                            }
+                        }
+                        _ => return Err(bad("a list of its options")),
+                    }
+                }
+                return Ok(Value::from(chosen));
+            }
+            QuestionKind::Yesno => v.is_boolean(),
+            QuestionKind::Number => v.as_f64().is_some_and(in_range),
+            QuestionKind::Scale => v.as_i64().is_some_and(|n| in_range(n as f64)),
+            QuestionKind::Text => v
+                .as_str()
+                .is_some_and(|s| s.chars().count() as f64 <= self.max.unwrap_or(1000.0)),
+        };
+        if ok {
+            return Ok(v.clone());
         }
+        Err(bad(match self.kind {
+            QuestionKind::Single => "one of its options",
+            QuestionKind::Multi => "a list of its options",
+            QuestionKind::Yesno => "true or false",
+            QuestionKind::Number => "a number in its range",
+            QuestionKind::Scale => "a whole number in its range",
+            QuestionKind::Text => "text of a bounded length",
+        }))
     }
 }
 
@@ -282,5 +305,31 @@ mod tests {
         let mut extra = good.clone();
         extra.push(a("nope", json!(1)));
         assert!(r.validate_answers(&extra).is_err());
+    }
+
+    #[test]
+    fn a_multiple_choice_is_capped_at_its_options_and_kept_without_repeats() {
+        let r = reason("uti").unwrap();
+        let q = r.questions.iter().find(|q| q.id == "symptoms").unwrap();
+        let n = q.options.len();
+        let answers = |symptoms: Value| {
+            vec![
+                a("symptoms", symptoms),
+                a("onset_days", json!(2)),
+                a("fever", json!(false)),
+                a("back_pain", json!(false)),
+                a("pregnant", json!(false)),
+                a("recent_uti", json!(true)),
+            ]
+        };
+        let kept = r
+            .validate_answers(&answers(json!(["burning", "urgency", "burning"])))
+            .unwrap();
+        assert_eq!(kept[0].value, json!(["burning", "urgency"]));
+        let huge = vec![json!("burning"); 100_000];
+        let err = r.validate_answers(&answers(Value::from(huge))).unwrap_err();
+        assert!(err.to_string().contains(&format!("at most {n}")), "{err}");
+        let all: Vec<Value> = q.options.iter().map(|o| json!(o.value)).collect();
+        assert!(r.validate_answers(&answers(Value::from(all))).is_ok());
     }
 }

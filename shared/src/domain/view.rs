@@ -14,6 +14,7 @@ pub enum View {
     FollowupDashboard,
     FollowupDetails,
     FollowupPlan,
+    FollowupAnswer,
     FranchiseManagement,
     FranchiseOnboarding,
     FranchiseOffboarding,
@@ -40,10 +41,12 @@ pub enum Needs {
     ConsultationOrPatient,
     /// A follow-up by id, or a patient.
     FollowupOrPatient,
+    /// A follow-up by id, always.
+    Followup,
 }
 
 impl View {
-    pub const ALL: [View; 12] = [
+    pub const ALL: [View; 13] = [
         View::ConsultationStart,
         View::ConsultationDashboard,
         View::ConsultationDetails,
@@ -52,6 +55,7 @@ impl View {
         View::FollowupDashboard,
         View::FollowupDetails,
         View::FollowupPlan,
+        View::FollowupAnswer,
         View::FranchiseManagement,
         View::FranchiseOnboarding,
         View::FranchiseOffboarding,
@@ -69,6 +73,7 @@ impl View {
             View::FollowupDashboard => ("followup", "dashboard"),
             View::FollowupDetails => ("followup", "details"),
             View::FollowupPlan => ("followup", "plan"),
+            View::FollowupAnswer => ("followup", "answer"),
             View::FranchiseManagement => ("administration", "franchise-management"),
             View::FranchiseOnboarding => ("administration", "franchise-onboarding"),
             View::FranchiseOffboarding => ("administration", "franchise-offboarding"),
@@ -82,9 +87,18 @@ impl View {
 
     pub fn role(self) -> Role {
         match self {
-            View::ConsultationAnswer => Role::Patient,
+            View::ConsultationAnswer | View::FollowupAnswer => Role::Patient,
             _ => Role::Employee,
         }
+    }
+
+    /// A view of the franchise's administration (it changes the franchise
+    /// itself, not a patient's care).
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            View::FranchiseManagement | View::FranchiseOnboarding | View::FranchiseOffboarding
+        )
     }
 
     pub fn needs(self) -> Needs {
@@ -93,6 +107,7 @@ impl View {
             View::ConsultationDashboard | View::FollowupDashboard => Needs::OptionalPatient,
             View::ConsultationDetails | View::ConsultationAnswer => Needs::ConsultationOrPatient,
             View::FollowupDetails => Needs::FollowupOrPatient,
+            View::FollowupAnswer => Needs::Followup,
             View::FranchiseManagement
             | View::FranchiseOnboarding
             | View::FranchiseOffboarding

@@ -181,6 +181,16 @@ pub fn locale(raw: Option<&str>) -> Result<Option<Locale>> {
 }
 
 /// A `dueDate`: `YYYY-MM-DD`.
+/// `scope`: absent (what the launch's view is for), or `franchise` (every
+/// employee view of the franchise, asked for explicitly).
+pub fn franchise_scope(raw: Option<&str>) -> Result<bool> {
+    match raw {
+        None => Ok(false),
+        Some("franchise") => Ok(true),
+        Some(_) => Err(Error::invalid("scope must be franchise (or absent)")),
+    }
+}
+
 pub fn due_date(raw: &str) -> Result<DueDate> {
     DueDate::parse(raw).ok_or_else(|| Error::invalid(DueDate::RULE))
 }

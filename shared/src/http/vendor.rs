@@ -99,6 +99,7 @@ pub async fn consultation_create(VendorJson { vendor: v, body }: VendorJson) -> 
     req.user = integration_user(headers, Some(&body))?;
     let f = Fields::new("request", &body);
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
+    req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
     req.prefill = consultation_prefill(body.get("consultation"))?;
     let launch = launch::issue(app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, true)))
@@ -158,6 +159,7 @@ pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Re
     };
     req.user = integration_user(&v.headers, Some(&body))?;
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
+    req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
     let launch = launch::issue(&v.app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
@@ -171,6 +173,7 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
     req.patient = key_param(q.get("patientKey")?, q.get("subSystem")?)?;
     req.consultation_id = extract::id("consultationId", q.get("consultationId")?)?;
     req.followup_id = extract::id("followupId", q.get("followupId")?)?;
+    req.franchise_scope = extract::franchise_scope(q.get("scope")?)?;
     if view == View::FollowupPlan {
         req.prefill = plan_prefill(&q)?;
     }

@@ -147,3 +147,37 @@ pub async fn move_followup(
     save(app, &f, expected, &event).await?;
     Ok((f, event))
 }
+
+/// The patient's answers to a follow-up's questionnaire: PLANNED or
+/// UNANSWERED → IN_PROGRESS (the pharmacist reviews them and marks it
+/// done). A follow-up without a questionnaire, or no longer waiting for
+/// the patient, takes none (`409`).
+pub async fn answer_followup(
+    app: &App,
+    tenant: &TenantKey,
+    id: &FollowupId,
+    answers: &[Answer],
+) -> Result<(Followup, Event)> {
+    let f = followup(app, tenant, id).await?;
+    if !f.status.awaits_patient() {
+        return Err(Error::conflict(format!(
+            "A {} follow-up does not take answers",
+            f.status.as_str()
+        )));
+    }
+    if f.reason_code
+        .as_ref()
+        .and_then(ReasonCode::reason)
+        .is_none()
+    {
+        return Err(Error::conflict("This follow-up has no questionnaire"));
+    }
+    move_followup(
+        app,
+        tenant,
+        id,
+        FollowupStatus::InProgress,
+        Some(answers.to_vec()),
+    )
+    .await
+}

@@ -1,6 +1,7 @@
 //! Launches: a vendor asks for a view; we upsert the user and the patient,
-//! and issue a single-use presigned URL. Loading the URL redeems it into a
-//! browser session.
+//! and issue a single-use presigned URL whose scope records what its
+//! session may reach (`domain::Reach`). The page's `POST` (never a `GET`:
+//! see `http/pages/entry.rs`) redeems it into a browser session.
 //!
 //! The budget of a vendor call is kept by construction: one `BatchGetItem`
 //! reads everything the call needs (`people::ReadSet`: the user, the owner
@@ -17,11 +18,11 @@ use super::auth::Caller;
 use super::people::{self, ReadSet};
 use super::retry::{always, retry_lost_races};
 use crate::app::App;
-use crate::crypto::{hash_secret, random_token};
+use crate::crypto::{ct_eq, hash_secret, random_token};
 use crate::domain::links;
 use crate::domain::{
     BrowserSession, ConsultationId, FollowupId, IntegrationUser, LaunchToken, Locale, Needs,
-    PatientId, PatientInput, Prefill, Scope, TenantKey, UserId, View,
+    PatientId, PatientInput, Prefill, Reach, Scope, TenantKey, UserId, View,
 };
 use crate::error::{Error, Result};
 use crate::store::{Cond, Write, items, keys};
@@ -48,6 +49,9 @@ pub struct LaunchRequest {
     pub consultation_id: Option<ConsultationId>,
     pub followup_id: Option<FollowupId>,
     pub prefill: Option<Prefill>,
+    /// The vendor asked for the whole franchise (`scope: "franchise"`)
+    /// rather than what the view is for ([`Reach::of_launch`]).
+    pub franchise_scope: bool,
 }
 
 impl LaunchRequest {
@@ -60,6 +64,7 @@ impl LaunchRequest {
             consultation_id: None,
             followup_id: None,
             prefill: None,
+            franchise_scope: false,
         }
     }
 }
@@ -96,7 +101,7 @@ fn scoped(req: &LaunchRequest) -> LaunchRequest {
     if needs != Needs::ConsultationOrPatient {
         req.consultation_id = None;
     }
-    if needs != Needs::FollowupOrPatient {
+    if !matches!(needs, Needs::FollowupOrPatient | Needs::Followup) {
         req.followup_id = None;
     }
     req
@@ -110,6 +115,10 @@ fn check_needs(req: &LaunchRequest) -> Result<()> {
             .then_some("consultationId or patientKey is required for this view"),
         Needs::FollowupOrPatient => (req.followup_id.is_none() && !has_patient)
             .then_some("followupId or patientKey is required for this view"),
+        Needs::Followup => req
+            .followup_id
+            .is_none()
+            .then_some("followupId is required for this view"),
         Needs::OptionalPatient | Needs::Nothing => None,
     };
     missing.map_or(Ok(()), |m| Err(Error::invalid(m)))
@@ -180,6 +189,13 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
 
     // The launch, and round trip 2: it and the changes it depends on.
     let locale = req.locale.unwrap_or_else(|| user.preferred_language.into());
+    let reach = Reach::of_launch(
+        req.view,
+        patient_id.as_ref(),
+        req.consultation_id.as_ref(),
+        req.followup_id.as_ref(),
+        req.franchise_scope,
+    );
     let scope = Scope {
         account_id: caller.key.account_id.clone(),
         user_id: user.user_id.clone(),
@@ -190,6 +206,7 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         consultation_id: req.consultation_id.clone(),
         followup_id: req.followup_id.clone(),
         prefill: req.prefill.clone(),
+        reach,
     };
     let (launch, iframe_url, expires_at) = new_launch(app, tenant, scope, app.config.launch_ttl_s)?;
     writes.insert(0, launch);
@@ -231,6 +248,7 @@ fn new_launch(
         issued_at: now,
         expires_at,
         redeemed_at: None,
+        nonce_hash: None,
     };
     let key = keys::launch_key(tenant, &hash_secret(&token));
     let item = items::with_ttl(items::item_of(key, &launch, "launch")?, expires_at);
@@ -251,29 +269,61 @@ pub async fn issue_link(
     Ok((url, expires_at))
 }
 
-/// The outcome of loading a launch URL.
+/// The outcome of redeeming a launch.
 #[derive(Debug)]
 pub enum Redemption {
-    /// First load: a browser session was started; `token` is its bearer token.
+    /// A browser session was started; `token` is its bearer token.
     Started {
         token: String,
         session: Box<BrowserSession>,
     },
-    /// Already used, expired, unknown, or for another view.
+    /// Already used (by another page, or too long ago), expired, unknown,
+    /// or for another view.
     Expired,
 }
 
 fn plausible_token(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 43 && url_safe(token)
 }
 
-/// Redeems a launch token exactly once: of concurrent loads, the one whose
-/// conditional write lands first wins; the others see `Expired`.
-pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> Result<Redemption> {
-    if !plausible_token(token) {
+fn url_safe(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A page's nonce: 16 to 64 base64url characters (the page's script makes
+/// 32 random bytes).
+pub fn plausible_nonce(nonce: &str) -> bool {
+    (16..=64).contains(&nonce.len()) && url_safe(nonce)
+}
+
+/// How long the page that redeemed a launch may redeem it again (with the
+/// same nonce) and get the same session: its first answer may have been
+/// lost (a render failure, a dropped connection).
+pub const REDEEM_AGAIN_MS: i64 = 10_000;
+
+/// The session token of a launch redeemed by the page of `nonce`: derived,
+/// not stored (`HMAC(session key, launch token ‖ nonce)`), so that the same
+/// page redeeming again finds the same session, and no one else can.
+fn session_token(app: &App, launch_token: &str, nonce: &str) -> String {
+    app.config
+        .secret
+        .derive("embedcare/session/v1")
+        .token(&[launch_token.as_bytes(), nonce.as_bytes()])
+}
+
+/// Redeems a launch token for the page of `nonce`, once: of concurrent
+/// redemptions, the one whose conditional write lands first wins; the
+/// others see `Expired` — except the winning page itself, which gets the
+/// same session again for [`REDEEM_AGAIN_MS`].
+pub async fn redeem(
+    app: &App,
+    tenant: &TenantKey,
+    view: View,
+    token: &str,
+    nonce: &str,
+) -> Result<Redemption> {
+    if !plausible_token(token) || !plausible_nonce(nonce) {
         return Ok(Redemption::Expired);
     }
     let launch_key = keys::launch_key(tenant, &hash_secret(token));
@@ -282,10 +332,13 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
     };
     let launch: LaunchToken = items::entity_of(&item)?;
     let now = app.now_ms();
-    if launch.redeemed_at.is_some() || launch.expires_at <= now || launch.scope.view != view {
+    if launch.expires_at <= now || launch.scope.view != view {
         return Ok(Redemption::Expired);
     }
-    let session_token = random_token()?;
+    let session_token = session_token(app, token, nonce);
+    if launch.redeemed_at.is_some() {
+        return again(app, tenant, &launch, nonce, &session_token).await;
+    }
     let session = BrowserSession {
         tenant_key: tenant.clone(),
         scope: launch.scope,
@@ -294,13 +347,14 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
     };
     let mut redeemed = serde_json::Map::new();
     redeemed.insert("redeemedAt".into(), now.into());
+    redeemed.insert("nonceHash".into(), hash_secret(nonce).into());
     let session_key = keys::session_key(tenant, &hash_secret(&session_token));
     let session_item = items::item_of(session_key, &session, "session")?;
     let result = app
         .store
         .transact(vec![
             Write::Update {
-                key: launch_key,
+                key: launch_key.clone(),
                 set: redeemed,
                 remove: vec![],
                 cond: Some(Cond::And(vec![
@@ -316,10 +370,45 @@ pub async fn redeem(app: &App, tenant: &TenantKey, view: View, token: &str) -> R
             token: session_token,
             session: Box::new(session),
         }),
-        // Another load redeemed it first.
-        Err(e) if e.is_condition_failure() => Ok(Redemption::Expired),
+        // Another redemption landed first: this page's own (a double
+        // submit), or another's.
+        Err(e) if e.is_condition_failure() => match app.store.get(&launch_key).await? {
+            Some(item) => {
+                let launch: LaunchToken = items::entity_of(&item)?;
+                again(app, tenant, &launch, nonce, &session_token).await
+            }
+            None => Ok(Redemption::Expired),
+        },
         Err(e) => Err(e.into()),
     }
+}
+
+/// A launch already redeemed: its session again if this is the page that
+/// redeemed it, a moment ago; else `Expired`.
+async fn again(
+    app: &App,
+    tenant: &TenantKey,
+    launch: &LaunchToken,
+    nonce: &str,
+    session_token: &str,
+) -> Result<Redemption> {
+    let same_page = launch
+        .nonce_hash
+        .as_deref()
+        .is_some_and(|h| ct_eq(h, &hash_secret(nonce)));
+    let recent = launch
+        .redeemed_at
+        .is_some_and(|at| app.now_ms() - at < REDEEM_AGAIN_MS);
+    if !(same_page && recent) {
+        return Ok(Redemption::Expired);
+    }
+    Ok(match session(app, tenant, session_token).await? {
+        Some(session) => Redemption::Started {
+            token: session_token.to_owned(),
+            session: Box::new(session),
+        },
+        None => Redemption::Expired,
+    })
 }
 
 /// The live browser session a bearer token stands for, in this franchise.

@@ -10,8 +10,8 @@
 
 use crate::app::App;
 use crate::domain::{
-    ConsultationId, ConsultationStatus, Delivery, DeliveryStatus, Locale, Role, Scope, TenantKey,
-    View,
+    ConsultationId, ConsultationStatus, Delivery, DeliveryStatus, Locale, Reach, Role, Scope,
+    TenantKey, View,
 };
 use crate::error::{Error, Result};
 use crate::notify::{Message, Notifier};
@@ -75,6 +75,9 @@ pub async fn notify_patient(
         consultation_id: Some(c.consultation_id.clone()),
         followup_id: None,
         prefill: None,
+        reach: Some(Reach::Consultation {
+            consultation_id: c.consultation_id.clone(),
+        }),
     };
     let (link, _) = launch::issue_link(app, tenant, scope, app.config.answer_link_ttl_s).await?;
     let days = app.config.answer_link_ttl_s / 86_400;

@@ -234,7 +234,7 @@ async fn every_page_has_the_csp_and_no_inline_code_or_style() {
             .get(&format!("{uri}{sep}locale={locale}"), &[])
             .await
             .text();
-        let r = t.load(&url, &[]).await;
+        let r = t.redeem(&url).await;
         assert_eq!(r.status, 200, "{uri}: {}", r.text());
         assert_clean_page(&r);
         assert!(r.text().contains(&format!("<html lang=\"{locale}\">")));
@@ -248,10 +248,19 @@ async fn every_page_has_the_csp_and_no_inline_code_or_style() {
     ] {
         assert_clean_page(&s.page(&t, &path).await);
     }
+    // The entry shell: framed by anyone (it holds nothing), our code only.
     let r = t.load(&format!("{}/consultation/start", s.base), &[]).await;
-    assert_clean_page(&r);
+    assert!(
+        r.header("content-security-policy")
+            .contains("frame-ancestors *")
+    );
+    assert_clean_markup(&r);
     let r = s.page(&t, &format!("{}/consultation/start", s.base)).await;
     assert_clean_page(&r);
+    assert_eq!(assert_forms_wait_for_the_script(&r.text()), 1);
+    let details = format!("{}/consultation/details?consultationId={cid}", s.base);
+    let r = s.page(&t, &details).await;
+    assert_eq!(assert_forms_wait_for_the_script(&r.text()), 1, "cancel");
     // The plan view is prefilled from the launch.
     let url = t
         .get(

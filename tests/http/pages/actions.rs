@@ -198,16 +198,56 @@ async fn onboarding_and_offboarding_post_their_events() {
         .await;
     assert_eq!(r.status, 409);
 
-    let r = s.act(&t, "franchise.offboard", json!({})).await;
-    assert_eq!(r.status, 400);
+    // Onboarding is not offboarding: an onboarding session may not leave,
+    // nor may the management page's.
     let r = s
+        .act(&t, "franchise.offboard", json!({"confirm": true}))
+        .await;
+    assert_eq!(r.status, 403);
+    let management = open(
+        &t,
+        &t.get(
+            "/embeddable/administration/franchise-management?locale=en",
+            &[],
+        )
+        .await
+        .text(),
+    )
+    .await;
+    for (action, body) in [
+        ("franchise.offboard", json!({"confirm": true})),
+        ("franchise.onboard", json!({"accept": true})),
+    ] {
+        assert_eq!(
+            management.act(&t, action, body).await.status,
+            403,
+            "{action}"
+        );
+    }
+    let off = open(
+        &t,
+        &t.get(
+            "/embeddable/administration/franchise-offboarding?locale=en",
+            &[],
+        )
+        .await
+        .text(),
+    )
+    .await;
+    let r = off
+        .act(&t, "franchise.onboard", json!({"accept": true}))
+        .await;
+    assert_eq!(r.status, 403, "onboarding is the onboarding view's");
+    let r = off.act(&t, "franchise.offboard", json!({})).await;
+    assert_eq!(r.status, 400);
+    let r = off
         .act(&t, "franchise.offboard", json!({"confirm": true}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let event = &r.json()["events"][0];
     assert_eq!(event["status"], "OFFBOARDED");
     check_against_schema(event, "franchise-offboarded.json");
-    let gone = s
+    let gone = off
         .page(&t, r.json()["location"].as_str().unwrap())
         .await
         .text();

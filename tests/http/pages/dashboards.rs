@@ -75,10 +75,29 @@ async fn the_dashboard_filters_by_status_and_pages_with_a_cursor() {
     assert_eq!(rows(&sent), 8);
     assert!(link(&sent, "Next page").is_none());
 
-    // A dashboard launched for a patient lists theirs, and offers all.
+    // A dashboard launched for a patient lists theirs only: the query
+    // narrows, never widens.
     let url = t
         .get(
             "/embeddable/consultation/dashboard?locale=en&patientKey=p-2",
+            &[],
+        )
+        .await
+        .text();
+    let mine = open(&t, &url).await;
+    assert_eq!(rows(&mine.html), 1);
+    assert!(link(&mine.html, "All patients").is_none());
+    let all = format!("{}/consultation/dashboard?patient=all", mine.base);
+    assert_eq!(rows(&mine.page(&t, &all).await.text()), 1);
+    let theirs = format!(
+        "{}/consultation/dashboard?patientId={patient_id}",
+        mine.base
+    );
+    assert_eq!(mine.page(&t, &theirs).await.status, 404);
+    // Launched for the franchise (asked explicitly), it offers all.
+    let url = t
+        .get(
+            "/embeddable/consultation/dashboard?locale=en&patientKey=p-2&scope=franchise",
             &[],
         )
         .await
@@ -119,7 +138,12 @@ async fn statistics_count_per_status() {
         json!({"patientId": patient_id, "dueDate": "2026-02-01", "frequency": "once"}),
     )
     .await;
-    let html = s.view(&t, "statistics/dashboard").await.text();
+    let stats = open(
+        &t,
+        &t.get("/embeddable/statistics?locale=en", &[]).await.text(),
+    )
+    .await;
+    let html = stats.view(&t, "statistics/dashboard").await.text();
     for (status, n) in [("SENT", 2), ("DRAFT", 1), ("PLANNED", 1), ("DONE", 0)] {
         assert!(
             html.contains(&format!("data-status=\"{status}\">{n}</td>")),

@@ -8,6 +8,8 @@
 mod access;
 mod actions;
 mod dashboards;
+mod matrix;
+mod patient;
 mod walk;
 
 use axum::body::Body;
@@ -51,8 +53,9 @@ pub struct Session {
     pub ctx: Value,
 }
 
+/// Opens a launch URL as the entry shell does (its script's `POST`).
 pub async fn open(t: &TestApp, url: &str) -> Session {
-    let r = t.load(url, &[]).await;
+    let r = t.redeem(url).await;
     assert_eq!(r.status, 200, "{url}: {}", r.text());
     let html = r.text();
     let ctx = context(&html);
@@ -114,6 +117,15 @@ pub async fn start_url(t: &TestApp, key: &str, locale: &str) -> String {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["iframeUrl"].as_str().unwrap().to_owned()
+}
+
+/// A consultation's status, as the vendor API reads it.
+pub async fn status_of(t: &TestApp, consultation_id: &str) -> String {
+    let r = t
+        .get(&format!("/v2/consultations/{consultation_id}"), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["status"].as_str().unwrap().to_owned()
 }
 
 pub fn uti_answers() -> Value {
@@ -179,19 +191,26 @@ pub async fn assert_in_outbox(t: &TestApp, event: &Value) {
     assert_eq!(item.attrs["detail"], *event);
 }
 
-/// The CSP and what it implies for the markup: no inline code, no inline
-/// style.
+/// The CSP of a page with data (framed by the franchise's allowed origins
+/// only) and what it implies for the markup.
 pub fn assert_clean_page(r: &Reply) {
     let csp = r.header("content-security-policy");
-    assert!(
-        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
-        "{csp}"
-    );
     assert!(
         csp.contains(&format!("frame-ancestors {HOST_ORIGIN}")),
         "{csp}"
     );
     assert!(!csp.contains('*'), "{csp}");
+    assert_clean_markup(r);
+}
+
+/// Our scripts and styles only: no inline code, no inline style; and
+/// forms that never put what they hold in a query string.
+pub fn assert_clean_markup(r: &Reply) {
+    let csp = r.header("content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     let html = r.text();
     assert!(!html.contains("style="), "inline style");
     assert!(!html.contains("<style"), "inline style element");
@@ -217,4 +236,26 @@ pub fn assert_clean_page(r: &Reply) {
         );
         rest = &rest[tag_end..];
     }
+    assert_forms_wait_for_the_script(&html);
+}
+
+/// Every form declares `method="post"` (without the script, what it holds
+/// never lands in a query string), and every submit button is disabled
+/// until the script is ready. Returns how many forms there are.
+pub fn assert_forms_wait_for_the_script(html: &str) -> usize {
+    let tags = |name: &str| -> Vec<String> {
+        html.match_indices(&format!("<{name}"))
+            .map(|(i, _)| html[i..i + html[i..].find('>').unwrap()].to_owned())
+            .collect()
+    };
+    let forms = tags("form");
+    for form in &forms {
+        assert!(form.contains("method=\"post\""), "{form}");
+    }
+    for button in tags("button") {
+        if button.contains("type=\"submit\"") {
+            assert!(button.contains(" disabled"), "{button}");
+        }
+    }
+    forms.len()
 }

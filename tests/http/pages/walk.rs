@@ -52,7 +52,8 @@ async fn seed_000_walk_through_the_pages() {
         consultation_id.as_str()
     );
 
-    // The patient's answer link: the first display opens it (IN_PROGRESS).
+    // The patient's answer link: showing the questionnaire changes
+    // nothing; the patient's first action opens it (IN_PROGRESS).
     let url = t
         .get(
             "/embeddable/consultation/answer?patientKey=patient123&locale=en",
@@ -61,16 +62,36 @@ async fn seed_000_walk_through_the_pages() {
         .await
         .text();
     let patient = open(&t, &url).await;
-    let opened = &patient.ctx["events"][0];
-    assert_eq!(opened["status"], "IN_PROGRESS");
-    assert_eq!(opened["data"]["previousStatus"], "SENT");
-    check_against_schema(opened, "consultation-updated.json");
-    assert_in_outbox(&t, opened).await;
+    assert_eq!(patient.ctx["events"], json!([]));
+    assert_eq!(status_of(&t, &consultation_id).await, "SENT");
     assert!(patient.html.contains("Which symptoms do you have?"));
     assert!(patient.html.contains("type=\"checkbox\""));
     assert!(patient.html.contains("type=\"number\""));
+    assert!(patient.html.contains("data-first=\"consultation.open\""));
     assert!(!patient.html.contains("Signed in as"), "no employee header");
-    // A reload shows the form again and moves nothing.
+    let r = patient
+        .act(
+            &t,
+            "consultation.open",
+            json!({"consultationId": consultation_id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let opened = &r.json()["events"][0];
+    assert_eq!(opened["status"], "IN_PROGRESS");
+    assert_eq!(opened["data"]["previousStatus"], "SENT");
+    assert!(r.json().get("location").is_none(), "the page stays");
+    check_against_schema(opened, "consultation-updated.json");
+    assert_in_outbox(&t, opened).await;
+    // Again, or a reload: nothing moves.
+    let r = patient
+        .act(
+            &t,
+            "consultation.open",
+            json!({"consultationId": consultation_id}),
+        )
+        .await;
+    assert_eq!(r.json()["events"], json!([]));
     let again = patient.view(&t, "consultation/answer").await;
     assert_eq!(context(&again.text())["events"], json!([]));
 
@@ -178,8 +199,9 @@ async fn a_page_renders_in_french_and_in_english() {
     assert!(!fr.html.contains("Save as draft"));
     // The same session in the other language: the URL's locale wins.
     let other = en
-        .page(&t, "/fr/embed/franchise/demo/statistics/dashboard")
+        .page(&t, "/fr/embed/franchise/demo/consultation/dashboard")
         .await;
     assert_eq!(other.status, 200);
-    assert!(other.text().contains("Consultations par statut"));
+    assert!(other.text().contains("<html lang=\"fr\">"));
+    assert!(other.text().contains("Brouillon") && !other.text().contains("Draft"));
 }

@@ -1,6 +1,7 @@
 //! The page actions: `POST /{locale}/embed/franchise/{tenant}/actions/{action}`
 //! with a JSON body and `Authorization: Bearer {session}`; the answer is
-//! `{"events": [Event…], "location": "<page to show next>"}`. The events
+//! `{"events": [Event…], "location": "<page to show next>"}` (no `location`:
+//! stay on the page). The events
 //! are the very bodies the services wrote to the outbox (same `id`); the
 //! page posts each one, unchanged, to the host. The host tells messages
 //! apart by their fields: ours have `type` (`embed.ready`, `embed.resize`,
@@ -11,15 +12,15 @@
 //! act a 403, an unknown action a 404.
 //!
 //! Each action is parsed from its name and body into an [`Action`] before
-//! anything happens; each name is written once, in [`ACTIONS`], with who
-//! may take it.
+//! anything happens; its name ([`Act`]) and who may take it, on which ids,
+//! are the access table's (`access.rs`).
 
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::access::{self, Who};
+use super::access::{Access, Act, Target};
 use crate::app::{App, AppState};
 use crate::domain::links::page_path;
 use crate::domain::{
@@ -33,62 +34,6 @@ use crate::http::wire::Fields;
 use crate::services::consultations::{self as consultation, NewConsultation};
 use crate::services::followups::{self as followup, FollowupPlan, NewFollowup};
 use crate::services::{admin, launch};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Name {
-    ConsultationCreate,
-    ConsultationSend,
-    ConsultationComplete,
-    ConsultationArchive,
-    ConsultationCancel,
-    ConsultationAnswer,
-    FollowupCreate,
-    FollowupMove,
-    FranchiseOnboard,
-    FranchiseOffboard,
-}
-
-/// Every action: its name in the path, and who may take it.
-const ACTIONS: [(Name, &str, Who); 10] = [
-    (
-        Name::ConsultationCreate,
-        "consultation.create",
-        Who::Employee,
-    ),
-    (Name::ConsultationSend, "consultation.send", Who::Employee),
-    (
-        Name::ConsultationComplete,
-        "consultation.complete",
-        Who::Employee,
-    ),
-    (
-        Name::ConsultationArchive,
-        "consultation.archive",
-        Who::Employee,
-    ),
-    (
-        Name::ConsultationCancel,
-        "consultation.cancel",
-        Who::Employee,
-    ),
-    (
-        Name::ConsultationAnswer,
-        "consultation.answer",
-        Who::Patient,
-    ),
-    (Name::FollowupCreate, "followup.create", Who::Employee),
-    (Name::FollowupMove, "followup.move", Who::Employee),
-    (
-        Name::FranchiseOnboard,
-        "franchise.onboard",
-        Who::Administrator,
-    ),
-    (
-        Name::FranchiseOffboard,
-        "franchise.offboard",
-        Who::Administrator,
-    ),
-];
 
 /// An action, with everything it needs, checked.
 #[derive(Debug)]
@@ -111,6 +56,9 @@ enum Action {
         id: ConsultationId,
         to: ConsultationStatus,
     },
+    ConsultationOpen {
+        id: ConsultationId,
+    },
     ConsultationAnswer {
         id: ConsultationId,
         answers: Vec<Answer>,
@@ -122,6 +70,10 @@ enum Action {
     FollowupMove {
         id: FollowupId,
         to: FollowupStatus,
+    },
+    FollowupAnswer {
+        id: FollowupId,
+        answers: Vec<Answer>,
     },
     FranchiseOnboard,
     FranchiseOffboard,
@@ -165,35 +117,42 @@ fn answers_of(f: &Fields) -> Result<Vec<Answer>> {
 }
 
 impl Action {
-    fn parse(name: Name, f: &Fields) -> Result<Self> {
+    fn parse(act: Act, f: &Fields) -> Result<Self> {
         let consultation = || required_id(f, "consultationId");
-        Ok(match name {
-            Name::ConsultationCreate => Action::ConsultationCreate {
+        Ok(match act {
+            Act::ConsultationCreate => Action::ConsultationCreate {
                 patient_id: required_id(f, "patientId")?,
                 reason: opt_reason(f)?,
                 send: f.opt_bool("send")?,
             },
-            Name::ConsultationSend => Action::ConsultationSend {
+            Act::ConsultationSend => Action::ConsultationSend {
                 id: consultation()?,
                 reason: opt_reason(f)?,
             },
-            Name::ConsultationComplete => Action::ConsultationComplete {
+            Act::ConsultationComplete => Action::ConsultationComplete {
                 id: consultation()?,
                 summary: f.opt_text("summary", 4000)?,
             },
-            Name::ConsultationArchive | Name::ConsultationCancel => Action::ConsultationMove {
+            Act::ConsultationArchive | Act::ConsultationCancel => Action::ConsultationMove {
                 id: consultation()?,
-                to: if name == Name::ConsultationArchive {
+                to: if act == Act::ConsultationArchive {
                     ConsultationStatus::Archived
                 } else {
                     ConsultationStatus::Cancelled
                 },
             },
-            Name::ConsultationAnswer => Action::ConsultationAnswer {
+            Act::ConsultationOpen => Action::ConsultationOpen {
+                id: consultation()?,
+            },
+            Act::ConsultationAnswer => Action::ConsultationAnswer {
                 id: consultation()?,
                 answers: answers_of(f)?,
             },
-            Name::FollowupCreate => Action::FollowupCreate {
+            Act::FollowupAnswer => Action::FollowupAnswer {
+                id: required_id(f, "followupId")?,
+                answers: answers_of(f)?,
+            },
+            Act::FollowupCreate => Action::FollowupCreate {
                 patient_id: required_id(f, "patientId")?,
                 plan: Box::new(FollowupPlan {
                     consultation_id: f.opt_id("consultationId")?,
@@ -208,20 +167,20 @@ impl Action {
                     metadata: None,
                 }),
             },
-            Name::FollowupMove => Action::FollowupMove {
+            Act::FollowupMove => Action::FollowupMove {
                 id: required_id(f, "followupId")?,
                 to: f.required(
                     "to",
                     f.opt_parsed("to", 16, FollowupStatus::parse, "is not a follow-up status")?,
                 )?,
             },
-            Name::FranchiseOnboard => {
+            Act::FranchiseOnboard => {
                 if !f.opt_bool("accept")? {
                     return Err(f.error("accept", "must be true: the terms must be accepted"));
                 }
                 Action::FranchiseOnboard
             }
-            Name::FranchiseOffboard => {
+            Act::FranchiseOffboard => {
                 if !f.opt_bool("confirm")? {
                     return Err(f.error("confirm", "must be true to offboard"));
                 }
@@ -230,14 +189,49 @@ impl Action {
         })
     }
 
-    /// Does it; returns the events it caused and the page to show next.
+    /// Whether the session may touch what the action is about (the
+    /// access table's reads): an id outside its reach is a `404`, like an
+    /// unknown one.
+    async fn check(&self, app: &App, tenant: &TenantKey, access: &Access) -> Result<()> {
+        match self {
+            Action::ConsultationCreate { patient_id, .. }
+            | Action::FollowupCreate { patient_id, .. } => {
+                if !access.may_read(Target::Patient(patient_id)) {
+                    return Err(Error::not_found("Patient not found"));
+                }
+                Ok(())
+            }
+            Action::ConsultationSend { id, .. }
+            | Action::ConsultationComplete { id, .. }
+            | Action::ConsultationMove { id, .. }
+            | Action::ConsultationOpen { id }
+            | Action::ConsultationAnswer { id, .. } => {
+                let c = consultation::consultation(app, tenant, id).await?;
+                if !access.may_read(Target::Consultation(id, &c.patient_id)) {
+                    return Err(Error::not_found("Consultation not found"));
+                }
+                Ok(())
+            }
+            Action::FollowupMove { id, .. } | Action::FollowupAnswer { id, .. } => {
+                let f = followup::followup(app, tenant, id).await?;
+                if !access.may_read(Target::Followup(id, &f.patient_id)) {
+                    return Err(Error::not_found("Follow-up not found"));
+                }
+                Ok(())
+            }
+            Action::FranchiseOnboard | Action::FranchiseOffboard => Ok(()),
+        }
+    }
+
+    /// Does it; returns the events it caused and the page to show next
+    /// (none: stay on the page).
     async fn perform(
         self,
         app: &App,
         locale: Locale,
         tenant: &TenantKey,
         scope: &Scope,
-    ) -> Result<(Vec<Event>, String)> {
+    ) -> Result<(Vec<Event>, Option<String>)> {
         let href = |view: View, params: &[(&str, &str)]| page_path(locale, tenant, view, params);
         let details =
             |c: &ConsultationId| href(View::ConsultationDetails, &[("consultationId", c.as_str())]);
@@ -274,11 +268,13 @@ impl Action {
                 let (c, event) = consultation::move_consultation(app, tenant, &id, to).await?;
                 (event, details(&c.consultation_id))
             }
+            Action::ConsultationOpen { id } => {
+                // The patient's first action: SENT → IN_PROGRESS (once).
+                let (_, event) = consultation::open_consultation(app, tenant, &id).await?;
+                return Ok((event.into_iter().collect(), None));
+            }
             Action::ConsultationAnswer { id, answers } => {
                 let c = consultation::consultation(app, tenant, &id).await?;
-                if !access::owns(scope, &c, &id) {
-                    return Err(Error::not_found("Consultation not found"));
-                }
                 if !c.status.awaits_patient() {
                     return Err(Error::conflict(format!(
                         "A {} consultation does not take answers",
@@ -306,6 +302,11 @@ impl Action {
                 let (f, event) = followup::move_followup(app, tenant, &id, to, None).await?;
                 (event, followup_details(&f.followup_id))
             }
+            Action::FollowupAnswer { id, answers } => {
+                let (f, event) = followup::answer_followup(app, tenant, &id, &answers).await?;
+                let id = f.followup_id.as_str();
+                (event, href(View::FollowupAnswer, &[("followupId", id)]))
+            }
             Action::FranchiseOnboard => {
                 let (_, event) = admin::onboard_franchise(app, tenant, &scope.user_id).await?;
                 (event, href(View::FranchiseManagement, &[]))
@@ -315,12 +316,13 @@ impl Action {
                 (event, href(View::FranchiseOffboarding, &[]))
             }
         };
-        Ok((vec![event], location))
+        Ok((vec![event], Some(location)))
     }
 }
 
 /// `POST /{locale}/embed/franchise/{tenant}/actions/{action}`: the session
-/// first, then the body, then the action.
+/// first, then the body, then what the session may do (the access table),
+/// then the action.
 pub async fn action(
     State(app): State<AppState>,
     Path((locale, tenant, action)): Path<(String, String, String)>,
@@ -333,19 +335,21 @@ pub async fn action(
         .await?
         .ok_or(Error::Unauthorized)?;
     let JsonObject(body) = JsonObject::from_request(req, &()).await?;
-    let (name, who) = ACTIONS
-        .iter()
-        .find(|(_, text, _)| *text == action)
-        .map(|(name, _, who)| (*name, *who))
-        .ok_or_else(|| Error::not_found("No such action"))?;
-    if !access::is(&session.scope, who) {
+    let act = Act::parse(&action).ok_or_else(|| Error::not_found("No such action"))?;
+    let access = Access::of(&session.scope);
+    if !access.may_do(act) {
         return Err(Error::forbidden("This session may not do that"));
     }
-    let parsed = Action::parse(name, &Fields::new("request", &body))?;
+    let parsed = Action::parse(act, &Fields::new("request", &body))?;
+    parsed.check(&app, &tenant, &access).await?;
     let (events, location) = parsed
         .perform(&app, locale, &tenant, &session.scope)
         .await?;
-    let mut res = axum::Json(json!({ "events": events, "location": location })).into_response();
+    let mut reply = json!({ "events": events });
+    if let Some(location) = location {
+        reply["location"] = location.into();
+    }
+    let mut res = axum::Json(reply).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -1,9 +1,11 @@
 //! The embedded pages: the views a launch opens inside the vendor's iframe
 //! (the employee's and the patient's), and their actions.
 //!
-//! - `entry.rs`: `GET /{locale}/embed/franchise/{tenant}/{area}/{view}` —
-//!   redeem a launch, or resume a session;
-//! - `access.rs`: who may open what inside a session;
+//! - `entry.rs`: `/{locale}/embed/franchise/{tenant}/{area}/{view}` — the
+//!   entry shell (`GET`: no side effect), redeeming a launch or resuming a
+//!   session (`POST`);
+//! - `access.rs`: the access model, one table: what a session may open,
+//!   read and do;
 //! - `views/`: the data of each view, filled into the models of
 //!   `templates.rs` (askama) in the words of `texts.rs`;
 //! - `actions.rs`: `POST …/actions/{action}`, the typed page actions;
@@ -32,7 +34,7 @@ pub const EMBED_CSS: &str = "/embed/static/app.css";
 /// The pages, their actions and their static assets (Lambda `embed-pages`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(PAGE_ROUTE, get(entry::page))
+        .route(PAGE_ROUTE, get(entry::page).post(entry::open))
         .route(ACTION_ROUTE, post(actions::action))
         .route(EMBED_JS, get(shell::app_js))
         .route(EMBED_CSS, get(shell::app_css))

@@ -1,7 +1,7 @@
 //! What frames every page: the HTML response (a `Content-Security-Policy`
-//! with `frame-ancestors` limited to the franchise's allowed origins, no
-//! caching, no referrer), the pages that hold only a message (not found,
-//! expired, resuming the session), and the page's script and style.
+//! whose `frame-ancestors` is the franchise's allowed origins on every page
+//! with data, no caching, no referrer), the pages that hold only a message
+//! (the entry shell, not found, expired), and the page's script and style.
 //! Pages load nothing from third parties.
 
 use askama::Template;
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::templates::{MessagePage, script_json};
 use super::texts::Texts;
 use crate::domain::links::view_slug;
-use crate::domain::{Franchise, View};
+use crate::domain::{Franchise, TenantKey, View};
 
 const APP_JS: &str = include_str!("../../../static/app.js");
 const APP_CSS: &str = include_str!("../../../static/app.css");
@@ -37,17 +37,32 @@ fn static_asset(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
-/// The CSP of every page: our own scripts and styles only, and framing by
-/// the franchise's allowed origins only (`'none'` when it is unknown).
-pub fn content_security_policy(franchise: Option<&Franchise>) -> String {
-    let ancestors = match franchise {
-        Some(f) if !f.allowed_origins.is_empty() => f
+/// Who may frame a page (its CSP's `frame-ancestors`).
+#[derive(Debug, Clone, Copy)]
+pub enum Framers<'a> {
+    /// A page with data: the franchise's allowed origins only (`'none'`
+    /// when it has none).
+    Franchise(&'a Franchise),
+    /// A page that holds nothing of anyone (the entry shell, the expired
+    /// and failed pages): the same for every franchise, known or not, so
+    /// that it tells nobody which origins a franchise allows.
+    Anyone,
+    /// A page that exists for nobody (not found).
+    Nobody,
+}
+
+/// The CSP of every page: our own scripts and styles only, forms posted to
+/// our own origin only, and framing by [`Framers`].
+pub fn content_security_policy(framers: Framers<'_>) -> String {
+    let ancestors = match framers {
+        Framers::Franchise(f) if !f.allowed_origins.is_empty() => f
             .allowed_origins
             .iter()
             .map(|o| o.as_str())
             .collect::<Vec<_>>()
             .join(" "),
-        _ => "'none'".to_owned(),
+        Framers::Anyone => "*".to_owned(),
+        Framers::Franchise(_) | Framers::Nobody => "'none'".to_owned(),
     };
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -56,7 +71,7 @@ pub fn content_security_policy(franchise: Option<&Franchise>) -> String {
 }
 
 /// A page: its status, its HTML, and the headers every page carries.
-pub fn html(status: StatusCode, franchise: Option<&Franchise>, body: String) -> Response {
+pub fn html(status: StatusCode, framers: Framers<'_>, body: String) -> Response {
     let mut res = (status, body).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -72,27 +87,30 @@ pub fn html(status: StatusCode, franchise: Option<&Franchise>, body: String) -> 
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(franchise)) {
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(framers)) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     res
 }
 
-/// The origins the page's script may post to: the franchise's only.
-pub fn origins(franchise: Option<&Franchise>) -> Value {
-    franchise.map_or_else(|| json!([]), |f| json!(f.allowed_origins))
+/// The origins the page's script may post data to: the franchise's only.
+pub fn origins(franchise: &Franchise) -> Value {
+    json!(franchise.allowed_origins)
 }
 
-/// The message the script posts when the session is over.
-pub fn expired_message(franchise: &Franchise, view: View) -> Value {
-    json!({"type": "session.expired", "tenantKey": franchise.tenant_key, "view": view_slug(view)})
+/// The message the script posts when the session is over. It holds only
+/// what the framer put in the URL itself, so the script posts it to the
+/// page that frames it (whatever the franchise allows: the expired page
+/// need not know).
+pub fn expired_message(tenant: &TenantKey, view: View) -> Value {
+    json!({"type": "session.expired", "tenantKey": tenant, "view": view_slug(view)})
 }
 
 /// A page with one message and no session.
 pub fn message_page(
     status: StatusCode,
     t: &Texts,
-    franchise: Option<&Franchise>,
+    framers: Framers<'_>,
     kind: &str,
     context: Value,
     (title, body): (&str, &str),
@@ -105,48 +123,68 @@ pub fn message_page(
         body,
     };
     match page.render() {
-        Ok(body) => html(status, franchise, body),
+        Ok(body) => html(status, framers, body),
         Err(e) => {
             tracing::error!(error = %e, "page did not render");
-            html(StatusCode::INTERNAL_SERVER_ERROR, franchise, String::new())
+            html(StatusCode::INTERNAL_SERVER_ERROR, framers, String::new())
         }
     }
+}
+
+/// The entry shell (`GET` of any page): the same bytes for every franchise,
+/// known or not, read from nothing. Its script redeems the launch token of
+/// the address, or resumes the frame's session, with a `POST` of the same
+/// address; with neither it shows the expired state.
+pub fn entry_shell(t: &Texts) -> Response {
+    let context = json!({
+        "state": "shell",
+        "expiredText": {"title": t.expired_title, "body": t.expired_body},
+    });
+    let text = (t.resume_title, t.resume_body);
+    message_page(StatusCode::OK, t, Framers::Anyone, "resume", context, text)
 }
 
 /// 404: no such page.
 pub fn not_found(t: &Texts) -> Response {
     let context = json!({"state": "none"});
     let text = (t.not_found_title, t.not_found_body);
-    message_page(StatusCode::NOT_FOUND, t, None, "not-found", context, text)
+    message_page(
+        StatusCode::NOT_FOUND,
+        t,
+        Framers::Nobody,
+        "not-found",
+        context,
+        text,
+    )
 }
 
-/// 410 with the "expired" page; its script posts `session.expired`.
-pub fn expired(t: &Texts, franchise: &Franchise, view: View) -> Response {
+/// 410 with the "expired" page; its script posts `session.expired`. The
+/// same for a franchise that does not exist.
+pub fn expired(t: &Texts, tenant: &TenantKey, view: View) -> Response {
     let context = json!({
         "state": "expired",
-        "tenantKey": franchise.tenant_key,
-        "allowedOrigins": origins(Some(franchise)),
-        "expired": expired_message(franchise, view),
+        "expired": expired_message(tenant, view),
     });
     let text = (t.expired_title, t.expired_body);
     message_page(
         StatusCode::GONE,
         t,
-        Some(franchise),
+        Framers::Anyone,
         "expired",
         context,
         text,
     )
 }
 
-/// 500, with nothing of the cause (which is logged).
+/// 500, with nothing of the cause (which is logged). Frameable, so that a
+/// reload of the frame can try again.
 pub fn failed(t: &Texts) -> Response {
     let context = json!({"state": "none"});
     let text = ("Error", "Internal server error");
     let mut res = message_page(
         StatusCode::INTERNAL_SERVER_ERROR,
         t,
-        None,
+        Framers::Anyone,
         "error",
         context,
         text,

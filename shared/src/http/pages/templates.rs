@@ -196,7 +196,14 @@ pub struct QuestionField {
 
 #[derive(Debug, Clone)]
 pub struct AnswerModel {
-    pub consultation_id: String,
+    /// The action that records the answers (`consultation.answer`,
+    /// `followup.answer`).
+    pub action: &'static str,
+    /// The action the page sends on the patient's first interaction.
+    pub first: Option<&'static str>,
+    /// The hidden field that names what is answered, and its value.
+    pub id_field: &'static str,
+    pub id: String,
     pub reason_title: String,
     pub reason_description: String,
     pub questions: Vec<QuestionField>,

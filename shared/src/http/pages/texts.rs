@@ -39,7 +39,8 @@ texts! {
     forbidden_title: "Not available here", "Non disponible ici";
     forbidden_body: "This view cannot be opened in this session. Please open it from your software.", "Cette vue ne peut pas être ouverte dans cette session. Veuillez l'ouvrir depuis votre logiciel.";
     resume_title: "Loading…", "Chargement…";
-    resume_body: "Restoring your session.", "Restauration de votre session.";
+    resume_body: "Opening your page.", "Ouverture de votre page.";
+    needs_script: "This page needs JavaScript to open.", "Cette page a besoin de JavaScript pour s'ouvrir.";
     error_body: "Please try again in a moment.", "Veuillez réessayer dans un instant.";
     patient: "Patient", "Patient·e";
     name: "Name", "Nom";
@@ -98,6 +99,8 @@ texts! {
     thanks_body: "Your answers were sent to your pharmacist.", "Vos réponses ont été transmises à votre pharmacien·ne.";
     closed_title: "Nothing to answer", "Rien à répondre";
     closed_body: "This consultation is no longer waiting for your answers.", "Cette consultation n'attend plus vos réponses.";
+    followup_closed_body: "This follow-up is no longer waiting for your answers.", "Ce suivi n'attend plus vos réponses.";
+    followup_nothing_body: "There is no questionnaire to answer for this follow-up.", "Ce suivi n'a pas de questionnaire à remplir.";
     nothing_awaiting_body: "You have no consultation to answer at the moment.", "Vous n'avez aucune consultation à remplir pour le moment.";
     due_date: "Due date", "Échéance";
     frequency: "Frequency", "Fréquence";
@@ -251,6 +254,7 @@ impl Label for View {
                 View::FollowupDashboard => ("Follow-ups", "Suivis"),
                 View::FollowupDetails => ("Follow-up details", "Détails du suivi"),
                 View::FollowupPlan => ("Plan a follow-up", "Planifier un suivi"),
+                View::FollowupAnswer => ("Your follow-up", "Votre suivi"),
                 View::FranchiseManagement => ("Franchise management", "Gestion de la franchise"),
                 View::FranchiseOnboarding => ("Franchise onboarding", "Adhésion de la franchise"),
                 View::FranchiseOffboarding => ("Franchise offboarding", "Départ de la franchise"),

@@ -41,14 +41,15 @@ async fn embed(
         Scoped::Followup => req.followup_id = Some(body_id(&f, "followupId")?),
     }
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
+    req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
     req.user = integration_user(&v.headers, Some(&body))?;
     let launch = launch::issue(&v.app, &v.caller, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
-/// The four launches: (path, view, resource). There is no patient-facing
-/// follow-up view yet: `followup/answer` opens the follow-up's details view
-/// (employee role), the only view scoped to one follow-up, until one exists.
+/// The four launches: (path, view, resource). The answer views are the
+/// patient's (a patient session that reaches that consultation or
+/// follow-up only); the details views the employee's.
 const EMBEDS: &[(&str, View, Scoped)] = &[
     (
         EMBED_CONSULTATION_ANSWER,
@@ -62,7 +63,7 @@ const EMBEDS: &[(&str, View, Scoped)] = &[
     ),
     (
         EMBED_FOLLOWUP_ANSWER,
-        View::FollowupDetails,
+        View::FollowupAnswer,
         Scoped::Followup,
     ),
     (

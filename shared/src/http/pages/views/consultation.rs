@@ -5,7 +5,6 @@ use super::{Built, Ctx, Pick, when};
 use crate::domain::reasons::{QuestionKind, Reason};
 use crate::domain::{Consultation, ConsultationStatus, View};
 use crate::error::{Error, Result};
-use crate::http::pages::access;
 use crate::http::pages::templates::{
     AnswerModel, Body, Choice, ConsultationModel, Fact, QuestionField, StartModel,
 };
@@ -42,12 +41,12 @@ async fn pick(ctx: &Ctx<'_>) -> Result<Option<Consultation>> {
 pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
     let t = ctx.t;
     let c = match pick(ctx).await {
-        Ok(Some(c)) => c,
+        Ok(Some(c)) if ctx.readable(&c) => c,
+        Ok(Some(_)) | Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Ok(None) => {
             let text = (t.no_consultation_title, t.no_consultation_body);
             return Ok(ctx.none_yet(text, View::ConsultationStart, t.start_consultation));
         }
-        Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Err(e) => return Err(e),
     };
     let patient = ctx.patient(&c.patient_id).await?;
@@ -84,14 +83,17 @@ pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
         can_complete: c.status.can_move_to(S::Done),
         can_archive: c.status.can_move_to(S::Archived),
         can_cancel: c.status.can_move_to(S::Cancelled),
-        links: vec![
-            ctx.link(View::ConsultationDashboard, &[], t.back_to_dashboard),
-            ctx.link(
-                View::FollowupStart,
-                &[("patientId", pid), ("consultationId", id)],
-                t.plan_followup,
-            ),
-        ],
+        links: {
+            let mut links = ctx.home_links();
+            if ctx.may_open_for(View::FollowupStart, &c.patient_id) {
+                links.push(ctx.link(
+                    View::FollowupStart,
+                    &[("patientId", pid), ("consultationId", id)],
+                    t.plan_followup,
+                ));
+            }
+            links
+        },
         facts,
     };
     let mut b = Built::ok(Body::ConsultationDetails(Box::new(model))).patient(Some(&c.patient_id));
@@ -100,8 +102,8 @@ pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
 }
 
 /// The patient's consultation for the answer view: the one asked for or
-/// in scope (it must be the session's patient's), else the patient's latest
-/// one still awaiting answers.
+/// in scope (it must be within the session's reach), else the latest one
+/// still awaiting answers of the patient the session reaches.
 async fn pick_answerable(ctx: &Ctx<'_>) -> Result<Option<Consultation>> {
     let (app, tenant, scope) = (ctx.app, ctx.tenant, ctx.scope);
     let id = ctx
@@ -111,13 +113,13 @@ async fn pick_answerable(ctx: &Ctx<'_>) -> Result<Option<Consultation>> {
         .or(scope.consultation_id.as_ref());
     if let Some(id) = id {
         let c = consultations::consultation(app, tenant, id).await?;
-        return if access::owns(scope, &c, id) {
+        return if ctx.readable(&c) {
             Ok(Some(c))
         } else {
             Err(Error::not_found("Consultation not found"))
         };
     }
-    let Some(patient) = &scope.patient_id else {
+    let Some(patient) = ctx.access.patient() else {
         return Ok(None);
     };
     let recent = lists::recent_consultations(app, tenant, patient, 25).await?;
@@ -138,20 +140,15 @@ pub(super) async fn answer(ctx: &Ctx<'_>) -> Result<Built> {
     let reason = c.reason_code.as_ref().and_then(|r| r.reason());
     let (patient_id, consultation_id) = (c.patient_id.clone(), c.consultation_id.clone());
     let mut built = match (c.status, reason) {
+        // Shown, not opened: the patient's first action opens it.
         (s, Some(reason)) if s.awaits_patient() => {
-            let mut events = Vec::new();
-            let c = if s == ConsultationStatus::Sent {
-                let (c, event) =
-                    consultations::open_consultation(ctx.app, ctx.tenant, &c.consultation_id)
-                        .await?;
-                events.extend(event);
-                c
-            } else {
-                c
+            let form = Questionnaire {
+                action: "consultation.answer",
+                first: Some("consultation.open"),
+                id_field: "consultationId",
+                id: c.consultation_id.as_str(),
             };
-            let mut b = Built::ok(Body::Answer(questionnaire(ctx, &c, reason)));
-            b.events = events;
-            b
+            Built::ok(Body::Answer(questionnaire(ctx, form, reason)))
         }
         (ConsultationStatus::ToBeAnalyzed | ConsultationStatus::Done, _)
         | (ConsultationStatus::Archived, _) => {
@@ -168,7 +165,24 @@ fn number(v: Option<f64>) -> String {
     v.map(|n| n.to_string()).unwrap_or_default()
 }
 
-fn questionnaire(ctx: &Ctx<'_>, c: &Consultation, reason: &Reason) -> AnswerModel {
+/// The form a questionnaire is sent with.
+pub(super) struct Questionnaire<'a> {
+    /// The action that records the answers.
+    pub action: &'static str,
+    /// The action the page sends on the patient's first interaction.
+    pub first: Option<&'static str>,
+    /// The hidden field naming what is answered, and its value.
+    pub id_field: &'static str,
+    pub id: &'a str,
+}
+
+/// The questionnaire of `reason` as a form (a consultation's or a
+/// follow-up's).
+pub(super) fn questionnaire(
+    ctx: &Ctx<'_>,
+    form: Questionnaire<'_>,
+    reason: &Reason,
+) -> AnswerModel {
     let locale = ctx.locale;
     let questions = reason
         .questions
@@ -209,7 +223,10 @@ fn questionnaire(ctx: &Ctx<'_>, c: &Consultation, reason: &Reason) -> AnswerMode
         })
         .collect();
     AnswerModel {
-        consultation_id: c.consultation_id.to_string(),
+        action: form.action,
+        first: form.first,
+        id_field: form.id_field,
+        id: form.id.to_owned(),
         reason_title: reason.title.get(locale).to_owned(),
         reason_description: reason.description.get(locale).to_owned(),
         questions,

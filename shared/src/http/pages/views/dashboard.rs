@@ -7,6 +7,7 @@ use crate::domain::{
     Consultation, ConsultationStatus, Followup, FollowupStatus, Named, PatientId, ReasonCode, View,
 };
 use crate::error::{Error, Result};
+use crate::http::pages::access::Target;
 use crate::http::pages::templates::{Body, DashboardModel, NavLink, Row};
 use crate::http::pages::texts::{Label, Texts};
 use crate::services::lists::{BAD_CURSOR, ListRequest, Listable, Listing, PatientFilter};
@@ -31,6 +32,8 @@ pub(super) trait OnBoard: Listable<Status: Named + Label> {
     const FOLLOWUPS: bool;
     /// The view of one, and the query parameter that names it.
     const DETAILS: (View, &'static str);
+    /// Every patient's list, as the access table names it.
+    const EVERY_PATIENT: Target<'static>;
     /// Every status, in order.
     fn statuses() -> Vec<Self::Status>;
     /// How to start one for the patient.
@@ -42,6 +45,7 @@ pub(super) trait OnBoard: Listable<Status: Named + Label> {
 impl OnBoard for Consultation {
     const FOLLOWUPS: bool = false;
     const DETAILS: (View, &'static str) = (View::ConsultationDetails, "consultationId");
+    const EVERY_PATIENT: Target<'static> = Target::AllConsultations;
 
     fn statuses() -> Vec<Self::Status> {
         ConsultationStatus::ALL.to_vec()
@@ -65,6 +69,7 @@ impl OnBoard for Consultation {
 impl OnBoard for Followup {
     const FOLLOWUPS: bool = true;
     const DETAILS: (View, &'static str) = (View::FollowupDetails, "followupId");
+    const EVERY_PATIENT: Target<'static> = Target::AllFollowups;
 
     fn statuses() -> Vec<Self::Status> {
         FollowupStatus::ALL.to_vec()
@@ -92,29 +97,41 @@ fn asked_status<T: OnBoard>(ctx: &Ctx<'_>) -> Option<T::Status> {
 }
 
 /// Whose items the dashboard shows: the patient of the view (asked for or
-/// the session's) unless all were asked for.
+/// the session's) unless all were asked for — and a session that reaches
+/// one patient shows that patient's only.
 struct Whose<'a> {
     candidate: Option<&'a PatientId>,
     patient: Option<&'a PatientId>,
+    /// The session may show every patient's (the "all patients" filter).
+    every_patient: bool,
 }
 
 impl<'a> Whose<'a> {
-    fn of(ctx: &'a Ctx<'_>) -> Self {
-        let candidate = ctx.patient_id();
-        let patient = if ctx.asked.all_patients {
+    fn of<T: OnBoard>(ctx: &'a Ctx<'_>) -> Self {
+        let every_patient = ctx.access.may_read(T::EVERY_PATIENT);
+        let candidate = ctx.access.patient().or_else(|| ctx.patient_id());
+        let patient = if ctx.asked.all_patients && every_patient {
             None
         } else {
             candidate
         };
-        Self { candidate, patient }
+        Self {
+            candidate,
+            patient,
+            every_patient,
+        }
     }
 }
 
 /// The dashboard of `T`.
 pub(super) async fn board<T: OnBoard>(ctx: &Ctx<'_>) -> Result<Built> {
     let status = asked_status::<T>(ctx);
-    let whose = Whose::of(ctx);
-    if !exists(ctx, &whose).await? {
+    let whose = Whose::of::<T>(ctx);
+    let readable = match whose.patient {
+        Some(p) => ctx.access.may_read(Target::Patient(p)),
+        None => whose.every_patient,
+    };
+    if !readable || !exists(ctx, &whose).await? {
         return Ok(ctx.not_found());
     }
     let filter = whose
@@ -227,10 +244,15 @@ async fn show(
     // One batch read for the names of the patients on the page.
     let ids: Vec<PatientId> = lines.iter().map(|l| l.patient.clone()).collect();
     let patients = people::patients(ctx.app, ctx.tenant, &ids).await?;
+    let details = ctx.access.may_open(board.details.0);
     let rows = lines
         .into_iter()
         .map(|l| Row {
-            href: ctx.href(board.details.0, &[(board.details.1, &l.id)]),
+            href: if details {
+                ctx.href(board.details.0, &[(board.details.1, &l.id)])
+            } else {
+                String::new()
+            },
             when: when(l.created_at),
             patient: patients
                 .iter()
@@ -249,7 +271,7 @@ async fn show(
         status_filters.push(NavLink::new(href, label, board.status == Some(*s)));
     }
     let status_param = status_param(board);
-    let patient_filters = match whose.candidate {
+    let patient_filters = match whose.candidate.filter(|_| whose.every_patient) {
         Some(p) => {
             let mine: Vec<_> = [("patientId", p.as_str())]
                 .into_iter()
@@ -276,9 +298,9 @@ async fn show(
         pages.push(NavLink::new(hrefs.with(&params), t.next_page, false));
     }
     let mut links = Vec::new();
-    if let Some(p) = whose.patient {
-        let (view, label) = board.start;
-        links.push(ctx.link(view, &[("patientId", p.as_str())], label));
+    let (start, label) = board.start;
+    if let Some(p) = whose.patient.filter(|p| ctx.may_open_for(start, p)) {
+        links.push(ctx.link(start, &[("patientId", p.as_str())], label));
     }
     Ok(Built::ok(Body::Dashboard(DashboardModel {
         followups: board.followups,

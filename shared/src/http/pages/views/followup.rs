@@ -1,10 +1,12 @@
 //! The follow-up views: the form that plans one (prefilled by a plan
 //! launch) and its details (facts, answers, moves).
 
+use super::consultation::{Questionnaire, questionnaire};
 use super::{Built, Ctx, Pick, when};
 use crate::clock::day_of;
 use crate::domain::{DueDate, Followup, FollowupStatus, Frequency, View};
 use crate::error::{Error, Result};
+use crate::http::pages::access::Target;
 use crate::http::pages::templates::{
     Body, Fact, FollowupFormModel, FollowupModel, FrequencyOption, Move,
 };
@@ -66,12 +68,12 @@ async fn pick(ctx: &Ctx<'_>) -> Result<Option<Followup>> {
 pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
     let t = ctx.t;
     let f = match pick(ctx).await {
-        Ok(Some(f)) => f,
+        Ok(Some(f)) if ctx.readable(&f) => f,
+        Ok(Some(_)) | Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Ok(None) => {
             let text = (t.no_followup_title, t.no_followup_body);
             return Ok(ctx.none_yet(text, View::FollowupStart, t.plan_followup));
         }
-        Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
         Err(e) => return Err(e),
     };
     let patient = ctx.patient(&f.patient_id).await?;
@@ -104,9 +106,14 @@ pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
         label,
     })
     .collect();
-    let mut links = vec![ctx.link(View::FollowupDashboard, &[], t.back_to_dashboard)];
-    if let Some(cid) = &f.consultation_id {
-        let details = View::ConsultationDetails;
+    let mut links = ctx.home_links();
+    let details = View::ConsultationDetails;
+    if let Some(cid) = f.consultation_id.as_ref().filter(|cid| {
+        ctx.access.may_open(details)
+            && ctx
+                .access
+                .may_read(Target::Consultation(cid, &f.patient_id))
+    }) {
         let label = ctx.label(details);
         links.push(ctx.link(details, &[("consultationId", cid.as_str())], &label));
     }
@@ -123,4 +130,52 @@ pub(super) async fn details(ctx: &Ctx<'_>) -> Result<Built> {
     let mut b = Built::ok(Body::FollowupDetails(Box::new(model))).patient(Some(&f.patient_id));
     b.followup_id = Some(f.followup_id);
     Ok(b)
+}
+
+/// The patient's follow-up for its answer view: the one asked for or in
+/// scope, within the session's reach.
+async fn pick_answerable(ctx: &Ctx<'_>) -> Result<Option<Followup>> {
+    let id = ctx
+        .asked
+        .followup_id
+        .as_ref()
+        .or(ctx.scope.followup_id.as_ref());
+    let Some(id) = id else { return Ok(None) };
+    let f = followups::followup(ctx.app, ctx.tenant, id).await?;
+    if ctx.readable(&f) {
+        Ok(Some(f))
+    } else {
+        Err(Error::not_found("Follow-up not found"))
+    }
+}
+
+/// The patient's view of a follow-up: its questionnaire while it waits
+/// for the patient. Showing it changes nothing; the answers move it.
+pub(super) async fn answer(ctx: &Ctx<'_>) -> Result<Built> {
+    let t = ctx.t;
+    let f = match pick_answerable(ctx).await {
+        Ok(Some(f)) => f,
+        Ok(None) | Err(Error::NotFound(_)) => return Ok(ctx.not_found()),
+        Err(e) => return Err(e),
+    };
+    let reason = f.reason_code.as_ref().and_then(|r| r.reason());
+    let mut built = match (f.status.awaits_patient(), reason) {
+        (true, Some(reason)) => {
+            let form = Questionnaire {
+                action: "followup.answer",
+                first: None,
+                id_field: "followupId",
+                id: f.followup_id.as_str(),
+            };
+            Built::ok(Body::Answer(questionnaire(ctx, form, reason)))
+        }
+        (true, None) => Built::message("info", t.closed_title, t.followup_nothing_body, Vec::new()),
+        (false, _) if !f.answers.is_empty() => {
+            Built::message("success", t.thanks_title, t.thanks_body, Vec::new())
+        }
+        (false, _) => Built::message("info", t.closed_title, t.followup_closed_body, Vec::new()),
+    };
+    built.patient_id = Some(f.patient_id);
+    built.followup_id = Some(f.followup_id);
+    Ok(built)
 }

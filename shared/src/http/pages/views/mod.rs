@@ -4,9 +4,10 @@
 //! `statistics.rs`). Here: what every view is built from ([`Ctx`]), what a
 //! built view is ([`Built`]), and the page around it.
 //!
-//! Opening the answer view *is* the patient opening the consultation: its
-//! first display moves SENT → IN_PROGRESS, and the page posts that event on
-//! load (`events` of its context).
+//! Rendering a view changes nothing: the patient's answer view moves a
+//! consultation SENT → IN_PROGRESS on the patient's first action (the
+//! `consultation.open` action the page sends), not on display. What a view
+//! may show is the access table's (`access.rs`, in [`Ctx::access`]).
 
 mod consultation;
 mod dashboard;
@@ -19,8 +20,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::access::{is_admin, may_open};
-use super::shell::{expired_message, html, origins};
+use super::access::{Access, Target};
+use super::shell::{Framers, expired_message, html, origins};
 use super::templates::{
     Body, Chrome, Fact, Message, NavLink, PatientModel, ReasonOption, ViewPage, script_json,
 };
@@ -117,6 +118,8 @@ struct Ctx<'a> {
     franchise: &'a Franchise,
     tenant: &'a TenantKey,
     scope: &'a Scope,
+    /// What the session may open, read and do.
+    access: Access,
     view: View,
     asked: Asked,
 }
@@ -164,7 +167,29 @@ impl Built {
     }
 }
 
+/// What a view may show only when the session reaches it.
+trait Readable {
+    fn target(&self) -> Target<'_>;
+}
+
+impl Readable for Consultation {
+    fn target(&self) -> Target<'_> {
+        Target::Consultation(&self.consultation_id, &self.patient_id)
+    }
+}
+
+impl Readable for Followup {
+    fn target(&self) -> Target<'_> {
+        Target::Followup(&self.followup_id, &self.patient_id)
+    }
+}
+
 impl Ctx<'_> {
+    /// May the session see `item`?
+    fn readable(&self, item: &impl Readable) -> bool {
+        self.access.may_read(item.target())
+    }
+
     fn href(&self, view: View, params: &[(&str, &str)]) -> String {
         links::page_path(self.locale, self.tenant, view, params)
     }
@@ -179,13 +204,18 @@ impl Ctx<'_> {
             .with_status(StatusCode::NOT_FOUND)
     }
 
+    /// The way back to the list, when the session may open it.
     fn home_links(&self) -> Vec<NavLink> {
-        match self.scope.role {
-            Role::Employee if !is_admin(self.view) => {
-                vec![self.link(self.view_dashboard(), &[], self.t.back_to_dashboard)]
-            }
-            _ => Vec::new(),
+        let dashboard = self.view_dashboard();
+        if self.view.is_admin() || !self.access.may_open(dashboard) {
+            return Vec::new();
         }
+        vec![self.link(dashboard, &[], self.t.back_to_dashboard)]
+    }
+
+    /// May the session open `view` about patient `p`?
+    fn may_open_for(&self, view: View, p: &PatientId) -> bool {
+        self.access.may_open(view) && self.access.may_read(Target::Patient(p))
     }
 
     /// The "no patient selected" state of a view that needs one.
@@ -231,7 +261,7 @@ impl Ctx<'_> {
     fn none_yet(&self, (title, body): (&str, &str), start: View, label: &str) -> Built {
         let patient = self.patient_id();
         let mut links = self.home_links();
-        if let Some(p) = patient {
+        if let Some(p) = patient.filter(|p| self.may_open_for(start, p)) {
             links.push(self.link(start, &[("patientId", p.as_str())], label));
         }
         Built::message("info", title, body, links).patient(patient)
@@ -243,6 +273,15 @@ impl Ctx<'_> {
             .patient_id
             .as_ref()
             .or(self.scope.patient_id.as_ref())
+    }
+
+    /// Whether the patient asked for (if any) is out of the session's
+    /// reach: the query narrows a view, never widens it.
+    fn asked_out_of_reach(&self) -> bool {
+        self.asked
+            .patient_id
+            .as_ref()
+            .is_some_and(|p| !self.access.may_read(Target::Patient(p)))
     }
 
     fn reason_title(&self, code: Option<&ReasonCode>) -> String {
@@ -292,6 +331,9 @@ impl Ctx<'_> {
         let Some(id) = self.patient_id() else {
             return Ok(Err(self.no_patient()));
         };
+        if !self.access.may_read(Target::Patient(id)) {
+            return Ok(Err(self.not_found()));
+        }
         let Some(patient) = self.patient(id).await? else {
             return Ok(Err(self.not_found()));
         };
@@ -356,13 +398,14 @@ pub async fn view_page(
         franchise,
         tenant,
         scope,
+        access: Access::of(scope),
         view,
         asked: Asked::parse(query),
     };
-    let built = if !may_open(scope, view) {
+    let built = if !ctx.access.may_open(view) {
         Built::message("warning", t.forbidden_title, t.forbidden_body, Vec::new())
             .with_status(StatusCode::FORBIDDEN)
-    } else if ctx.asked.impossible {
+    } else if ctx.asked.impossible || ctx.asked_out_of_reach() {
         ctx.not_found()
     } else {
         build(&ctx).await?
@@ -395,11 +438,11 @@ pub async fn view_page(
         "state": "ready",
         "tenantKey": tenant,
         "locale": locale,
-        "allowedOrigins": origins(Some(franchise)),
+        "allowedOrigins": origins(franchise),
         "ready": ready,
         "events": built.events,
         "actions": links::actions_base(locale, tenant),
-        "expired": expired_message(franchise, view),
+        "expired": expired_message(tenant, view),
         "expiredText": {"title": t.expired_title, "body": t.expired_body},
         "texts": {"working": t.working, "error": t.error_body},
     });
@@ -416,7 +459,7 @@ pub async fn view_page(
     let body = page
         .render()
         .map_err(|e| Error::internal(format!("page did not render: {e}")))?;
-    Ok(html(built.status, Some(franchise), body))
+    Ok(html(built.status, Framers::Franchise(franchise), body))
 }
 
 async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
@@ -435,20 +478,27 @@ async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
     ));
     let t = ctx.t;
     let current = ctx.view_dashboard();
-    let mut nav = vec![
+    let nav = [
         (View::ConsultationDashboard, t.nav_consultations),
         (View::FollowupDashboard, t.nav_followups),
         (View::Statistics, t.nav_statistics),
+        (View::FranchiseManagement, t.nav_franchise),
     ];
-    if is_admin(ctx.scope.view) {
-        nav.push((View::FranchiseManagement, t.nav_franchise));
+    // Only the sections the session may open (none but its own view: no bar).
+    let nav: Vec<_> = nav
+        .into_iter()
+        .filter(|(v, _)| ctx.access.may_open(*v))
+        .collect();
+    if nav.len() < 2 {
+        return Ok(chrome);
     }
+    let admin = ctx.view.is_admin();
     chrome.nav = nav
         .into_iter()
         .map(|(v, label)| {
             let is_current = v == ctx.view
-                || (v == current && !is_admin(ctx.view) && ctx.view != View::Statistics)
-                || (v == View::FranchiseManagement && is_admin(ctx.view));
+                || (v == current && !admin && ctx.view != View::Statistics)
+                || (v == View::FranchiseManagement && admin);
             NavLink::new(ctx.href(v, &[]), label, is_current)
         })
         .collect();
@@ -463,6 +513,7 @@ async fn build(ctx: &Ctx<'_>) -> Result<Built> {
         View::ConsultationAnswer => consultation::answer(ctx).await,
         View::FollowupStart | View::FollowupPlan => followup::form(ctx).await,
         View::FollowupDetails => followup::details(ctx).await,
+        View::FollowupAnswer => followup::answer(ctx).await,
         View::FollowupDashboard => dashboard::board::<Followup>(ctx).await,
         View::FranchiseManagement => franchise::management(ctx).await,
         View::FranchiseOnboarding => franchise::onboarding(ctx).await,
