@@ -15,19 +15,16 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use shared::app::Ports;
-use shared::clock::day_of;
 use shared::delivery::client::HttpSender;
 use shared::delivery::connections::LocalConnections;
 use shared::delivery::local::LocalQueue;
 use shared::delivery::resolver::MapResolver;
-use shared::domain::{Answer, ConsultationId, ReasonCode, UserId, View};
+use shared::domain::{Answer, ConsultationId};
 use shared::events::{Event, Published};
-use shared::http::wire::patient_input;
 use shared::notify::local::LocalNotifier;
-use shared::services::consultations::{self, NewConsultation};
+use shared::services::consultations;
 use shared::services::dispatch::{self, Dispatcher};
-use shared::services::launch::{self, LaunchRequest, PatientRef};
-use shared::services::{auth, event_list, work};
+use shared::services::{event_list, work};
 
 use crate::helpers::{TestApp, demo_tenant, spawn_app_with};
 
@@ -122,37 +119,15 @@ impl Delivering {
     pub async fn consultation_life(&self, patient_key: &str) -> (ConsultationId, Vec<Event>) {
         let app = &self.t.app;
         let tenant = demo_tenant();
-        let caller = auth::authenticate(app, Some(&self.t.world.api_key), None)
-            .await
-            .expect("the demo key");
-        let mut req = LaunchRequest::new(View::ConsultationStart);
-        req.patient = PatientRef::Upsert(
-            patient_input(
-                &json!({"keys":[{"subSystem":"pms","key": patient_key}],"firstName":"Ann","lastName":"Lee"}),
-                day_of(app.now_ms()),
-            )
-            .unwrap(),
-        );
-        let patient_id = launch::issue(app, &caller, &req)
-            .await
-            .unwrap()
-            .patient_id
-            .unwrap();
-        let new = NewConsultation {
-            patient_id,
-            created_by: UserId::parse("demo-owner").unwrap(),
-            reason_code: ReasonCode::known("vaccination-screening"),
-            metadata: None,
-            send: true,
-        };
+        let patient_id = crate::life::patient(app, &self.t.world.api_key, patient_key).await;
         let mut events = Vec::new();
         // Each change a millisecond after the one before: the order of
         // creation is the order of the life.
         let tick = || self.t.clock.advance_ms(1);
         tick();
-        let (c, e) = consultations::create_consultation(app, &tenant, new)
-            .await
-            .unwrap();
+        let (c, e) =
+            crate::life::consultation(app, &tenant, patient_id, Some("vaccination-screening"))
+                .await;
         events.push(e);
         let id = c.consultation_id;
         tick();

@@ -9,6 +9,8 @@ mod event_list;
 mod event_queues;
 mod helpers;
 mod launches;
+#[path = "../support/life.rs"]
+mod life;
 mod pages;
 mod patients;
 mod sdk_calls;

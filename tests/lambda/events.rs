@@ -204,37 +204,8 @@ async fn webhooks_run_from_the_bus_through_sqs_and_the_dispatcher() {
         .unwrap();
 
     // A change, relayed to the bus as the relay does.
-    let key = world.api_key.clone();
-    let caller = shared::services::auth::authenticate(&app, Some(&key), None)
-        .await
-        .unwrap();
-    let mut req =
-        shared::services::launch::LaunchRequest::new(shared::domain::View::ConsultationStart);
-    req.patient = shared::services::launch::PatientRef::Upsert(
-        shared::http::wire::patient_input(
-            &json!({"keys":[{"subSystem":"pms","key":"lambda-hooks-1"}],"firstName":"Ann","lastName":"Lee"}),
-            shared::clock::day_of(app.now_ms()),
-        )
-        .unwrap(),
-    );
-    let patient_id = shared::services::launch::issue(&app, &caller, &req)
-        .await
-        .unwrap()
-        .patient_id
-        .unwrap();
-    let (_, event) = shared::services::consultations::create_consultation(
-        &app,
-        &tenant,
-        shared::services::consultations::NewConsultation {
-            patient_id,
-            created_by: shared::domain::UserId::parse("demo-owner").unwrap(),
-            reason_code: None,
-            metadata: None,
-            send: false,
-        },
-    )
-    .await
-    .unwrap();
+    let patient_id = super::life::patient(&app, &world.api_key, "lambda-hooks-1").await;
+    let (_, event) = super::life::consultation(&app, &tenant, patient_id, None).await;
     let published = event_list::published(&app, &tenant, &event.id)
         .await
         .unwrap()
@@ -269,9 +240,33 @@ async fn webhooks_run_from_the_bus_through_sqs_and_the_dispatcher() {
     let (work_ev, work) = sqs_event(&sqs, &work_url, &work_arn).await;
     assert!(work.iter().all(|w| w["kind"] == "webhook"));
     let r = dispatcher.invoke_raw(work_ev.clone()).await;
-    // `/ok` delivered; `/fail` reported for a retry, its message hidden meanwhile.
+    // `/ok` delivered; `/fail` reported for a retry, its message hidden
+    // meanwhile. (A second copy of an attempt, sent when the event came
+    // twice, may come while the first holds the delivery: it is handed back
+    // for later too, and then finds the delivery done.)
     let failures = r["batchItemFailures"].as_array().unwrap().clone();
-    assert_eq!(failures.len(), 1, "{r}");
+    let ids: Vec<&Value> = work_ev["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| &x["messageId"])
+        .collect();
+    assert!(!failures.is_empty() && failures.len() < ids.len(), "{r}");
+    assert!(
+        failures.iter().all(|f| ids.contains(&&f["itemIdentifier"])),
+        "{r}"
+    );
+    let fail_attempts = vendor
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == "/fail")
+        .count();
+    assert_eq!(
+        fail_attempts, 1,
+        "one attempt at /fail so far, however many copies"
+    );
     let seen = vendor.seen.lock().unwrap().clone();
     let ok: Vec<&Seen> = seen.iter().filter(|s| s.path == "/ok").collect();
     assert_eq!(
@@ -354,36 +349,8 @@ async fn the_stream_runs_on_the_websocket_api_s_events_and_posts_through_moto() 
         .unwrap();
     // A waiting event, fanned out as the dispatcher does.
     let events = {
-        let caller = shared::services::auth::authenticate(&app, Some(&world.api_key), None)
-            .await
-            .unwrap();
-        let mut req =
-            shared::services::launch::LaunchRequest::new(shared::domain::View::ConsultationStart);
-        req.patient = shared::services::launch::PatientRef::Upsert(
-            shared::http::wire::patient_input(
-                &json!({"keys":[{"subSystem":"pms","key":"lambda-stream-1"}],"firstName":"Ann","lastName":"Lee"}),
-                shared::clock::day_of(app.now_ms()),
-            )
-            .unwrap(),
-        );
-        let patient_id = shared::services::launch::issue(&app, &caller, &req)
-            .await
-            .unwrap()
-            .patient_id
-            .unwrap();
-        let (_, e) = shared::services::consultations::create_consultation(
-            &app,
-            &tenant,
-            shared::services::consultations::NewConsultation {
-                patient_id,
-                created_by: shared::domain::UserId::parse("demo-owner").unwrap(),
-                reason_code: None,
-                metadata: None,
-                send: false,
-            },
-        )
-        .await
-        .unwrap();
+        let patient_id = super::life::patient(&app, &world.api_key, "lambda-stream-1").await;
+        let (_, e) = super::life::consultation(&app, &tenant, patient_id, None).await;
         let p = event_list::published(&app, &tenant, &e.id)
             .await
             .unwrap()

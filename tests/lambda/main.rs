@@ -6,6 +6,8 @@
 #[path = "../support/dynamo.rs"]
 mod dynamo;
 mod events;
+#[path = "../support/life.rs"]
+mod life;
 #[path = "../http/verify.rs"]
 mod verify;
 

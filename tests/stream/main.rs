@@ -12,22 +12,23 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "../support/life.rs"]
+mod life;
+
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use shared::app::Ports;
-use shared::clock::{ManualClock, day_of};
+use shared::clock::ManualClock;
 use shared::delivery::connections::LocalConnections;
 use shared::delivery::local::LocalQueue;
 use shared::delivery::resolver::SystemResolver;
 use shared::delivery::sender::NoSender;
-use shared::domain::{ReasonCode, TenantKey, UserId, View};
+use shared::domain::TenantKey;
 use shared::events::Event;
-use shared::http::wire::patient_input;
 use shared::notify::NoNotifier;
-use shared::services::consultations::{self, NewConsultation};
+use shared::services::consultations;
 use shared::services::dispatch::{self, Dispatcher};
-use shared::services::launch::{self, LaunchRequest, PatientRef};
-use shared::services::{auth, demo, event_list, event_queues, work};
+use shared::services::{demo, event_list, event_queues, work};
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 use tokio::net::TcpStream;
@@ -125,33 +126,9 @@ impl Server {
     async fn changes(&self, patient_key: &str) -> Vec<Event> {
         let app = &self.app;
         let tenant = TenantKey::parse("demo").unwrap();
-        let caller = auth::authenticate(app, Some(&self.key), None)
-            .await
-            .unwrap();
-        let mut req = LaunchRequest::new(View::ConsultationStart);
-        req.patient = PatientRef::Upsert(
-            patient_input(
-                &json!({"keys":[{"subSystem":"pms","key": patient_key}],"firstName":"Ann","lastName":"Lee"}),
-                day_of(app.now_ms()),
-            )
-            .unwrap(),
-        );
-        let patient_id = launch::issue(app, &caller, &req)
-            .await
-            .unwrap()
-            .patient_id
-            .unwrap();
+        let patient_id = life::patient(app, &self.key, patient_key).await;
         self.clock.advance_ms(1);
-        let new = NewConsultation {
-            patient_id,
-            created_by: UserId::parse("demo-owner").unwrap(),
-            reason_code: ReasonCode::known("uti"),
-            metadata: None,
-            send: true,
-        };
-        let (c, e1) = consultations::create_consultation(app, &tenant, new)
-            .await
-            .unwrap();
+        let (c, e1) = life::consultation(app, &tenant, patient_id, Some("uti")).await;
         self.clock.advance_ms(1);
         let (_, e2) = consultations::open_consultation(app, &tenant, &c.consultation_id)
             .await

@@ -27,15 +27,8 @@ fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(|(_, v)| v.as_str())
 }
 
-/// The key of `Authorization: api-key {key}`, else of `Api-key`.
 fn api_key(event: &Value) -> Option<String> {
-    let auth = header(event, "authorization").and_then(|v| {
-        let (scheme, key) = v.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("api-key")
-            .then(|| key.trim().to_owned())
-    });
-    auth.or_else(|| header(event, "api-key").map(str::to_owned))
+    stream::api_key_of(header(event, "authorization"), header(event, "api-key"))
 }
 
 fn status_of(code: u16) -> u16 {

@@ -63,6 +63,19 @@ pub struct Stream {
     pub connection_id: String,
 }
 
+/// The API key of a stream client: `Authorization: api-key {key}`, else
+/// the `Api-key` header (what the local server's and the WebSocket API's
+/// requests carry).
+pub fn api_key_of(authorization: Option<&str>, api_key: Option<&str>) -> Option<String> {
+    let from_auth = authorization.and_then(|v| {
+        let (scheme, key) = v.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("api-key")
+            .then(|| key.trim().to_owned())
+    });
+    from_auth.or_else(|| api_key.map(str::to_owned))
+}
+
 /// A frame's text.
 pub fn frame(frame_type: &str, payload: Value) -> String {
     json!({"frameType": frame_type, "framePayload": payload}).to_string()

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::http::extract::{self, QueryParams, Vendor, VendorJson, caller, header_str};
 use crate::http::reply::json_response;
 use crate::http::wire::{Fields, integration_user};
-use crate::services::{event_list, event_queues, webhooks};
+use crate::services::{event_list, event_queues, stream, webhooks};
 
 /// `GET /v2/events?after&types&limit` → `{items, nextCursor, hasMore}`: the
 /// events of the last 30 days, oldest first. `nextCursor` is where this
@@ -114,13 +114,10 @@ pub async fn delete_queue(v: Vendor, Path(name): Path<String>) -> Result<Respons
 /// The key of `Authorization: api-key {key}`, else of `Api-key` (how a
 /// stream client authenticates).
 pub fn stream_api_key(headers: &HeaderMap) -> Option<String> {
-    let from_auth = header_str(headers, "authorization").and_then(|v| {
-        let (scheme, key) = v.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("api-key")
-            .then(|| key.trim().to_owned())
-    });
-    from_auth.or_else(|| header_str(headers, "api-key").map(str::to_owned))
+    stream::api_key_of(
+        header_str(headers, "authorization"),
+        header_str(headers, "api-key"),
+    )
 }
 
 /// `GET /v2/events/subscribe` that is not a WebSocket upgrade (or reaches
