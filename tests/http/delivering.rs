@@ -212,6 +212,8 @@ struct Script {
     fail_first: HashMap<String, usize>,
     /// Per path: answer this to every request.
     always: HashMap<String, Answer1>,
+    /// Per path: answer only after this many milliseconds.
+    slow: HashMap<String, u64>,
     seen: HashMap<(String, String), usize>,
 }
 
@@ -244,6 +246,10 @@ async fn receive(State(v): State<Vendor>, uri: Uri, headers: HeaderMap, body: By
         headers,
         body,
     });
+    let pause = v.script.lock().unwrap().slow.get(&path).copied();
+    if let Some(ms) = pause {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let mut s = v.script.lock().unwrap();
     if let Some(a) = s.always.get(&path).cloned() {
         let mut res = StatusCode::from_u16(a.status).unwrap().into_response();
@@ -297,6 +303,15 @@ impl VendorServer {
             .unwrap()
             .fail_first
             .insert(path.into(), n);
+    }
+    /// Requests on `path` are answered only after `ms` milliseconds.
+    pub fn slow(&self, path: &str, ms: u64) {
+        self.vendor
+            .script
+            .lock()
+            .unwrap()
+            .slow
+            .insert(path.into(), ms);
     }
     pub fn always(&self, path: &str, status: u16) {
         self.always_with(path, status, None);

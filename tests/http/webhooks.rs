@@ -568,6 +568,53 @@ async fn an_event_is_redelivered_on_request() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_pump_delivers_and_a_slow_endpoint_holds_up_no_other() {
+    let d = spawn_delivering().await;
+    let vendor = vendor_server().await;
+    vendor.slow("/slow", 8000);
+    create_endpoint(&d, &vendor.url("/slow"), json!(["consultation.*"])).await;
+    create_endpoint(&d, &vendor.url("/fast"), json!(["consultation.*"])).await;
+    let pump = tokio::spawn(shared::services::work::run_local_pump(
+        std::sync::Arc::new(shared::services::dispatch::Dispatcher {
+            app: d.t.app.clone(),
+            sender: d.dispatcher.sender.clone(),
+            notifier: d.notifier.clone(),
+        }),
+        d.queue.clone(),
+    ));
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(20);
+    let wait = |path: &'static str, n: usize| {
+        let vendor = &vendor;
+        async move {
+            while vendor.received(path).len() < n && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            vendor.received(path).len()
+        }
+    };
+    d.consultation_life("pump-1").await;
+    d.publish().await;
+    assert_eq!(
+        wait("/fast", 5).await,
+        5,
+        "the fast endpoint got the first life's events"
+    );
+    // The slow endpoint still holds its five attempts (8 s each): the next
+    // events reach the fast one all the same.
+    d.consultation_life("pump-2").await;
+    d.publish().await;
+    assert_eq!(wait("/fast", 10).await, 10, "and the second life's");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(6000),
+        "without waiting for the slow endpoint ({:?})",
+        started.elapsed()
+    );
+    assert_eq!(wait("/slow", 10).await, 10, "which gets them all too");
+    pump.abort();
+}
+
 // ---- the README's Node and Python verifiers -------------------------------
 
 /// A README block between `<!-- verify-webhook:{name} -->` and its end.

@@ -30,6 +30,13 @@ pub struct Taken {
     id: String,
 }
 
+impl Taken {
+    /// The message's id (unique in the queue).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 pub struct LocalQueue {
     backend: Backend,
     clock: Arc<dyn Clock>,
