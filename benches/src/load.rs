@@ -28,11 +28,10 @@ pub async fn prepare(dir: &Path, n: usize) -> Res<(String, Duration)> {
     std::fs::create_dir_all(dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&dir.join("embedcare.redb"), clock.clone())?;
-    let app = App::new(
-        Arc::new(store.clone()),
-        clock.clone(),
-        Config::new("http://127.0.0.1:3000"),
-    );
+    // The secret `serve` will read from the data directory: patient keys
+    // are hashed with a key derived from it.
+    let config = Config::from_env_or_data_dir("http://127.0.0.1:3000", dir)?;
+    let app = App::new(Arc::new(store.clone()), clock.clone(), config);
     let world = demo::seed(&app, &[]).await?;
     std::fs::write(dir.join("demo.json"), serde_json::to_vec_pretty(&world)?)?;
     let tenant = TenantKey::parse(demo::DEMO_TENANT).ok_or("tenant")?;
@@ -58,7 +57,7 @@ pub async fn prepare(dir: &Path, n: usize) -> Res<(String, Duration)> {
             updated_at: now,
             version: 1,
         };
-        let writes = shared::store::items::create_patient_writes(&p)?;
+        let writes = shared::store::items::create_patient_writes(&p, &app.patient_keys)?;
         if batch.len() + writes.len() > MAX_TRANSACT_ITEMS {
             store.transact(std::mem::take(&mut batch)).await?;
         }
@@ -87,6 +86,8 @@ pub fn start_embedcare(bin: &Path, dir: &Path) -> Res<Server> {
         ])
         .arg(dir)
         .env_remove("EMBEDCARE_STORE")
+        // One key sends the whole load: no per-key limit.
+        .env("EMBEDCARE_RATE_LIMIT_PER_SECOND", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

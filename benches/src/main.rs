@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use shared::App;
 use shared::clock::SystemClock;
 use shared::store::dynamodb::{DynamoStore, create_table};
-use shared::{App, Config};
 
 use crate::util::{Res, mb, pct, sorted};
 
@@ -365,7 +365,7 @@ async fn cold_table(endpoint: &str) -> Res<(String, String)> {
     create_table(&client, &table).await?;
     let clock = Arc::new(SystemClock);
     let store = DynamoStore::new(client, table.clone(), clock.clone());
-    let app = App::new(Arc::new(store), clock, Config::new(cold::BASE_URL));
+    let app = App::new(Arc::new(store), clock, util::config(cold::BASE_URL));
     let world = shared::services::demo::seed(&app, &[]).await?;
     warm::prime(&shared::http::app_router(app), &world.api_key).await?;
     Ok((table, world.api_key))

@@ -61,6 +61,14 @@ pub fn build(
     Ok(exes)
 }
 
+/// The app's configuration for a benchmark: no per-key rate limit (one key
+/// sends the whole load, and what is measured is the call, not the limit).
+pub fn config(base_url: &str) -> shared::Config {
+    let mut c = shared::Config::new(base_url);
+    c.rate_limit_per_s = 0;
+    c
+}
+
 pub fn free_port() -> Res<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

@@ -14,6 +14,7 @@ use axum::body::Body;
 use http::{Method, Request};
 use http_body_util::BodyExt;
 use serde_json::json;
+use shared::App;
 use shared::clock::SystemClock;
 use shared::services::demo::{self, DemoWorld};
 use shared::store::Store;
@@ -21,7 +22,6 @@ use shared::store::dynamodb::{DynamoStore, create_table};
 use shared::store::embedded::EmbeddedStore;
 use shared::store::metered::MeteredStore;
 use shared::store::{Key, keys};
-use shared::{App, Config};
 use tower::ServiceExt;
 
 use crate::util::{Res, pct, sorted};
@@ -326,7 +326,7 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
         table,
         clock.clone(),
     ))));
-    let app = App::new(store.clone(), clock, Config::new(BASE_URL));
+    let app = App::new(store.clone(), clock, crate::util::config(BASE_URL));
     let world = demo::seed(&app, &[]).await?;
     let router = shared::http::app_router(app);
     prime(&router, &world.api_key).await?;
@@ -387,7 +387,7 @@ fn bare_router() -> Router {
 pub async fn time_in_process(iterations: usize) -> Res<(Timed, Vec<Timed>)> {
     let clock = Arc::new(SystemClock);
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::in_memory(clock.clone())?);
-    let app = App::new(store, clock, Config::new(BASE_URL));
+    let app = App::new(store, clock, crate::util::config(BASE_URL));
     let world: DemoWorld = demo::seed(&app, &[]).await?;
     let router = shared::http::app_router(app);
     prime(&router, &world.api_key).await?;

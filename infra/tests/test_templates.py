@@ -56,14 +56,16 @@ API_ITEM_ACTIONS = {
 RELAY = "outbox-relay"
 # Rule target (EventBridge), deployed only with an SES sender (HasSesSender).
 NOTIFIER = "patient-notifier"
+# On a schedule (an EventBridge rule): the outbox items the relay did not mark relayed.
+REDRIVE = "outbox-redrive"
 # Events for vendors outside AWS: the SQS-driven dispatcher, the stream's
 # WebSocket API function, the HTTP function of endpoints, queues and the list.
 DISPATCHER = "event-dispatcher"
 STREAM = "event-stream"
 V2_EVENTS = "v2-events"
-# Functions with no HTTP API route: driven by the table's stream, a rule,
-# SQS, or the WebSocket API.
-EVENT_DRIVEN = {RELAY, NOTIFIER, DISPATCHER, STREAM}
+# Functions with no HTTP API route: driven by the table's stream, a rule, a
+# schedule, SQS, or the WebSocket API.
+EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM}
 # Parameter -> condition of the notifier's resources.
 SES_SENDER_PARAMETER = "SesSenderEmail"
 SES_CONDITION = "HasSesSender"
@@ -84,15 +86,21 @@ LEADING_KEYS = {
     "v2-followups": VENDOR_KEYS,
     "v2-embed": VENDOR_KEYS,
     NOTIFIER: {"T#*"},
+    # Outbox items only (T#{tenant}#OUTBOX#...): marked relayed, dead-lettered.
+    RELAY: {"T#*"},
+    REDRIVE: {"T#*"},
     # Subscriptions, deliveries, outbox items; never a user.
     V2_EVENTS: {"APIKEY#*", "T#*"},
     DISPATCHER: {"T#*"},
     # WSCONN#{connectionId}: a live connection's record.
     STREAM: {"APIKEY#*", "T#*", "WSCONN#*"},
 }
-# Index queries: every index partition a function queries is a franchise's.
+# Index queries: every index partition the listing functions query is a
+# franchise's; the re-drive queries gsi1's outbox partitions only
+# (OUTBOX#PENDING#{shard}, OUTBOX#DEAD#{shard}).
 INDEX_KEYS = {"T#*"}
 LISTING = {"embed-pages", "v2-consultations", "v2-followups", V2_EVENTS}
+OUTBOX_INDEX_KEYS = {"OUTBOX#*"}
 # Route throttles: the public page routes (embed-pages) apart from the vendor API.
 PUBLIC_CRATE = "embed-pages"
 THROTTLE_PARAMETERS = {"public": ("PublicRouteBurstLimit", "PublicRouteRateLimit"),
@@ -549,11 +557,13 @@ class Both(unittest.TestCase):
                     self.assertEqual(s["tracing"], "Active")
                     self.assertEqual(s["log_group"], "own-log-group")
                     self.assertEqual(s["memory"], 256)
-                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, DISPATCHER: 30}.get(crate, 10))
+                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, REDRIVE: 60, DISPATCHER: 30}.get(crate, 10))
                     expected_env = {"EMBEDCARE_STORE", "EMBEDCARE_TABLE", "EMBEDCARE_APP_BASE_URL",
                                     "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG", "EMBEDCARE_SECRET"}
                     if crate == RELAY:
                         expected_env.add("EMBEDCARE_EVENT_BUS")
+                    if crate == REDRIVE:
+                        expected_env |= {"EMBEDCARE_EVENT_BUS", "EMBEDCARE_REDRIVE_AFTER_MINUTES"}
                     if crate == NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER", "EMBEDCARE_ANSWER_LINK_TTL_SECONDS"}
                     if crate in (V2_EVENTS, STREAM, DISPATCHER):
@@ -661,9 +671,12 @@ class Both(unittest.TestCase):
             "v2-consultations": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-followups": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},
+            # The stream; updates of its outbox items (marked relayed, dead-lettered).
             RELAY: {(a, "table-stream") for a in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
                                                   "dynamodb:GetShardIterator", "dynamodb:ListStreams")}
-            | {("events:PutEvents", "bus"), ("sqs:SendMessage", "queue")},
+            | {("dynamodb:UpdateItem", "table"), ("events:PutEvents", "bus"), ("sqs:SendMessage", "queue")},
+            # gsi1's outbox partitions, the bus, updates of outbox items.
+            REDRIVE: {("dynamodb:Query", "table-index"), ("dynamodb:UpdateItem", "table"), ("events:PutEvents", "bus")},
             # The sender's identity only; sqs:SendMessage: its own DLQ (failed
             # asynchronous invocations, sent by Lambda with the role).
             NOTIFIER: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")}
@@ -717,18 +730,16 @@ class Both(unittest.TestCase):
             for crate, lid in m.functions().items():
                 with self.subTest(template=name, crate=crate):
                     keys = m.leading_keys(lid)
-                    if crate == RELAY:
-                        # The stream only: LeadingKeys does not apply, and it has no table access.
-                        self.assertEqual(keys, {})
-                        continue
                     self.assertIn(crate, LEADING_KEYS, f"{crate}: add its partition-key prefixes to LEADING_KEYS")
                     expected = {"table": LEADING_KEYS[crate]}
                     if crate in LISTING:
                         expected["table-index"] = INDEX_KEYS
+                    if crate == REDRIVE:
+                        expected["table-index"] = OUTBOX_INDEX_KEYS
                     self.assertEqual(keys, expected)
                     found[(name, crate)] = keys
         for crate in self.crates:
-            if crate != RELAY and ("SAM", crate) in found and ("CDK", crate) in found:
+            if ("SAM", crate) in found and ("CDK", crate) in found:
                 self.assertEqual(found[("SAM", crate)], found[("CDK", crate)], crate)
 
     def test_leading_keys_match_the_rust_key_formats(self):
@@ -749,6 +760,12 @@ class Both(unittest.TestCase):
                 self.assertTrue(covered, f"{fmt}: no function may touch it")
         self.assertIn("ACCOUNT#x", formats)
         self.assertFalse([g for g in globs if fnmatch.fnmatchcase("ACCOUNT#x", g)], "account items are the operator's")
+        # The outbox index partitions the re-drive queries are those the code builds.
+        keys_rs = (ROOT / "shared" / "src" / "store" / "keys.rs").read_text()
+        built = {re.sub(r"\{[^}]*\}", "x", f) for f in re.findall(r'format!\("(OUTBOX#[^"]+)"', keys_rs)}
+        self.assertTrue(built, "keys.rs builds no OUTBOX# index partition")
+        for glob in OUTBOX_INDEX_KEYS:
+            self.assertTrue(all(fnmatch.fnmatchcase(f, glob) for f in built), f"{glob}: {built}")
 
     # ---------------------------------------------------------------- secret
     def secret(self, name, m):
@@ -1040,6 +1057,39 @@ class Both(unittest.TestCase):
                 self.assertTrue(dlq["Properties"].get("SqsManagedSseEnabled") or dlq["Properties"].get("KmsMasterKeyId"))
                 mappings[name] = r
         self.assertEqual(mappings["SAM"], mappings["CDK"])
+
+    # --------------------------------------------------------------- redrive
+    def redrive(self, name, m):
+        """The re-drive's schedule: one rule, invoked from it only; what both must agree on."""
+        fn = m.functions()[REDRIVE]
+        rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                 if any(refs(t["Arn"])[0][0] == fn for t in r["Properties"]["Targets"])}
+        self.assertEqual(len(rules), 1, f"{name}: one rule targets the re-drive")
+        (rule_lid, rule), = rules.items()
+        p = rule["Properties"]
+        self.assertNotIn("EventBusName", p, "a schedule, on the default bus")
+        self.assertNotIn("EventPattern", p)
+        permissions = [x for x in m.of_type("AWS::Lambda::Permission").values()
+                       if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
+        self.assertEqual(len(permissions), 1, name)
+        self.assertEqual(permissions[0]["Properties"]["Principal"], "events.amazonaws.com")
+        self.assertEqual(refs(permissions[0]["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_REDRIVE_AFTER_MINUTES")), [("RedriveAfterMinutes", None)])
+        bus = next(iter(m.of_type("AWS::Events::EventBus")))
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_EVENT_BUS"))[0][0], bus)
+        after = m.t["Parameters"]["RedriveAfterMinutes"]
+        return {
+            "schedule": p["ScheduleExpression"],
+            "state": p.get("State", "ENABLED"),
+            "targets": len(p["Targets"]),
+            "after": {k: str(after[k]) for k in ("Type", "Default", "MinValue", "MaxValue")},
+        }
+
+    def test_outbox_redrive(self):
+        found = {name: self.redrive(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["schedule"], "rate(5 minutes)")
+        self.assertEqual(found["SAM"]["after"]["Default"], "10")
 
     # -------------------------------------------------------------- notifier
     def notifier(self, name, m):

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::SealKey;
 use crate::delivery::connections::{Connections, NoConnections};
 use crate::delivery::queue::{NoQueue, WorkQueue};
 use crate::delivery::resolver::{Resolver, SystemResolver};
+use crate::crypto::{KeyedDigest, SealKey};
 use crate::domain::{ApiKeyRecord, Franchise};
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::cursor::CursorCodec;
 
@@ -43,7 +44,11 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub config: Config,
     pub keys: TtlCache<ApiKeyRecord>,
+    /// Key ids found unknown, for as long as known ones are cached.
+    pub unknown_keys: TtlCache<()>,
     pub franchises: TtlCache<Franchise>,
+    /// The token bucket of each API key.
+    pub rate_limits: RateLimiter,
     /// Seals and opens list cursors (a key derived from the secret).
     pub cursors: CursorCodec,
     /// Seals and opens webhook signing secrets (a key derived from the secret).
@@ -51,6 +56,9 @@ pub struct App {
     pub resolver: Arc<dyn Resolver>,
     pub work: Arc<dyn WorkQueue>,
     pub connections: Arc<dyn Connections>,
+    /// Hashes patient key values into store keys (a key derived from the
+    /// secret).
+    pub patient_keys: KeyedDigest,
 }
 
 pub type AppState = Arc<App>;
@@ -67,17 +75,21 @@ impl App {
         ports: Ports,
     ) -> AppState {
         let ttl_ms = config.cache_ttl_s * 1000;
+        let rate_limits = RateLimiter::new(config.rate_limit_per_s, config.rate_limit_burst);
         Arc::new(Self {
             store,
             clock,
             cursors: CursorCodec::new(&config.secret),
             webhook_secrets: config.secret.sealing_key(WEBHOOK_SECRETS),
+            patient_keys: KeyedDigest::new(&config.secret),
             config,
             keys: TtlCache::new(ttl_ms, 10_000),
+            unknown_keys: TtlCache::new(ttl_ms, 10_000),
             franchises: TtlCache::new(ttl_ms, 10_000),
             resolver: ports.resolver,
             work: ports.work,
             connections: ports.connections,
+            rate_limits,
         })
     }
 

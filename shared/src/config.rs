@@ -26,6 +26,12 @@ pub struct Config {
     /// Staleness bound of the key and franchise caches.
     /// `EMBEDCARE_CACHE_TTL_SECONDS`, default 30, at most 60.
     pub cache_ttl_s: i64,
+    /// Requests a second each API key may make (per instance).
+    /// `EMBEDCARE_RATE_LIMIT_PER_SECOND`, default 50; 0: no limit.
+    pub rate_limit_per_s: u32,
+    /// The burst above that rate a key's bucket absorbs.
+    /// `EMBEDCARE_RATE_LIMIT_BURST`, default 100.
+    pub rate_limit_burst: u32,
     /// The deployment secret (`EMBEDCARE_SECRET`); the same in every
     /// function of a deployment, so that what one seals another opens.
     pub secret: Secret,
@@ -45,6 +51,8 @@ impl Config {
             session_ttl_s: 7200,
             answer_link_ttl_s: 7 * 24 * 3600,
             cache_ttl_s: 30,
+            rate_limit_per_s: 50,
+            rate_limit_burst: 100,
             secret: Secret::ephemeral(),
             webhook_allow_loopback: false,
         }
@@ -78,6 +86,18 @@ impl Config {
         c.session_ttl_s = env_num("EMBEDCARE_SESSION_TTL_SECONDS", c.session_ttl_s, 60, 86_400)?;
         c.cache_ttl_s = env_num("EMBEDCARE_CACHE_TTL_SECONDS", c.cache_ttl_s, 0, 60)?;
         c.webhook_allow_loopback = env_num(LOOPBACK_VAR, 0, 0, 1)? == 1;
+        c.rate_limit_per_s = env_num(
+            "EMBEDCARE_RATE_LIMIT_PER_SECOND",
+            c.rate_limit_per_s.into(),
+            0,
+            100_000,
+        )? as u32;
+        c.rate_limit_burst = env_num(
+            "EMBEDCARE_RATE_LIMIT_BURST",
+            c.rate_limit_burst.into(),
+            1,
+            100_000,
+        )? as u32;
         c.answer_link_ttl_s = env_num(
             "EMBEDCARE_ANSWER_LINK_TTL_SECONDS",
             c.answer_link_ttl_s,
@@ -88,7 +108,8 @@ impl Config {
     }
 }
 
-fn env_num(name: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
+/// A whole-number variable within bounds, or its default when unset.
+pub(crate) fn env_num(name: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
     match std::env::var(name) {
         Err(_) => Ok(default),
         Ok(s) => match s.trim().parse::<i64>() {

@@ -42,9 +42,32 @@ pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-/// SHA-256, base64url: a compact, key-safe digest (e.g. of a patient key).
+/// SHA-256, base64url: a compact, key-safe digest. Patient key values were
+/// hashed so before they were keyed (`KeyedDigest`); only the migration
+/// that re-keys them still computes it.
 pub fn digest_b64(input: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(input.as_bytes()))
+}
+
+/// The purpose of the key that hashes patient key values into store keys.
+pub const PATIENT_KEY_PURPOSE: &str = "embedcare/patient-key/v1";
+
+/// The keyed hash of patient key values in store keys: HMAC-SHA256 under a
+/// key derived from the deployment secret, base64url. A health-insurance
+/// number has few enough possible values that a bare SHA-256 of it, seen
+/// in a table export, is reversed by trying them all; without the secret,
+/// this one is not.
+#[derive(Clone, Debug)]
+pub struct KeyedDigest(TagKey);
+
+impl KeyedDigest {
+    pub fn new(secret: &Secret) -> Self {
+        Self(secret.derive(PATIENT_KEY_PURPOSE))
+    }
+
+    pub fn digest(&self, value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.0.tag(&[value.as_bytes()]))
+    }
 }
 
 /// Constant-time equality of two strings (of hashes).

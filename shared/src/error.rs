@@ -33,6 +33,10 @@ pub enum Error {
     /// another request).
     #[error("{0}")]
     Unprocessable(String),
+    /// The API key used up its request budget (`ratelimit`); the caller
+    /// may retry after `retry_after_s` seconds.
+    #[error("Too many requests for this API key; retry in {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
     /// A condition of a store write did not hold: a concurrent change won.
     /// `failed` lists the writes of a transaction whose conditions failed
     /// (empty when unknown). `services::retry` retries it or turns it into a

@@ -14,7 +14,10 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod lambda;
+#[cfg(any(feature = "lambda", feature = "local"))]
+pub mod logging;
 pub mod notify;
+pub mod ratelimit;
 pub mod runtime;
 pub mod services;
 pub mod store;

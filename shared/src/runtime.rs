@@ -156,6 +156,32 @@ pub async fn eventbridge_bus() -> Result<crate::events::eventbridge::EventBridge
     Ok(crate::events::eventbridge::EventBridgeBus::new(client, bus))
 }
 
+/// What the event functions (the relay, the re-drive) work with: the bus
+/// (`EMBEDCARE_EVENT_BUS`), the table (DynamoDB) and the clock. Built once,
+/// at cold start.
+pub struct EventPorts {
+    pub bus: crate::events::eventbridge::EventBridgeBus,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub async fn event_ports() -> Result<EventPorts, String> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(EventPorts {
+        bus: eventbridge_bus().await?,
+        store: store(StoreKind::Dynamodb, None, clock.clone()).await?,
+        clock,
+    })
+}
+
+/// How long an outbox item may stay unrelayed before the re-drive puts it
+/// on the bus: `EMBEDCARE_REDRIVE_AFTER_MINUTES` (1 to 1440, default 10),
+/// in milliseconds. Well above the relay's own retries (seconds), so the
+/// re-drive only takes what the stream gave up on.
+pub fn redrive_after_ms() -> Result<i64, String> {
+    Ok(crate::config::env_num("EMBEDCARE_REDRIVE_AFTER_MINUTES", 10, 1, 1440)? * 60_000)
+}
+
 /// The SES notifier: sender from `EMBEDCARE_SES_SENDER`.
 pub async fn ses_notifier() -> Result<crate::notify::ses::SesNotifier, String> {
     let sender = std::env::var("EMBEDCARE_SES_SENDER")

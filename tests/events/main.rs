@@ -478,7 +478,7 @@ async fn every_change_reaches_the_bus_once_from_the_outbox_even_when_the_bus_fai
     loop {
         rounds += 1;
         assert!(rounds < 50, "the relay never finished");
-        let failed = relay(&batch, &faulty, policy).await;
+        let failed = relay(&batch, &faulty, policy).await.failed;
         if failed.is_empty() {
             break;
         }
@@ -546,7 +546,10 @@ async fn the_relay_lambda_handler_reports_partial_batch_failures() {
         attempts: 2,
         backoff: Duration::from_millis(1),
     };
-    let out = shared::lambda::stream::handle_stream_event(&event, &Down, policy).await;
+    let clock = SystemClock;
+    let store = shared::store::embedded::EmbeddedStore::in_memory(Arc::new(clock)).unwrap();
+    let out =
+        shared::lambda::stream::handle_stream_event(&event, &Down, &store, &clock, policy).await;
     assert_eq!(
         out,
         json!({"batchItemFailures": [{"itemIdentifier": "2"}, {"itemIdentifier": "3"}]})
@@ -674,4 +677,136 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
     };
     assert_eq!(load("events-test-page-nonce-1").await, 200);
     assert_eq!(load("events-test-page-nonce-2").await, 410);
+}
+
+/// The local relay does not retry a poison record forever: a malformed
+/// outbox item, and one the bus refuses round after round, are
+/// dead-lettered (kept, marked, listed) and every later event still goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locally_a_poison_record_is_dead_lettered_instead_of_blocking_the_feed() {
+    use shared::domain::FranchiseStatus;
+    use shared::events::local::{LocalRelay, run_embedded_relay_with};
+    use shared::events::outbox;
+    use shared::events::redrive::stranded;
+    use shared::store::embedded::EmbeddedStore;
+    use shared::store::keys::OutboxState;
+    use shared::store::{Item, Key, Store, Write};
+
+    struct Picky {
+        refuse: String,
+        accepted: Mutex<Vec<String>>,
+    }
+    #[async_trait]
+    impl EventBus for Picky {
+        async fn put(&self, entries: &[BusEntry]) -> Result<Vec<Option<String>>, String> {
+            Ok(entries
+                .iter()
+                .map(|e| {
+                    let id = serde_json::from_str::<Value>(&e.detail).unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    if id == self.refuse {
+                        return Some("ValidationException".into());
+                    }
+                    self.accepted.lock().unwrap().push(id);
+                    None
+                })
+                .collect())
+        }
+    }
+
+    let clock = Arc::new(SystemClock);
+    let store = EmbeddedStore::in_memory(clock.clone()).unwrap();
+    let tenant = TenantKey::parse("demo").unwrap();
+    let now = shared::clock::Clock::now_ms(clock.as_ref());
+    let event = |v| {
+        Event::franchise(
+            &tenant,
+            FranchiseStatus::Onboarded,
+            FranchiseStatus::Active,
+            v,
+            now,
+        )
+    };
+    let refused = event(1);
+    let mut good = Vec::new();
+    // The refused one first, then a malformed one, then good ones.
+    store
+        .write(outbox::write(&refused, now).unwrap())
+        .await
+        .unwrap();
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("type".into(), "outbox".into());
+    attrs.insert("detailType".into(), "Franchise Onboarded".into());
+    let malformed = Key::new("T#demo#OUTBOX#malformed-1", "OUTBOX");
+    store
+        .write(Write::Put {
+            item: Item::new(malformed.clone(), attrs),
+            cond: None,
+        })
+        .await
+        .unwrap();
+    for v in 2..6 {
+        let e = event(v);
+        store.write(outbox::write(&e, now).unwrap()).await.unwrap();
+        good.push(e.id.to_string());
+    }
+    let bus = Arc::new(Picky {
+        refuse: refused.id.to_string(),
+        accepted: Mutex::default(),
+    });
+    let pace = LocalRelay {
+        policy: RelayPolicy {
+            attempts: 1,
+            backoff: Duration::from_millis(1),
+        },
+        pause: Duration::from_millis(5),
+        poison_after: 3,
+    };
+    tokio::spawn(run_embedded_relay_with(store.clone(), bus.clone(), pace));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while bus.accepted.lock().unwrap().len() < good.len()
+        || !store.pending_changes(10).await.unwrap().is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "later events stay blocked behind the poison record"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Every one, in order (a record after a refused one in the same round
+    // is put again: at least once, consumers deduplicate on the id).
+    let mut first_seen: Vec<String> = Vec::new();
+    for id in bus.accepted.lock().unwrap().iter() {
+        if !first_seen.contains(id) {
+            first_seen.push(id.clone());
+        }
+    }
+    assert_eq!(first_seen, good);
+    let letters = stranded(&store, OutboxState::Dead, i64::MAX / 2)
+        .await
+        .unwrap();
+    let keys: HashSet<String> = letters.iter().map(|i| i.key.pk.clone()).collect();
+    assert_eq!(
+        keys,
+        HashSet::from([
+            malformed.pk.clone(),
+            shared::store::keys::outbox_key(&tenant, &refused.id).pk
+        ])
+    );
+    for l in &letters {
+        assert!(l.attrs["deadLetter"]["reason"].is_string(), "{:?}", l.attrs);
+    }
+    assert!(
+        store.pending_changes(10).await.unwrap().is_empty(),
+        "the feed moved on"
+    );
+    assert!(
+        stranded(&store, OutboxState::Pending, i64::MAX / 2)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the good ones are marked relayed"
+    );
 }

@@ -123,21 +123,7 @@ async fn spawn_app_on_with(
 
 impl TestApp {
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let res = self.router.clone().oneshot(req).await.expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        send_to(&self.router, req).await
     }
 
     /// A request with the demo API key and the given extra headers.
@@ -256,6 +242,46 @@ impl TestApp {
             .filter(|w| w.key() == key)
             .collect()
     }
+}
+
+/// `req` through `router` (another app's, e.g. with another configuration).
+pub async fn send_to(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Another API key of the demo franchise (the demo owner's), expiring at
+/// `expires_at` when given: (its record, the key as the vendor holds it).
+pub async fn another_key(
+    t: &TestApp,
+    label: &str,
+    expires_at: Option<i64>,
+) -> shared::Result<(shared::domain::ApiKeyRecord, String)> {
+    use shared::services::admin::{self, NewApiKey, Owner};
+    admin::create_api_key(
+        &t.app,
+        NewApiKey {
+            account_id: &t.world.account_id,
+            tenant_keys: &["demo".to_owned()],
+            owner: Owner::Existing("demo-owner".into()),
+            label,
+            expires_at,
+        },
+    )
+    .await
 }
 
 /// The store key of a user, from the strings a test has.

@@ -95,7 +95,11 @@ async fn twenty_concurrent_creates_with_one_new_key_make_one_patient() {
     assert_eq!(ids.len(), 1, "{ids:?}");
     let item = t
         .store
-        .get(&keys::patient_key_index(&demo_tenant(), "race-1"))
+        .get(&keys::patient_key_index(
+            &demo_tenant(),
+            &t.app.patient_keys,
+            "race-1",
+        ))
         .await
         .unwrap()
         .unwrap();

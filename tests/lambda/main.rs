@@ -137,6 +137,8 @@ struct Function {
     runtime: Runtime,
     responses: mpsc::UnboundedReceiver<(String, Value)>,
     count: usize,
+    /// Its stdout, read as it comes (a full pipe would block the function).
+    stdout: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Drop for Function {
@@ -190,11 +192,20 @@ impl Function {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the function");
+        let mut child = child;
+        let stdout = child.stdout.take().map(|mut out| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut out, &mut text);
+                text
+            })
+        });
         Function {
             child,
             runtime,
             responses: rx,
             count: 0,
+            stdout,
         }
     }
 
@@ -257,11 +268,11 @@ impl Function {
     /// What the function printed (its JSON logs), after it is stopped.
     fn logs(mut self) -> String {
         let _ = self.child.kill();
-        let mut out = String::new();
-        if let Some(mut stdout) = self.child.stdout.take() {
-            let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
-        }
-        out
+        let _ = self.child.wait();
+        self.stdout
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -413,6 +424,57 @@ async fn functions_answer_api_gateway_events_as_lambda_runs_them() {
     );
 }
 
+/// Whatever `EMBEDCARE_LOG` says, the runtime, the HTTP and TLS stacks and
+/// the AWS SDK stay at `info`: at `trace` they would print the event (its
+/// headers: the API key), the requests to DynamoDB (the patient's data) and
+/// the responses (launch tokens). Only our own code follows the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_at_trace_show_no_key_token_or_body() {
+    let bins = build(&["consultation-create"]);
+    let (table, world) = seeded_table().await;
+    let mut create = Function::start_with(
+        &bins[0],
+        &table,
+        &[(
+            "EMBEDCARE_LOG",
+            "trace,lambda_runtime=trace,[request]=trace",
+        )],
+    )
+    .await;
+    let body = r#"{"patient":{"keys":[{"subSystem":"pms","key":"trace-key-1"}],"firstName":"Tracey","lastName":"Zebulon","dateOfBirth":"1958-03-14","email":"tracey.z@example.com"},"locale":"en"}"#;
+    let headers = json!({"api-key": world.api_key, "content-type": "application/json"});
+    let r = create
+        .invoke(
+            "POST",
+            "/embeddable/consultation/create",
+            headers,
+            Some(body),
+        )
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let url = body_json(&r)["iframeUrl"].as_str().unwrap().to_owned();
+    let token = url.split_once("?session=").unwrap().1.to_owned();
+    let logs = create.logs();
+    assert!(
+        logs.contains("\"handled\""),
+        "the request was logged: {logs}"
+    );
+    let secret = world.api_key.splitn(3, '_').nth(2).unwrap();
+    for leak in [
+        world.api_key.as_str(),
+        secret,
+        token.as_str(),
+        SECRET,
+        "Tracey",
+        "Zebulon",
+        "trace-key-1",
+        "tracey.z@example.com",
+        "1958-03-14",
+    ] {
+        assert!(!logs.contains(leak), "{leak} in the logs at trace");
+    }
+}
+
 /// A function without `EMBEDCARE_SECRET` refuses to start: it must never
 /// make one up (what one instance seals, another must open).
 #[test]
@@ -501,8 +563,155 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
 
     // The bus, a rule and a queue on moto.
     let conf = sdk_config();
-    let events = aws_sdk_eventbridge::Client::new(&conf);
-    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let (bus, url, sqs) = bus_to_queue(&conf).await;
+
+    // The relay, with the stream record of the outbox item (DynamoDB JSON).
+    let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
+    let item = raw_item(&conf, &table, &outbox_key).await;
+    let image = serde_json::to_value(
+        item.iter()
+            .map(|(k, v)| (k.clone(), dynamodb_json(v)))
+            .collect::<serde_json::Map<String, Value>>(),
+    )
+    .unwrap();
+    let stream_event = json!({"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+        "dynamodb": {"SequenceNumber": "100", "NewImage": image}}]});
+    let mut relay = Function::start_with(&bins[0], &table, &[("EMBEDCARE_EVENT_BUS", &bus)]).await;
+    let r = relay.invoke_raw(stream_event).await;
+    assert_eq!(r, json!({"batchItemFailures": []}));
+    let bodies = queued(&sqs, &url).await;
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
+    assert_eq!(bodies[0]["detail-type"], "Consultation Created");
+    // Marked relayed in the table: out of the outbox's pending index.
+    let item = raw_item(&conf, &table, &outbox_key).await;
+    assert!(item.contains_key("relayedAt"), "{item:?}");
+    assert!(!item.contains_key("gsi1pk"), "{item:?}");
+
+    // The notifier, with that EventBridge event; SES (moto) needs a verified sender.
+    let ses = aws_sdk_sesv2::Client::new(&conf);
+    ses.create_email_identity()
+        .email_identity("care@pharmacy.example")
+        .send()
+        .await
+        .unwrap();
+    let mut notifier = Function::start_with(
+        &bins[1],
+        &table,
+        &[("EMBEDCARE_SES_SENDER", "care@pharmacy.example")],
+    )
+    .await;
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": true}), "{r}");
+    let stored = consultations::consultation(&app, &tenant, &c.consultation_id)
+        .await
+        .unwrap();
+    let delivery = stored.delivery.expect("a delivery");
+    assert_eq!(
+        (delivery.channel.as_str(), delivery.status),
+        ("email", DeliveryStatus::Sent)
+    );
+    // Delivered at least once: the same event again sends nothing.
+    let r = notifier.invoke_raw(bodies[0].clone()).await;
+    assert_eq!(r, json!({"delivered": false}));
+    let logs = notifier.logs();
+    for personal in ["Ann", "ann@example.com", "relay-1"] {
+        assert!(
+            !logs.contains(personal),
+            "{personal} in the notifier's logs"
+        );
+    }
+}
+
+/// The scheduled re-drive, as Lambda runs it: an outbox item still pending
+/// `EMBEDCARE_REDRIVE_AFTER_MINUTES` after it was written (its stream
+/// record lost) is put on the bus and marked relayed; a young one is left
+/// to the stream relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redrive_runs_on_its_schedule_as_lambda_runs_it() {
+    use shared::domain::{FranchiseStatus, TenantKey};
+    use shared::events::Event;
+    use shared::events::outbox;
+    use shared::store::Store;
+
+    let bins = build(&["outbox-redrive"]);
+    let clock = Arc::new(SystemClock);
+    let (store, _) = dynamo::store(clock.clone()).await;
+    let table = store.table().to_owned();
+    let tenant = TenantKey::parse("demo").unwrap();
+    let now = shared::clock::Clock::now_ms(clock.as_ref());
+    let (old, young) = (now - 3 * 60_000, now);
+    let events: Vec<Event> = [old, young]
+        .into_iter()
+        .map(|at| {
+            Event::franchise(
+                &tenant,
+                FranchiseStatus::Onboarded,
+                FranchiseStatus::Active,
+                2,
+                at,
+            )
+        })
+        .collect();
+    for (e, at) in events.iter().zip([old, young]) {
+        store.write(outbox::write(e, at).unwrap()).await.unwrap();
+    }
+    let conf = sdk_config();
+    let (bus, url, sqs) = bus_to_queue(&conf).await;
+    let mut redrive = Function::start_with(
+        &bins[0],
+        &table,
+        &[
+            ("EMBEDCARE_EVENT_BUS", &bus),
+            ("EMBEDCARE_REDRIVE_AFTER_MINUTES", "2"),
+        ],
+    )
+    .await;
+    let scheduled = json!({"version": "0", "id": "1", "detail-type": "Scheduled Event",
+        "source": "aws.events", "time": "2026-11-21T06:00:00Z", "detail": {}});
+    let r = redrive.invoke_raw(scheduled.clone()).await;
+    assert_eq!(r["delivered"], 1, "{r}");
+    let bodies = queued(&sqs, &url).await;
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["detail"]["id"], json!(events[0].id));
+    let old_key = shared::store::keys::outbox_key(&tenant, &events[0].id);
+    let item = store.get(&old_key).await.unwrap().unwrap();
+    assert!(item.attrs.contains_key("relayedAt"));
+    let young_key = shared::store::keys::outbox_key(&tenant, &events[1].id);
+    let item = store.get(&young_key).await.unwrap().unwrap();
+    assert!(
+        !item.attrs.contains_key("relayedAt"),
+        "the stream relay's still"
+    );
+    // The next run finds nothing more to do.
+    let r = redrive.invoke_raw(scheduled).await;
+    assert_eq!(r["delivered"], 0, "{r}");
+}
+
+/// An item as DynamoDB holds it (the SDK's attribute values).
+async fn raw_item(
+    conf: &aws_config::SdkConfig,
+    table: &str,
+    key: &shared::store::Key,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    aws_sdk_dynamodb::Client::new(conf)
+        .get_item()
+        .table_name(table)
+        .key("pk", Av::S(key.pk.clone()))
+        .key("sk", Av::S(key.sk.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the item")
+}
+
+/// A bus on moto whose rule sends every embedcare event to a new queue:
+/// (bus name, queue URL, the SQS client).
+async fn bus_to_queue(conf: &aws_config::SdkConfig) -> (String, String, aws_sdk_sqs::Client) {
+    let events = aws_sdk_eventbridge::Client::new(conf);
+    let sqs = aws_sdk_sqs::Client::new(conf);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let bus = format!("bus-{suffix}");
     events.create_event_bus().name(&bus).send().await.unwrap();
@@ -546,85 +755,24 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         .await
         .unwrap();
 
-    // The relay, with the stream record of the outbox item (DynamoDB JSON).
-    let outbox_key = shared::store::keys::outbox_key(&tenant, &event.id);
-    let item = aws_sdk_dynamodb::Client::new(&conf)
-        .get_item()
-        .table_name(&table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.pk.clone()),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S(outbox_key.sk.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the outbox item");
-    let image = serde_json::to_value(
-        item.iter()
-            .map(|(k, v)| (k.clone(), dynamodb_json(v)))
-            .collect::<serde_json::Map<String, Value>>(),
-    )
-    .unwrap();
-    let stream_event = json!({"Records": [{"eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
-        "dynamodb": {"SequenceNumber": "100", "NewImage": image}}]});
-    let mut relay = Function::start_with(&bins[0], &table, &[("EMBEDCARE_EVENT_BUS", &bus)]).await;
-    let r = relay.invoke_raw(stream_event).await;
-    assert_eq!(r, json!({"batchItemFailures": []}));
+    (bus, url, sqs)
+}
+
+/// The messages the queue holds (up to ten), as JSON.
+async fn queued(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     let received = sqs
         .receive_message()
-        .queue_url(&url)
+        .queue_url(url)
         .max_number_of_messages(10)
         .send()
         .await
         .unwrap();
-    let bodies: Vec<Value> = received
+    received
         .messages
         .unwrap_or_default()
         .iter()
         .map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap())
-        .collect();
-    assert_eq!(bodies.len(), 1);
-    assert_eq!(bodies[0]["detail"]["id"], json!(event.id));
-    assert_eq!(bodies[0]["detail-type"], "Consultation Created");
-
-    // The notifier, with that EventBridge event; SES (moto) needs a verified sender.
-    let ses = aws_sdk_sesv2::Client::new(&conf);
-    ses.create_email_identity()
-        .email_identity("care@pharmacy.example")
-        .send()
-        .await
-        .unwrap();
-    let mut notifier = Function::start_with(
-        &bins[1],
-        &table,
-        &[("EMBEDCARE_SES_SENDER", "care@pharmacy.example")],
-    )
-    .await;
-    let r = notifier.invoke_raw(bodies[0].clone()).await;
-    assert_eq!(r, json!({"delivered": true}), "{r}");
-    let stored = consultations::consultation(&app, &tenant, &c.consultation_id)
-        .await
-        .unwrap();
-    let delivery = stored.delivery.expect("a delivery");
-    assert_eq!(
-        (delivery.channel.as_str(), delivery.status),
-        ("email", DeliveryStatus::Sent)
-    );
-    // Delivered at least once: the same event again sends nothing.
-    let r = notifier.invoke_raw(bodies[0].clone()).await;
-    assert_eq!(r, json!({"delivered": false}));
-    let logs = notifier.logs();
-    for personal in ["Ann", "ann@example.com", "relay-1"] {
-        assert!(
-            !logs.contains(personal),
-            "{personal} in the notifier's logs"
-        );
-    }
+        .collect()
 }
 
 /// An attribute value in DynamoDB's JSON, as a stream record carries it.

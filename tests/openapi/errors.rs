@@ -288,3 +288,33 @@ async fn real_errors_match_the_error_schema() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_spent_request_budget_is_the_documented_429() -> TestResult {
+    let mut config = shared::Config::new(BASE_URL);
+    config.rate_limit_per_s = 1;
+    config.rate_limit_burst = 1;
+    let w = world_with(config).await?;
+    let s = Schemas::new();
+    let key = w.demo.api_key.as_str();
+    let path = "/v2/consultation-reasons";
+    let ok = send(&w.router, "get", path, &[("api-key", key)], None).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let r = send(&w.router, "get", path, &[("api-key", key)], None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text());
+    assert_valid(&s.component("Error"), &r.json(), "429");
+    assert_valid(
+        &s.response_body("get", path, 429, "application/json"),
+        &r.json(),
+        "GET reasons 429",
+    );
+    let retry: u64 = r.headers[header::RETRY_AFTER].to_str()?.parse()?;
+    assert_eq!(retry, 1);
+    assert!(
+        s.doc
+            .pointer("/components/responses/TooManyRequests/headers/Retry-After")
+            .is_some(),
+        "Retry-After is documented"
+    );
+    Ok(())
+}

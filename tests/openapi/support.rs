@@ -28,8 +28,8 @@ pub fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
 /// The document's URI in the validators' registry.
 pub const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-pub const PRODUCIBLE: [u16; 13] = [
-    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 500,
+pub const PRODUCIBLE: [u16; 14] = [
+    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500,
 ];
 /// The v2 routes that create something and take an `Idempotency-Key`.
 pub const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];
@@ -272,10 +272,15 @@ pub struct World {
 }
 
 pub async fn world() -> Result<World, Box<dyn std::error::Error>> {
+    world_with(shared::Config::new(BASE_URL)).await
+}
+
+/// A world whose app has this configuration (e.g. a small request budget).
+pub async fn world_with(config: shared::Config) -> Result<World, Box<dyn std::error::Error>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::in_memory(clock.clone())?;
     // Local mode (webhooks to loopback), and a work queue for redeliveries.
-    let mut config = shared::Config::new(BASE_URL);
+    let mut config = config;
     config.webhook_allow_loopback = true;
     let ports = shared::app::Ports {
         work: Arc::new(shared::delivery::local::LocalQueue::in_memory(

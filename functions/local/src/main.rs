@@ -7,26 +7,31 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
-use serde_json::json;
+use axum::middleware::from_fn_with_state;
+use clap::{Parser, Subcommand};
 use shared::app::Ports;
-use shared::clock::{SystemClock, iso_ms};
+use shared::clock::SystemClock;
 use shared::delivery::client::HttpSender;
 use shared::delivery::connections::LocalConnections;
 use shared::delivery::local::LocalQueue;
 use shared::delivery::resolver::SystemResolver;
-use shared::domain::Language;
+use shared::events::EventBus;
 use shared::events::local::{LocalBus, run_embedded_relay};
-use shared::http::dev::Dev;
+use shared::events::redrive::redrive;
+use shared::http::dev::{Dev, Guard, Hosts};
 use shared::lambda::eventbridge;
 use shared::notify::local::LocalNotifier;
 use shared::runtime;
-use shared::services::admin::{self, NewApiKey, NewFranchise, Owner};
+use shared::services::admin;
 use shared::services::demo::{self, DemoWorld};
 use shared::services::dispatch::{Dispatcher, FanOut};
 use shared::services::work::run_local_pump;
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
+
+use operator::{AccountCmd, FranchiseCmd, KeyCmd, OutboxCmd, PatientCmd, TableCmd};
+
+mod operator;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +61,12 @@ enum Command {
         /// An origin allowed to frame the demo franchises' pages (repeatable).
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// Another host name the server answers to (repeatable; e.g. behind
+        /// a proxy). It always answers to localhost, the loopback
+        /// addresses, the address it listens on and EMBEDCARE_APP_BASE_URL's
+        /// host; any other Host header is refused (DNS rebinding).
+        #[arg(long = "allow-host")]
+        allow_hosts: Vec<String>,
     },
     /// Accounts (organisations).
     #[command(subcommand)]
@@ -66,139 +77,18 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// The outbox: events not relayed yet, dead letters, the re-drive.
+    #[command(subcommand)]
+    Outbox(OutboxCmd),
+    /// Patients (maintenance).
+    #[command(subcommand)]
+    Patient(PatientCmd),
     /// The DynamoDB table (for development; the infrastructure defines it too).
     #[command(subcommand)]
     Table(TableCmd),
 }
 
-#[derive(Subcommand)]
-enum TableCmd {
-    /// Create the table from its single definition (keys, indexes, TTL,
-    /// stream) on the DynamoDB that AWS_REGION / AWS_ENDPOINT_URL name.
-    Create {
-        /// Defaults to EMBEDCARE_TABLE, then `embedcare`.
-        #[arg(long)]
-        table: Option<String>,
-    },
-    /// Print the table's definition as JSON (what the infrastructure uses).
-    Definition,
-}
-
-#[derive(Subcommand)]
-enum AccountCmd {
-    /// Create an account; prints its id.
-    Create {
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum FranchiseCmd {
-    /// Create a franchise of an account.
-    Create {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        tenant_key: String,
-        #[arg(long)]
-        name: String,
-        /// FR or EN.
-        #[arg(long, default_value = "FR", value_parser = parse_language)]
-        language: Language,
-        /// An origin allowed to frame its pages (repeatable).
-        #[arg(long = "allow-origin")]
-        allow_origins: Vec<String>,
-        /// Where the operator tells the franchise about its integration
-        /// (a webhook endpoint disabled after days of failures).
-        #[arg(long = "contact-email")]
-        contact_email: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Set or clear the franchise's contact e-mail.
-    SetContact {
-        #[arg(long)]
-        tenant_key: String,
-        /// The address; without it, the contact e-mail is removed.
-        #[arg(long)]
-        email: Option<String>,
-    },
-    /// List an account's franchises.
-    List {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Allow more origins to frame a franchise's pages.
-    AllowOrigin {
-        #[arg(long)]
-        tenant_key: String,
-        #[arg(required = true)]
-        origins: Vec<String>,
-    },
-}
-
-#[derive(Args)]
-struct OwnerArgs {
-    /// The key owner's user id. With the name and e-mail flags, a new user is
-    /// created; without them, the user must exist.
-    #[arg(long = "owner")]
-    owner: String,
-    #[arg(long = "owner-first-name")]
-    first_name: Option<String>,
-    #[arg(long = "owner-last-name")]
-    last_name: Option<String>,
-    #[arg(long = "owner-email")]
-    email: Option<String>,
-    #[arg(long = "owner-license")]
-    license: Option<String>,
-    #[arg(long = "owner-language", default_value = "FR", value_parser = parse_language)]
-    language: Language,
-}
-
-#[derive(Subcommand)]
-enum KeyCmd {
-    /// Create an API key; its secret is printed once.
-    Create {
-        #[arg(long)]
-        account: String,
-        /// A franchise the key acts for (repeatable).
-        #[arg(long = "franchise", required = true)]
-        franchises: Vec<String>,
-        #[command(flatten)]
-        owner: OwnerArgs,
-        #[arg(long, default_value = "")]
-        label: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// List an account's keys (never their secrets).
-    List {
-        #[arg(long)]
-        account: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Revoke a key (running servers stop accepting it within the cache bound).
-    Revoke { key_id: String },
-    /// Create a new key like an existing one; revoke the old one when the
-    /// vendor has switched.
-    Rotate {
-        key_id: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-fn parse_language(s: &str) -> Result<Language, String> {
-    Language::parse(s).ok_or_else(|| "FR or EN".to_owned())
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() {
@@ -211,8 +101,7 @@ async fn main() {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EMBEDCARE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = shared::logging::filter(std::env::var("EMBEDCARE_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -226,17 +115,14 @@ fn init_logging() {
 /// The app on the store `EMBEDCARE_STORE` names (the embedded one in
 /// `data_dir` by default, or DynamoDB).
 async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    Ok(
-        open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
-            .await?
-            .0,
-    )
+    Ok(open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
+        .await?
+        .0)
 }
 
 /// The app, and the embedded store when that is the one in use (the local
-/// relay reads its change feed).
-/// `ports` makes the app's delivery ports, given the embedded store when
-/// that is the one in use, and may adjust the configuration.
+/// relay reads its change feed). `ports` makes the app's delivery ports,
+/// given that store, and may adjust the configuration.
 async fn open_app_and_store(
     data_dir: &Path,
     base_url: &str,
@@ -266,219 +152,34 @@ async fn open_app_and_store(
 }
 
 async fn run(cli: Cli) -> Result<(), BoxError> {
+    let base = "http://127.0.0.1:3000";
     match cli.command {
         Command::Serve {
             addr,
             allow_origins,
-        } => serve(&cli.data_dir, addr, allow_origins).await,
+            allow_hosts,
+        } => serve(&cli.data_dir, addr, allow_origins, allow_hosts).await,
         Command::Account(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            match cmd {
-                AccountCmd::Create { name, json } => {
-                    let a = admin::create_account(&app, &name).await?;
-                    print(
-                        json,
-                        &a,
-                        &format!("account {} created ({})", a.account_id, a.name),
-                    );
-                }
-            }
-            Ok(())
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::account(&app, cmd).await
         }
         Command::Franchise(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            franchise_cmd(&app, cmd).await
-        }
-        Command::Table(TableCmd::Create { table }) => {
-            let name = table.unwrap_or_else(runtime::table_name);
-            let client = runtime::dynamo_client().await?;
-            shared::store::dynamodb::create_table(&client, &name).await?;
-            println!("table {name} created");
-            Ok(())
-        }
-        Command::Table(TableCmd::Definition) => {
-            let def = shared::store::table::definition_json();
-            println!("{}", serde_json::to_string_pretty(&def)?);
-            Ok(())
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::franchise(&app, cmd).await
         }
         Command::Key(cmd) => {
-            let app = open_app(&cli.data_dir, "http://127.0.0.1:3000").await?;
-            key_cmd(&app, cmd).await
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::key(&app, cmd).await
         }
-    }
-}
-
-fn print<T: serde::Serialize>(as_json: bool, value: &T, text: &str) {
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        println!("{text}");
-    }
-}
-
-async fn franchise_cmd(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
-    match cmd {
-        FranchiseCmd::Create {
-            account,
-            tenant_key,
-            name,
-            language,
-            allow_origins,
-            contact_email,
-            json,
-        } => {
-            let mut f = admin::create_franchise(
-                app,
-                NewFranchise {
-                    account_id: &account,
-                    tenant_key: &tenant_key,
-                    name: &name,
-                    language,
-                    allowed_origins: &allow_origins,
-                },
-            )
-            .await?;
-            if let Some(email) = contact_email {
-                f = admin::set_contact_email(app, f.tenant_key.as_str(), Some(&email)).await?;
-            }
-            print(json, &f, &format!("franchise {} created", f.tenant_key));
+        Command::Outbox(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::outbox(&app, cmd).await
         }
-        FranchiseCmd::SetContact { tenant_key, email } => {
-            let f = admin::set_contact_email(app, &tenant_key, email.as_deref()).await?;
-            match f.contact_email {
-                Some(e) => println!("franchise {} contact: {e}", f.tenant_key),
-                None => println!("franchise {} has no contact e-mail", f.tenant_key),
-            }
+        Command::Patient(cmd) => {
+            let app = open_app(&cli.data_dir, base).await?;
+            operator::patient(&app, cmd).await
         }
-        FranchiseCmd::List { account, json } => {
-            let list = admin::list_franchises(app, &account).await?;
-            let text = list
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}\t{}\t{}\t{:?}",
-                        f.tenant_key,
-                        f.language.as_str(),
-                        f.name,
-                        f.status
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(json, &list, &text);
-        }
-        FranchiseCmd::AllowOrigin {
-            tenant_key,
-            origins,
-        } => {
-            let f = admin::add_origins(app, &tenant_key, &origins).await?;
-            let all: Vec<&str> = f.allowed_origins.iter().map(|o| o.as_str()).collect();
-            println!(
-                "franchise {} may be framed by: {}",
-                f.tenant_key,
-                all.join(" ")
-            );
-        }
-    }
-    Ok(())
-}
-
-async fn key_cmd(app: &App, cmd: KeyCmd) -> Result<(), BoxError> {
-    match cmd {
-        KeyCmd::Create {
-            account,
-            franchises,
-            owner,
-            label,
-            json,
-        } => {
-            let owner =
-                match (owner.first_name, owner.last_name, owner.email) {
-                    (Some(first_name), Some(last_name), Some(email)) => Owner::New {
-                        user_id: owner.owner,
-                        first_name,
-                        last_name,
-                        email,
-                        license_number: owner.license,
-                        language: owner.language,
-                    },
-                    (None, None, None) => Owner::Existing(owner.owner),
-                    _ => return Err(
-                        "a new owner needs --owner-first-name, --owner-last-name and --owner-email"
-                            .into(),
-                    ),
-                };
-            let (record, secret) = admin::create_api_key(
-                app,
-                NewApiKey {
-                    account_id: &account,
-                    tenant_keys: &franchises,
-                    owner,
-                    label: &label,
-                },
-            )
-            .await?;
-            print_new_key(json, record.key_id.as_str(), &secret);
-        }
-        KeyCmd::List { account, json } => {
-            let keys = admin::list_api_keys(app, &account).await?;
-            let rows: Vec<_> = keys
-                .iter()
-                .map(|k| {
-                    json!({
-                        "keyId": k.key_id,
-                        "label": k.label,
-                        "franchises": k.tenant_keys,
-                        "owner": k.owner_user_id,
-                        "createdAt": iso_ms(k.created_at),
-                        "revokedAt": k.revoked_at.map(iso_ms),
-                    })
-                })
-                .collect();
-            let text = keys
-                .iter()
-                .map(|k| {
-                    let tenants: Vec<&str> = k.tenant_keys.iter().map(|t| t.as_str()).collect();
-                    let state = k
-                        .revoked_at
-                        .map_or("active".to_owned(), |t| format!("revoked {}", iso_ms(t)));
-                    format!(
-                        "{}\t{}\t{}\t{}",
-                        k.key_id,
-                        tenants.join(","),
-                        state,
-                        k.label
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(json, &rows, &text);
-        }
-        KeyCmd::Revoke { key_id } => {
-            admin::revoke_api_key(app, &key_id).await?;
-            println!("key {key_id} revoked");
-        }
-        KeyCmd::Rotate { key_id, json } => {
-            let (record, secret) = admin::rotate_api_key(app, &key_id).await?;
-            print_new_key(json, record.key_id.as_str(), &secret);
-            if !json {
-                println!(
-                    "the old key {key_id} still works: revoke it once the vendor has switched"
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn print_new_key(as_json: bool, key_id: &str, secret: &str) {
-    if as_json {
-        println!("{}", json!({"keyId": key_id, "apiKey": secret}));
-    } else {
-        println!("key {key_id} created. Its secret is shown once; store it now:\n{secret}");
+        Command::Table(cmd) => operator::table(cmd).await,
     }
 }
 
@@ -486,6 +187,7 @@ async fn serve(
     data_dir: &Path,
     addr: SocketAddr,
     extra_origins: Vec<String>,
+    extra_hosts: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
     // Event delivery in process: the work queue kept beside the data (by
@@ -568,11 +270,13 @@ async fn serve(
     tokio::spawn(run_local_pump(dispatcher, queue));
     match embedded {
         Some(store) => {
-            let fan_out = Arc::new(FanOut {
+            let after = runtime::redrive_after_ms()?;
+            let fan_out: Arc<dyn EventBus> = Arc::new(FanOut {
                 app: app.clone(),
                 bus: bus.clone(),
             });
-            tokio::spawn(run_embedded_relay(store, fan_out));
+            tokio::spawn(run_embedded_relay(store.clone(), fan_out.clone()));
+            tokio::spawn(redrive_outbox(store, fan_out, after));
         }
         None => tracing::warn!(
             "on DynamoDB, events are relayed by the outbox-relay function from the table's stream, not by this process"
@@ -588,16 +292,71 @@ async fn serve(
         notifier,
         world,
     });
+    let hosts = Hosts::new(
+        own_hosts(addr, &app.config.app_base_url)
+            .iter()
+            .chain(&extra_hosts)
+            .map(String::as_str),
+    );
+    let guard = Arc::new(Guard {
+        hosts,
+        clock: app.clock.clone(),
+    });
+    let guard = from_fn_with_state(guard, shared::http::dev::guard);
     // The subscribe route upgrades with this server's connections.
     let router = shared::http::app_router_with(app, shared::http::dev::routes(dev))
-        .layer(shared::http::stream::connections_layer(connections));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+        .layer(shared::http::stream::connections_layer(connections))
+        .layer(guard);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
 }
 
-/// The local stand-in for the `patient-notifier` function's rule.
+/// The names the server is reached by: the address it listens on (unless
+/// it is every address), and its base URL's host.
+fn own_hosts(addr: SocketAddr, base_url: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    if !addr.ip().is_unspecified() {
+        names.push(match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        });
+    }
+    let authority = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| format!("[{h}]")),
+        None => authority.split(':').next().map(str::to_owned),
+    };
+    names.extend(host.filter(|h| !h.is_empty()));
+    names
+}
+
+/// The local stand-in for the `outbox-redrive` function's schedule: every
+/// minute, what the local relay left pending `after_ms` is put on the bus.
+async fn redrive_outbox(store: EmbeddedStore, bus: Arc<dyn EventBus>, after_ms: i64) {
+    use shared::clock::Clock;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        let now = SystemClock.now_ms();
+        if let Err(e) = redrive(&store, bus.as_ref(), now, after_ms, false).await {
+            tracing::warn!(error = %e, "the outbox re-drive failed");
+        }
+    }
+}
+
+/// The local stand-in for the `patient-notifier` function's rule, with
+/// the retries Lambda gives a failed asynchronous invocation (the last one
+/// after the notifier's claim has gone stale).
 async fn notify_patients(
     app: AppState,
     mut events: tokio::sync::broadcast::Receiver<shared::events::local::Delivered>,
@@ -606,11 +365,21 @@ async fn notify_patients(
     loop {
         match events.recv().await {
             Ok(delivered) => {
-                if let Err(e) =
-                    eventbridge::on_event(&app, notifier.as_ref(), &delivered.envelope()).await
-                {
-                    tracing::warn!(error = %e, "patient notification failed");
-                }
+                let (app, notifier) = (app.clone(), notifier.clone());
+                tokio::spawn(async move {
+                    let envelope = delivered.envelope();
+                    let claim = shared::services::notify::CLAIM_MS.unsigned_abs();
+                    let waits = [0, 1_000, 5_000, claim + 1_000];
+                    for (attempt, wait) in waits.into_iter().enumerate() {
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        match eventbridge::on_event(&app, notifier.as_ref(), &envelope).await {
+                            Ok(_) => return,
+                            Err(e) => {
+                                tracing::warn!(attempt, error = %e, "patient notification failed");
+                            }
+                        }
+                    }
+                });
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                 tracing::warn!(missed = n, "the local notifier fell behind");

@@ -17,6 +17,8 @@ fn run(data: &Path, args: &[&str]) -> (bool, String, String) {
         .arg(data)
         .args(args)
         .env("EMBEDCARE_LOG", "warn")
+        .env_remove("EMBEDCARE_EVENT_BUS")
+        .env_remove("EMBEDCARE_STORE")
         .output()
         .expect("run embedcare");
     (
@@ -192,6 +194,202 @@ fn operator_commands_provision_an_account_a_franchise_and_keys() {
     assert!(ok && out.contains("https://portal.example.com"), "{out}");
 }
 
+#[test]
+fn operator_commands_expire_keys_remove_origins_and_end_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let acc = json_of(data, &["account", "create", "--name", "A", "--json"])["accountId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |origin: &str| {
+        run(
+            data,
+            &[
+                "franchise",
+                "create",
+                "--account",
+                &acc,
+                "--tenant-key",
+                "t-1",
+                "--name",
+                "T",
+                "--allow-origin",
+                origin,
+                "--allow-origin",
+                "http://localhost:5173",
+                "--json",
+            ],
+        )
+    };
+    // Plain HTTP only for this machine.
+    let (ok, _, err) = create("http://pms.example.com");
+    assert!(!ok && err.contains("https://"), "{err}");
+    let (ok, out, err) = create("https://pms.example.com");
+    assert!(ok, "{err}");
+    assert!(out.contains("http://localhost:5173"), "{out}");
+    let (ok, out, err) = run(
+        data,
+        &[
+            "franchise",
+            "disallow-origin",
+            "--tenant-key",
+            "t-1",
+            "https://pms.example.com",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("http://localhost:5173") && !out.contains("pms.example.com"),
+        "{out}"
+    );
+    let (ok, out, err) = run(
+        data,
+        &["franchise", "revoke-sessions", "--tenant-key", "t-1"],
+    );
+    assert!(ok && out.contains("is refused"), "{out}{err}");
+    let franchises = json_of(data, &["franchise", "list", "--account", &acc, "--json"]);
+    assert!(
+        franchises[0]["sessionsValidAfter"].is_number(),
+        "{franchises}"
+    );
+    assert_eq!(
+        franchises[0]["allowedOrigins"],
+        serde_json::json!(["http://localhost:5173"])
+    );
+    // Only an offboarded franchise is reactivated.
+    let (ok, _, err) = run(data, &["franchise", "reactivate", "--tenant-key", "t-1"]);
+    assert!(!ok && err.contains("nothing to reactivate"), "{err}");
+
+    let key = |expiry: &str| {
+        run(
+            data,
+            &[
+                "key",
+                "create",
+                "--account",
+                &acc,
+                "--franchise",
+                "t-1",
+                "--owner",
+                "o-1",
+                "--owner-first-name",
+                "O",
+                "--owner-last-name",
+                "One",
+                "--owner-email",
+                "o@example.com",
+                "--expires-at",
+                expiry,
+                "--json",
+            ],
+        )
+    };
+    let (ok, _, err) = key("2001-01-01");
+    assert!(!ok && err.contains("future"), "{err}");
+    let (ok, _, err) = key("soon");
+    assert!(!ok && err.contains("RFC 3339"), "{err}");
+    let (ok, _, err) = key("2999-12-31T23:00:00Z");
+    assert!(ok, "{err}");
+    let list = json_of(data, &["key", "list", "--account", &acc, "--json"]);
+    assert_eq!(list[0]["expiresAt"], "2999-12-31T23:00:00.000Z", "{list}");
+    let (ok, out, _) = run(data, &["key", "list", "--account", &acc]);
+    assert!(
+        ok && out.contains("expires 2999-12-31T23:00:00.000Z"),
+        "{out}"
+    );
+}
+
+#[test]
+fn outbox_commands_list_redrive_and_show_the_dead_letters() {
+    use shared::clock::{Clock, SystemClock};
+    use shared::domain::{FranchiseStatus, TenantKey};
+    use shared::events::{Event, outbox};
+    use shared::store::Store;
+    use shared::store::keys::outbox_key;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let minute = 60_000;
+    // What a process that died before relaying them left: an old pending
+    // event, a young one, and a dead letter.
+    let (old, young, dead) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let clock = std::sync::Arc::new(SystemClock);
+        let store = shared::store::embedded::EmbeddedStore::open(
+            &data.join("embedcare.redb"),
+            clock.clone(),
+        )
+        .unwrap();
+        let now = clock.now_ms();
+        let tenant = TenantKey::parse("t-1").unwrap();
+        let event = |at: i64| {
+            Event::franchise(
+                &tenant,
+                FranchiseStatus::Onboarded,
+                FranchiseStatus::Active,
+                2,
+                at,
+            )
+        };
+        let (old, young, dead) = (
+            event(now - 20 * minute),
+            event(now),
+            event(now - 30 * minute),
+        );
+        for (e, at) in [
+            (&old, now - 20 * minute),
+            (&young, now),
+            (&dead, now - 30 * minute),
+        ] {
+            store.write(outbox::write(e, at).unwrap()).await.unwrap();
+        }
+        let key = outbox_key(&tenant, &dead.id);
+        let why = "refused by the bus 5 times: ValidationException";
+        store
+            .write(outbox::dead_letter(&key, Some(now - 30 * minute), why, now))
+            .await
+            .unwrap();
+        (
+            old.id.to_string(),
+            young.id.to_string(),
+            dead.id.to_string(),
+        )
+    });
+
+    let (ok, out, err) = run(data, &["outbox", "pending"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&old) && out.contains(&young) && !out.contains(&dead),
+        "{out}"
+    );
+    let (_, out, _) = run(data, &["outbox", "pending", "--older-than-minutes", "10"]);
+    assert!(out.contains(&old) && !out.contains(&young), "{out}");
+    let letters = json_of(data, &["outbox", "dead-letters", "--json"]);
+    assert_eq!(letters.as_array().unwrap().len(), 1, "{letters}");
+    assert!(letters[0]["item"].as_str().unwrap().ends_with(&dead));
+    assert!(
+        letters[0]["deadLetter"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ValidationException")
+    );
+
+    // Without EMBEDCARE_EVENT_BUS, the local bus: it prints each event.
+    let (ok, out, err) = run(data, &["outbox", "redrive", "--older-than-minutes", "10"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&old) && !out.contains(&young) && !out.contains(&dead),
+        "{out}"
+    );
+    assert!(out.contains("1 events re-driven"), "{out}");
+    let (_, out, _) = run(data, &["outbox", "pending", "--older-than-minutes", "10"]);
+    assert!(out.trim().is_empty(), "marked relayed: {out}");
+    let (ok, out, _) = run(data, &["outbox", "redrive", "--dead-letters"]);
+    assert!(ok && out.contains(&dead), "{out}");
+    let letters = json_of(data, &["outbox", "dead-letters", "--json"]);
+    assert_eq!(letters, serde_json::json!([]));
+}
+
 struct Server {
     child: Child,
 }
@@ -250,9 +448,28 @@ fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    http_to(
+        &format!("127.0.0.1:{port}"),
+        port,
+        method,
+        path,
+        headers,
+        body,
+    )
+}
+
+/// [`http`] with this `Host` header.
+fn http_to(
+    host: &str,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -318,6 +535,25 @@ fn serve_seeds_a_demo_world_and_keeps_data_across_restarts() {
     };
     assert_eq!(http(port, "GET", path, &[], "").0, 200);
     assert_eq!(open("cli-test-page-nonce-0001"), 200);
+    // Only its own host names (DNS rebinding): a page of another site that
+    // resolves to this machine reaches nothing, not even the demo.
+    for (host, status) in [
+        (format!("localhost:{port}"), 200),
+        (format!("evil.example:{port}"), 421),
+    ] {
+        let (got, text) = http_to(&host, port, "GET", "/demo", &[], "");
+        assert_eq!(got, status, "{host}: {text}");
+    }
+    let (got, text) = http_to(
+        "rebound.example",
+        port,
+        "GET",
+        "/v2/consultation-reasons",
+        &[("Api-key", key.as_str())],
+        "",
+    );
+    assert_eq!(got, 421, "{text}");
+    assert!(text.contains("\"status\":421"), "{text}");
     drop(server);
 
     // Restarted on the same data: same keys, same patient, the URL stays used.

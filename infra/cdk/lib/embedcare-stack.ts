@@ -51,6 +51,7 @@ import {
   DISPATCHER_CRATE,
   KEY_PREFIXES,
   NOTIFIER_CRATE,
+  REDRIVE_CRATE,
   RELAY_CRATE,
   STREAM_CRATE,
   TABLE_ITEM_ACTIONS,
@@ -122,6 +123,15 @@ export class EmbedcareStack extends Stack {
       maxValue: 2592000,
       description:
         'Life of the single-use answer link the patient notifier e-mails, in seconds (EMBEDCARE_ANSWER_LINK_TTL_SECONDS).',
+    });
+    const redriveAfter = new CfnParameter(this, 'RedriveAfterMinutes', {
+      type: 'Number',
+      default: 10,
+      minValue: 1,
+      maxValue: 1440,
+      description:
+        'Minutes after which an outbox item not relayed yet is re-driven to the bus by outbox-redrive ' +
+        "(EMBEDCARE_REDRIVE_AFTER_MINUTES): well above the stream relay's own retries (seconds), below the stream's 24 h.",
     });
     const logRetention = new CfnParameter(this, 'LogRetentionDays', {
       type: 'Number',
@@ -692,6 +702,10 @@ export class EmbedcareStack extends Stack {
           actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
           resources: [table.tableStreamArn!],
         }),
+        // Marks the outbox items it delivered as relayed (out of the outbox's
+        // pending index) and dead-letters a malformed one: updates of outbox
+        // items only, which are a franchise's (T#{tenant}#OUTBOX#...).
+        tableStatement([KEY_PREFIXES.tenant], ['dynamodb:UpdateItem']),
         new iam.PolicyStatement({ sid: 'Bus', actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
         new iam.PolicyStatement({ sid: 'DeadLetters', actions: ['sqs:SendMessage'], resources: [dlq.queueArn] }),
       ],
@@ -738,6 +752,41 @@ export class EmbedcareStack extends Stack {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    // The outbox re-drive: what makes "never lost" true beyond the stream's
+    // 24 h and the relay's bounded retries. Every outbox item is pending in
+    // the outbox's sparse index (gsi1, OUTBOX#PENDING#{shard}) until the relay
+    // marks it relayed; every five minutes this function puts on the bus every
+    // item still pending RedriveAfterMinutes after it was written, and marks
+    // it relayed. An item the bus refuses at five re-drives is dead-lettered
+    // (OUTBOX#DEAD#...: `embedcare outbox dead-letters`). At least once:
+    // consumers deduplicate on the event id. A failed run is the next run's
+    // work (no dead-letter queue: the items stay pending).
+    const redrive = rustFunction('OutboxRedrive', REDRIVE_CRATE, {
+      description: 'Schedule -> the outbox items not relayed after RedriveAfterMinutes -> EventBridge',
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      env: { EMBEDCARE_EVENT_BUS: bus.eventBusName, EMBEDCARE_REDRIVE_AFTER_MINUTES: redriveAfter.valueAsString },
+      statements: [
+        // Marks what it delivered (or dead-letters it): outbox items only.
+        tableStatement([KEY_PREFIXES.tenant], ['dynamodb:UpdateItem']),
+        // Finds the pending items: Query on gsi1 only, in its outbox
+        // partitions (never a franchise's lists, never the table, never Scan).
+        new iam.PolicyStatement({
+          sid: 'Indexes',
+          actions: ['dynamodb:Query'],
+          resources: [`${table.tableArn}/index/gsi1`],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [KEY_PREFIXES.outboxIndex] } },
+        }),
+        new iam.PolicyStatement({ sid: 'Bus', actions: ['events:PutEvents'], resources: [bus.eventBusArn] }),
+      ],
+    });
+    // Adds the function's permission (events.amazonaws.com, from this rule only).
+    new events.Rule(this, 'OutboxRedriveSchedule', {
+      description: 'Outbox re-drive - every five minutes.',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(redrive)],
+    });
+
     // The patient notifier: a rule on Consultation Created|Updated with status
     // SENT -> the patient's answer link by e-mail (SES). Deployed only when
     // SesSenderEmail is set (condition HasSesSender on every resource whose id

@@ -30,6 +30,9 @@ export const KEY_PREFIXES = {
   /** WSCONN#{connectionId}: a live connection of the stream's WebSocket API
    * (whose queue it holds). */
   connection: 'WSCONN#*',
+  /** gsi1's OUTBOX#PENDING#{shard} and OUTBOX#DEAD#{shard}: the outbox items
+   * not relayed yet, and the dead letters (queried by the re-drive only). */
+  outboxIndex: 'OUTBOX#*',
 };
 
 /** What a vendor call touches: its key, its franchise's data, its account's users. */
@@ -192,3 +195,5 @@ export const DISPATCHER_CRATE = 'event-dispatcher';
 
 /** The subscription stream's WebSocket API routes: see the stack. */
 export const STREAM_CRATE = 'event-stream';
+/** The scheduled outbox re-drive (no route): see the stack. */
+export const REDRIVE_CRATE = 'outbox-redrive';

@@ -287,10 +287,22 @@ test('every DynamoDB statement is limited to its partition-key prefixes (dynamod
   assert.deepEqual(streamTable.Condition, {
     'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#*', 'T#*', 'WSCONN#*'] },
   });
-  // The relay reads the stream only.
+  // The relay reads the stream, and updates outbox items only (marks them relayed).
   for (const st of tableStatements('outbox-relay')) {
-    assert.match(JSON.stringify(st.Resource), /StreamArn/);
+    if (st.Sid === 'Table') {
+      assert.equal(st.Action, 'dynamodb:UpdateItem');
+      assert.deepEqual(st.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*'] } });
+    } else {
+      assert.match(JSON.stringify(st.Resource), /StreamArn/);
+    }
   }
+  // The re-drive: updates outbox items, queries gsi1's outbox partitions only.
+  const redrive = tableStatements('outbox-redrive');
+  assert.deepEqual(redrive.map((st: any) => st.Sid).sort(), ['Indexes', 'Table']);
+  const index = redrive.find((st: any) => st.Sid === 'Indexes');
+  assert.equal(index.Action, 'dynamodb:Query');
+  assert.match(JSON.stringify(index.Resource), /\/index\/gsi1"/);
+  assert.deepEqual(index.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OUTBOX#*'] } });
 });
 
 test('route throttles: every route, public pages apart from the vendor API', () => {
@@ -386,4 +398,23 @@ test('cdk-nag: no unacknowledged finding', () => {
   // Template.fromStack above already synthesised with the plugin: an
   // unacknowledged error throws there and fails this whole file.
   assert.doesNotThrow(() => app.synth());
+});
+
+test('outbox re-drive: a five-minute schedule, the bus and the re-drive delay from the parameters', () => {
+  const [fnId, fn] = Object.entries(resources('AWS::Lambda::Function')).find(
+    ([, f]) => f.Metadata['embedcare:crate'] === 'outbox-redrive',
+  )!;
+  assert.equal(fn.Properties.Timeout, 60);
+  assert.deepEqual(fn.Properties.Environment.Variables.EMBEDCARE_REDRIVE_AFTER_MINUTES, { Ref: 'RedriveAfterMinutes' });
+  assert.match(fn.Properties.Environment.Variables.EMBEDCARE_EVENT_BUS.Ref, /^EventBus/);
+  template.hasResourceProperties('AWS::Events::Rule', {
+    ScheduleExpression: 'rate(5 minutes)',
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] } })],
+  });
+  template.hasResourceProperties('AWS::Lambda::Permission', {
+    FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    Principal: 'events.amazonaws.com',
+    SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxRedriveSchedule'), 'Arn'] },
+  });
+  template.hasParameter('RedriveAfterMinutes', { Type: 'Number', Default: 10, MinValue: 1, MaxValue: 1440 });
 });

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::consultation::Metadata;
-use super::ids::{AccountId, ConsultationId, FollowupId, PatientId};
+use super::ids::{AccountId, ConsultationId, FollowupId, KeyId, PatientId};
 use super::prefill::{ConsultationPrefill, FollowupPrefill, Prefill};
 use super::reach::Reach;
 use super::types::{Locale, TenantKey, UserId};
@@ -35,6 +35,14 @@ pub struct Scope {
     /// and ids give: [`Scope::reach`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reach: Option<Reach>,
+    /// The API key that asked for the launch (none for the answer links the
+    /// notifier sends): once it is revoked or expired, its sessions are
+    /// refused too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<KeyId>,
+    /// That key's expiry, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_expires_at: Option<i64>,
 }
 
 impl Scope {

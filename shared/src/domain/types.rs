@@ -155,6 +155,20 @@ impl Origin {
         let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
         (host_ok && port_ok).then(|| Self(s.to_ascii_lowercase()))
     }
+
+    /// Whether a franchise may be given this origin: `https://`, or
+    /// `http://` on this machine only (`localhost`, `127.0.0.1`): a page of
+    /// health data is never framed over plain HTTP across a network. Checked
+    /// when an origin is added, not when a stored one is read.
+    pub fn is_secure(&self) -> bool {
+        match self.0.strip_prefix("http://") {
+            None => true,
+            Some(rest) => {
+                let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
+                host == "localhost" || host == "127.0.0.1" || host.ends_with(".localhost")
+            }
+        }
+    }
 }
 
 string_value!(
@@ -178,6 +192,31 @@ impl Phone {
                 .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'));
         ok.then(|| Self(s.to_owned()))
     }
+}
+
+/// Text as it is kept and compared: Unicode NFC, so that one name or key
+/// typed on two systems (a precomposed `é`, or `e` and a combining accent)
+/// is one value.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+/// An invisible character that changes what text means without showing:
+/// the bidirectional controls (which reorder what a name displays) and the
+/// zero-width characters (which make two keys that look the same differ).
+/// Refused in names and keys.
+pub fn is_hidden_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A calendar date written `YYYY-MM-DD`, the only way dates are written.
@@ -273,6 +312,17 @@ mod tests {
         ] {
             assert!(Origin::parse(bad).is_none(), "{bad}");
         }
+        for (o, secure) in [
+            ("https://vendor.example.com", true),
+            ("http://localhost:3000", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://app.localhost", true),
+            ("http://vendor.example.com", false),
+            ("http://127.0.0.1.example.com", false),
+            ("http://localhost.example.com:3000", false),
+        ] {
+            assert_eq!(Origin::parse(o).unwrap().is_secure(), secure, "{o}");
+        }
     }
 
     #[test]
@@ -292,6 +342,20 @@ mod tests {
         }
         let d = BirthDate::parse("1958-03-14", today).unwrap();
         assert_eq!(serde_json::to_value(d).unwrap(), "1958-03-14");
+    }
+
+    #[test]
+    fn text_is_nfc_and_hidden_controls_are_known() {
+        assert_eq!(nfc("Ame\u{301}lie"), "Am\u{e9}lie");
+        assert_eq!(nfc("Am\u{e9}lie"), "Am\u{e9}lie");
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200B}', '\u{200D}', '\u{FEFF}', '\u{200F}',
+        ] {
+            assert!(is_hidden_control(c), "{c:?}");
+        }
+        for c in ['a', 'é', ' ', '-', '\u{301}', 'ß'] {
+            assert!(!is_hidden_control(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! the same body (same `id`) to the host as a browser message.
 //!
 //! Events carry identifiers, statuses and timestamps only: never names,
-//! contact details, patient keys or answers. Their JSON Schemas are in
+//! contact details, patient keys or answers, nor a consultation's reason
+//! (health information too: a consumer that needs it reads the consultation
+//! through the API). Their JSON Schemas are in
 //! `events/schemas/`.
 //!
 //! The bus is a port (`EventBus`): EventBridge in AWS (`eventbridge.rs`), an
@@ -19,6 +21,7 @@ pub mod eventbridge;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod outbox;
+pub mod redrive;
 pub mod relay;
 
 use async_trait::async_trait;
@@ -28,7 +31,7 @@ use crate::clock::iso_ms;
 use crate::domain::subscription::EventTypeName;
 use crate::domain::{
     Consultation, ConsultationId, ConsultationStatus, DueDate, EndpointId, EventId, Followup,
-    FollowupId, FollowupStatus, FranchiseStatus, PatientId, ReasonCode, TenantKey,
+    FollowupId, FollowupStatus, FranchiseStatus, PatientId, TenantKey,
 };
 
 /// The `source` of every event on the bus.
@@ -86,7 +89,6 @@ pub struct ConsultationData {
     pub patient_id: PatientId,
     pub previous_status: Option<ConsultationStatus>,
     pub version: u64,
-    pub reason_code: Option<ReasonCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -127,7 +129,10 @@ impl Event {
             Operation::Create => "Created",
             Operation::Update => "Updated",
         };
+        let reactivated = matches!(&self.data, Data::Franchise(d)
+            if d.previous_status == FranchiseStatus::Offboarded);
         match self.event_type {
+            Kind::Franchise if reactivated => "Franchise Reactivated".into(),
             Kind::Franchise if self.status == FranchiseStatus::Offboarded.as_str() => {
                 "Franchise Offboarded".into()
             }
@@ -174,7 +179,6 @@ impl Event {
             patient_id: c.patient_id.clone(),
             previous_status: previous,
             version: c.version,
-            reason_code: c.reason_code.clone(),
         });
         let created = previous.is_none();
         Self::new(
@@ -208,7 +212,8 @@ impl Event {
         )
     }
 
-    /// A franchise onboarded (`ONBOARDED`) or offboarded (`OFFBOARDED`).
+    /// A franchise onboarded (`ONBOARDED`), offboarded (`OFFBOARDED`), or
+    /// reactivated by the operator (from `OFFBOARDED`).
     pub fn franchise(
         tenant: &TenantKey,
         status: FranchiseStatus,
@@ -333,7 +338,7 @@ mod tests {
         assert_eq!(body["status"], "SENT");
         assert_eq!(
             body["data"],
-            json!({"consultationId": "c1", "patientId": "p1", "previousStatus": "DRAFT", "version": 2, "reasonCode": null})
+            json!({"consultationId": "c1", "patientId": "p1", "previousStatus": "DRAFT", "version": 2})
         );
         assert_eq!(e.detail_type(), "Consultation Updated");
         let tenant = TenantKey::parse("demo").unwrap();
@@ -349,5 +354,13 @@ mod tests {
             serde_json::to_value(&f).unwrap()["data"],
             json!({"previousStatus": "ONBOARDED", "version": 3})
         );
+        let back = Event::franchise(
+            &tenant,
+            FranchiseStatus::Onboarded,
+            FranchiseStatus::Offboarded,
+            4,
+            0,
+        );
+        assert_eq!(back.detail_type(), "Franchise Reactivated");
     }
 }

@@ -8,6 +8,12 @@
 //!   pages (`http://127.0.0.1:PORT`), as a vendor's screen would be;
 //! - `POST /demo/launch`: the demo vendor's server side (the API key stays
 //!   here, never in the browser).
+//!
+//! And the local server's [`guard`], in front of every route: a request
+//! whose `Host` is not one of the server's own names is refused (a page of
+//! another site whose name resolves to this machine, DNS rebinding, reaches
+//! nothing), and `/demo` and `/dev` answer clients on this machine only
+//! (they hold the demo key's power and the patients' messages).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -152,4 +158,163 @@ async fn demo_launch(
     Ok(Json(
         json!({"iframeUrl": launch.iframe_url, "userId": launch.user_id.as_str()}),
     ))
+}
+
+/// The host names the local server answers to.
+#[derive(Debug, Clone)]
+pub struct Hosts(Vec<String>);
+
+impl Hosts {
+    /// `localhost`, the loopback addresses, and `names` (the address it
+    /// listens on, the host of its base URL, what the operator adds);
+    /// compared without the port, case-insensitively.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut all: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for name in names {
+            let name = name.trim().to_ascii_lowercase();
+            if !name.is_empty() && !all.contains(&name) {
+                all.push(name);
+            }
+        }
+        Self(all)
+    }
+
+    fn admits(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        let name = match host.strip_prefix('[') {
+            // `[v6]:port`, `[v6]`
+            Some(rest) => rest
+                .split_once(']')
+                .map_or(host.clone(), |(v6, _)| format!("[{v6}]")),
+            None => host
+                .rsplit_once(':')
+                .map_or(host.as_str(), |(h, _)| h)
+                .to_owned(),
+        };
+        self.0.contains(&name)
+    }
+}
+
+/// The host a request names: its `Host` header, or its URI's authority
+/// (HTTP/2).
+fn requested_host(req: &axum::extract::Request) -> Option<String> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+}
+
+/// What the [`guard`] knows: the server's host names, and the clock (for
+/// the error body's timestamp).
+pub struct Guard {
+    pub hosts: Hosts,
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
+/// The local server's guard (see the module's documentation); the peer
+/// address comes from `ConnectInfo` (none: not this machine).
+pub async fn guard(
+    State(g): State<Arc<Guard>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::StatusCode;
+    let path = req.uri().path().to_owned();
+    let refuse = |status: StatusCode, message: &str| {
+        let body = json!({
+            "timestamp": crate::clock::iso_ms(g.clock.now_ms()),
+            "status": status.as_u16(),
+            "error": status.canonical_reason().unwrap_or("Error"),
+            "message": message,
+            "path": path,
+        });
+        (status, Json(body)).into_response()
+    };
+    if !requested_host(&req).is_some_and(|h| g.hosts.admits(&h)) {
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer to that host name",
+        );
+    }
+    let local_only = path == "/demo" || path.starts_with("/demo/") || path.starts_with("/dev/");
+    let peer_is_local = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    if local_only && !peer_is_local {
+        return refuse(StatusCode::NOT_FOUND, "No such endpoint");
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn router() -> Router {
+        let g = Arc::new(Guard {
+            hosts: Hosts::new(["embed.test"]),
+            clock: Arc::new(crate::clock::ManualClock::new(0)),
+        });
+        Router::new()
+            .route("/demo", get(|| async { "demo" }))
+            .route("/dev/messages", get(|| async { "dev" }))
+            .route("/v2/x", get(|| async { "api" }))
+            .layer(axum::middleware::from_fn_with_state(g, guard))
+    }
+
+    async fn status(host: &str, path: &str, peer: Option<&str>) -> u16 {
+        let mut req = Request::get(path)
+            .header(header::HOST, host)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        if let Some(p) = peer {
+            req.extensions_mut()
+                .insert(ConnectInfo(p.parse::<std::net::SocketAddr>().unwrap()));
+        }
+        router().oneshot(req).await.unwrap().status().as_u16()
+    }
+
+    #[tokio::test]
+    async fn only_its_own_host_names_and_the_dev_routes_from_this_machine() {
+        let me = Some("127.0.0.1:50000");
+        for host in [
+            "127.0.0.1:3000",
+            "localhost:3000",
+            "LOCALHOST",
+            "[::1]:3000",
+            "embed.test",
+        ] {
+            assert_eq!(status(host, "/v2/x", me).await, 200, "{host}");
+        }
+        for host in [
+            "evil.example:3000",
+            "127.0.0.1.evil.example",
+            "",
+            "embed.test.evil",
+        ] {
+            assert_eq!(status(host, "/v2/x", me).await, 421, "{host}");
+        }
+        assert_eq!(status("localhost:3000", "/demo", me).await, 200);
+        assert_eq!(
+            status("localhost:3000", "/dev/messages", Some("[::1]:9")).await,
+            200
+        );
+        for peer in [Some("192.168.1.20:50000"), Some("[2001:db8::1]:9"), None] {
+            assert_eq!(
+                status("localhost:3000", "/demo", peer).await,
+                404,
+                "{peer:?}"
+            );
+            assert_eq!(status("localhost:3000", "/dev/messages", peer).await, 404);
+            assert_eq!(status("localhost:3000", "/v2/x", peer).await, 200);
+        }
+    }
 }

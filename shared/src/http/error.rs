@@ -40,6 +40,7 @@ pub fn status(e: &Error) -> StatusCode {
         Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Contention { .. } | Error::Unavailable(_) | Error::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -57,6 +58,10 @@ impl IntoResponse for Error {
             self.to_string()
         };
         let mut res = status.into_response();
+        if let Error::RateLimited { retry_after_s } = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
         res.extensions_mut().insert(ErrorInfo { message });
         res
     }

@@ -22,7 +22,10 @@ pub mod vendor;
 pub mod wire;
 
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::Response;
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -38,14 +41,25 @@ pub fn vendor_routes() -> Vec<(&'static str, &'static str)> {
     routes
 }
 
-/// The layers every router shares: a request id and span, and the error
-/// body.
+/// The layers every router shares: a request id and span, the error body,
+/// and `X-Content-Type-Options: nosniff` on every response.
 fn finish(router: Router<AppState>, app: AppState) -> Router {
     router
         .fallback(|| async { Error::not_found("No such endpoint") })
         .layer(from_fn_with_state(app.clone(), error::error_body))
         .layer(from_fn(context::request_context))
+        .layer(from_fn(nosniff))
         .with_state(app)
+}
+
+/// No browser may guess another type than the one declared (a JSON body
+/// that quotes the vendor's input must never run as HTML or script).
+async fn nosniff(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    res
 }
 
 // One router per Lambda function, alike by design: each is what one

@@ -15,6 +15,7 @@ use super::reply::{json_response, launch_json};
 use super::wire::{Fields, integration_user, metadata, patient_of};
 use crate::app::AppState;
 use crate::clock::day_of;
+use crate::domain::types::nfc;
 use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View};
 use crate::error::{Error, Result};
 use crate::services::launch::{self, LaunchRequest, PatientRef};
@@ -84,9 +85,10 @@ fn key_param(key: Option<&str>, sub_system: Option<&str>) -> Result<PatientRef> 
         Some(_) if sub_system.is_some_and(|s| s.chars().count() > 128) => {
             Err(Error::invalid("subSystem is at most 128 characters"))
         }
+        // The form keys are stored in (NFC), so that any form finds them.
         Some(k) => Ok(PatientRef::ByKey {
-            key: k.to_owned(),
-            sub_system: sub_system.map(str::to_owned),
+            key: nfc(k),
+            sub_system: sub_system.map(nfc),
         }),
     }
 }

@@ -13,6 +13,7 @@ use time::Date;
 
 use crate::domain::ids::{ID_RULE, Id};
 use crate::domain::patient::MAX_KEYS;
+use crate::domain::types::{is_hidden_control, nfc};
 use crate::domain::{
     BirthDate, Email, IntegrationUser, Language, Metadata, PatientInput, PatientKey, Phone, Sex,
     UserId,
@@ -44,18 +45,24 @@ impl<'a> Fields<'a> {
     }
 
     /// An optional string: absent, `null` and blank all read as `None`;
-    /// anything but a string is an error. Trimmed; at most `max` characters,
-    /// none of them a control character (line breaks too, unless
-    /// `multiline`).
+    /// anything but a string is an error. Trimmed and Unicode-normalised
+    /// (NFC); at most `max` characters, none of them a control character
+    /// (line breaks too, unless `multiline`); one-line text (names, keys,
+    /// ids) holds no invisible bidirectional or zero-width character either.
     fn text(&self, field: &str, max: usize, multiline: bool) -> Result<Option<String>> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => {
-                let s = s.trim();
+                let s = nfc(s.trim());
                 let bad =
                     |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
                 if s.is_empty() {
                     Ok(None)
+                } else if !multiline && s.chars().any(is_hidden_control) {
+                    Err(self.error(
+                        field,
+                        "must not hold invisible characters (bidirectional or zero-width controls)",
+                    ))
                 } else if s.chars().count() > max || s.chars().any(bad) {
                     let what = if multiline {
                         format!("must be text of at most {max} characters")
@@ -64,7 +71,7 @@ impl<'a> Fields<'a> {
                     };
                     Err(self.error(field, &what))
                 } else {
-                    Ok(Some(s.to_owned()))
+                    Ok(Some(s))
                 }
             }
             Some(_) => Err(self.error(field, "must be a string")),

@@ -11,11 +11,11 @@ use lambda_http::request::RequestContext;
 use crate::http::context::RequestId;
 
 /// Structured JSON logs on stdout, level from `EMBEDCARE_LOG` (default
-/// `info`). Our events carry ids and statuses only, never personal data.
-/// Every function calls it, the stream and EventBridge ones too.
+/// `info`; the libraries never below `info`: `crate::logging`). Our events
+/// carry ids and statuses only, never personal data. Every function calls
+/// it, the stream and EventBridge ones too.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("EMBEDCARE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = crate::logging::filter(std::env::var("EMBEDCARE_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

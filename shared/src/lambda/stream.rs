@@ -4,8 +4,10 @@
 
 use serde_json::{Value, json};
 
+use crate::clock::Clock;
 use crate::events::EventBus;
-use crate::events::relay::{RelayPolicy, StreamRecord, relay};
+use crate::events::relay::{RelayPolicy, StreamRecord, relay, settle};
+use crate::store::Store;
 use crate::store::dynamodb::values::from_dynamodb_json;
 
 /// Reads the records of a Lambda DynamoDB stream event.
@@ -35,18 +37,27 @@ pub fn records_of_lambda_event(event: &Value) -> Vec<StreamRecord> {
 /// The relay function's whole job: a DynamoDB stream event in, the partial
 /// batch response out (`{"batchItemFailures": [{"itemIdentifier": seq}]}`),
 /// so that the event source mapping retries from the first failed record
-/// and nothing is dropped.
-pub async fn handle_stream_event(event: &Value, bus: &dyn EventBus, policy: RelayPolicy) -> Value {
+/// and nothing is dropped; what was delivered is marked relayed and a
+/// malformed record dead-lettered, in `store` (`relay::settle`).
+pub async fn handle_stream_event(
+    event: &Value,
+    bus: &dyn EventBus,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    policy: RelayPolicy,
+) -> Value {
     let records = records_of_lambda_event(event);
-    let failed = relay(&records, bus, policy).await;
-    if !failed.is_empty() {
+    let relayed = relay(&records, bus, policy).await;
+    settle(store, &relayed, clock.now_ms()).await;
+    if !relayed.failed.is_empty() {
         tracing::warn!(
-            failed = failed.len(),
+            failed = relayed.failed.len(),
             of = records.len(),
             "records left for a retry"
         );
     }
-    let failures: Vec<Value> = failed
+    let failures: Vec<Value> = relayed
+        .failed
         .into_iter()
         .map(|id| json!({"itemIdentifier": id}))
         .collect();

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::retry::conflict;
 use crate::app::App;
 use crate::crypto::{PresentedKey, hash_secret};
+use crate::domain::account::REVOKED_KEPT_MS;
 use crate::domain::{
     Account, AccountId, ApiKeyRecord, Email, Franchise, FranchiseStatus, KeyId, Language, Origin,
     TenantKey, User, UserId,
@@ -49,12 +50,19 @@ pub struct NewFranchise<'a> {
     pub allowed_origins: &'a [String],
 }
 
+/// Origins as the operator gives them: each one an origin, `https://`
+/// unless it is this machine's (`Origin::is_secure`).
 fn parse_origins(raw: &[String]) -> Result<Vec<Origin>> {
     let mut origins = Vec::new();
     for o in raw {
         let origin = Origin::parse(o).ok_or_else(|| {
             Error::invalid(format!("{o:?} is not an origin (scheme://host[:port])"))
         })?;
+        if !origin.is_secure() {
+            return Err(Error::invalid(format!(
+                "{o:?}: an origin is https:// (http:// only for localhost and 127.0.0.1)"
+            )));
+        }
         if !origins.contains(&origin) {
             origins.push(origin);
         }
@@ -78,6 +86,8 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         terms_accepted_by: None,
         terms_accepted_at: None,
         contact_email: None,
+        sessions_valid_after: None,
+        revoked_keys: vec![],
         created_at: now,
         updated_at: now,
         version: 1,
@@ -140,11 +150,30 @@ pub async fn add_origins(app: &App, tenant: &str, origins: &[String]) -> Result<
     let expected = f.version;
     f.version += 1;
     f.updated_at = app.now_ms();
-    let key = keys::franchise_key(&f.tenant_key);
-    app.store
-        .write(items::update_of(key, &f, &["allowedOrigins"], expected)?)
-        .await?;
-    app.franchises.invalidate(f.tenant_key.as_str());
+    save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
+    Ok(f)
+}
+
+/// Stops allowing origins to frame a franchise's pages (and to receive its
+/// browser messages). Origins it does not have are ignored; they need not
+/// pass today's rules (an old `http://` one can be removed).
+pub async fn remove_origins(app: &App, tenant: &str, origins: &[String]) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    let mut gone = Vec::new();
+    for o in origins {
+        gone.push(Origin::parse(o).ok_or_else(|| {
+            Error::invalid(format!("{o:?} is not an origin (scheme://host[:port])"))
+        })?);
+    }
+    let before = f.allowed_origins.len();
+    f.allowed_origins.retain(|o| !gone.contains(o));
+    if f.allowed_origins.len() == before {
+        return Ok(f);
+    }
+    let expected = f.version;
+    f.version += 1;
+    f.updated_at = app.now_ms();
+    save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
     Ok(f)
 }
 
@@ -196,6 +225,8 @@ pub struct NewApiKey<'a> {
     pub tenant_keys: &'a [String],
     pub owner: Owner,
     pub label: &'a str,
+    /// When the key stops working by itself (epoch ms); `None`: never.
+    pub expires_at: Option<i64>,
 }
 
 fn user_id(id: &str) -> Result<UserId> {
@@ -221,6 +252,9 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         }
     }
     let now = app.now_ms();
+    if new.expires_at.is_some_and(|e| e <= now) {
+        return Err(Error::invalid("a key's expiry must be in the future"));
+    }
     let mut writes = Vec::new();
     let owner_user_id = match new.owner {
         Owner::Existing(id) => {
@@ -266,6 +300,7 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         label: new.label.trim().to_owned(),
         created_at: now,
         revoked_at: None,
+        expires_at: new.expires_at,
         version: 1,
     };
     writes.push(items::put_new(items::api_key_item(&record)?));
@@ -273,6 +308,7 @@ pub async fn create_api_key(app: &App, new: NewApiKey<'_>) -> Result<(ApiKeyReco
         app.store.transact(writes).await.map_err(Into::into),
         "the owner user must exist (existing owner) or must not exist yet (new owner)",
     )?;
+    app.unknown_keys.invalidate(record.key_id.as_str());
     Ok((record, presented.expose()))
 }
 
@@ -289,26 +325,42 @@ async fn api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     super::get(app, &keys::api_key_key(&id), &missing).await
 }
 
-/// Revokes a key. Other instances stop accepting it within the cache bound.
+/// Revokes a key, and the sessions it launched: each of its franchises
+/// records it (the pages check the franchise, never the key). Other
+/// instances stop accepting both within the cache bound. Idempotent: run
+/// again, it finishes what an interrupted run left.
 pub async fn revoke_api_key(app: &App, key_id: &str) -> Result<ApiKeyRecord> {
     let mut record = api_key(app, key_id).await?;
-    if record.revoked_at.is_some() {
-        return Ok(record);
+    if record.revoked_at.is_none() {
+        let expected = record.version;
+        record.version += 1;
+        record.revoked_at = Some(app.now_ms());
+        let key = keys::api_key_key(&record.key_id);
+        app.store
+            .write(items::update_of(key, &record, &["revokedAt"], expected)?)
+            .await?;
+        app.keys.invalidate(record.key_id.as_str());
     }
-    let expected = record.version;
-    record.version += 1;
-    record.revoked_at = Some(app.now_ms());
-    let key = keys::api_key_key(&record.key_id);
-    app.store
-        .write(items::update_of(key, &record, &["revokedAt"], expected)?)
-        .await?;
-    app.keys.invalidate(record.key_id.as_str());
+    let at = record.revoked_at.unwrap_or_else(|| app.now_ms());
+    if app.now_ms() - at >= REVOKED_KEPT_MS {
+        return Ok(record); // no session of it can be alive any more
+    }
+    for tenant in &record.tenant_keys {
+        let mut f = franchise(app, tenant.as_str()).await?;
+        if !f.revoke_key(&record.key_id, at) {
+            continue;
+        }
+        let expected = f.version;
+        f.version += 1;
+        f.updated_at = app.now_ms();
+        save_franchise(app, &f, &["revokedKeys"], expected, None).await?;
+    }
     Ok(record)
 }
 
-/// Rotation: a new key with the same franchises, owner and label. The old
-/// key keeps working until it is revoked, so a vendor can switch without
-/// downtime.
+/// Rotation: a new key with the same franchises, owner and label (and no
+/// expiry). The old key keeps working until it is revoked or expires, so a
+/// vendor can switch without downtime.
 pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, String)> {
     let old = api_key(app, key_id).await?;
     let tenants: Vec<String> = old.tenant_keys.iter().map(|t| t.to_string()).collect();
@@ -319,6 +371,7 @@ pub async fn rotate_api_key(app: &App, key_id: &str) -> Result<(ApiKeyRecord, St
             tenant_keys: &tenants,
             owner: Owner::Existing(old.owner_user_id.to_string()),
             label: &old.label,
+            expires_at: None,
         },
     )
     .await
@@ -334,10 +387,64 @@ pub async fn onboard_franchise(
     change_franchise_status(app, tenant, FranchiseStatus::Onboarded, Some(user)).await
 }
 
-/// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise),
-/// with its `Franchise Offboarded` event.
+/// Offboarding → `OFFBOARDED` (the vendor API then refuses the franchise,
+/// and every session of it ends), with its `Franchise Offboarded` event.
 pub async fn offboard_franchise(app: &App, tenant: &TenantKey) -> Result<(Franchise, Event)> {
     change_franchise_status(app, tenant, FranchiseStatus::Offboarded, None).await
+}
+
+/// The operator's reactivation of an offboarded franchise (`embedcare
+/// franchise reactivate`): back to ONBOARDED when its terms were accepted,
+/// else ACTIVE, with its `Franchise Reactivated` event. Its sessions of
+/// before the offboarding stay ended.
+pub async fn reactivate_franchise(app: &App, tenant: &str) -> Result<(Franchise, Event)> {
+    let mut f = franchise(app, tenant).await?;
+    let expected = f.version;
+    let now = app.now_ms();
+    let previous = f.reactivate(now)?;
+    let event = Event::franchise(&f.tenant_key, f.status, previous, f.version, now);
+    save_franchise(app, &f, &["status"], expected, Some(&event)).await?;
+    Ok((f, event))
+}
+
+/// Ends every browser session of a franchise, and every launch not yet
+/// redeemed (`embedcare franchise revoke-sessions`): no scan, the franchise
+/// records the instant and every session check compares its own start with
+/// it (through the franchise cache: within its bound everywhere).
+pub async fn revoke_sessions(app: &App, tenant: &str) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    let expected = f.version;
+    let now = app.now_ms();
+    f.sessions_valid_after = Some(now);
+    f.version += 1;
+    f.updated_at = now;
+    save_franchise(app, &f, &["sessionsValidAfter"], expected, None).await?;
+    Ok(f)
+}
+
+/// Writes the `changed` attributes of `f` at the version it was read at,
+/// with its event when it has one, and forgets the cached copy.
+async fn save_franchise(
+    app: &App,
+    f: &Franchise,
+    changed: &[&str],
+    expected: u64,
+    event: Option<&Event>,
+) -> Result<()> {
+    let change = items::update_of(keys::franchise_key(&f.tenant_key), f, changed, expected)?;
+    let written = match event {
+        Some(event) => {
+            let writes = outbox::with_event(change, event, app.now_ms())?;
+            app.store.transact(writes).await
+        }
+        None => app.store.write(change).await,
+    };
+    conflict(
+        written.map_err(Into::into),
+        "The franchise changed meanwhile",
+    )?;
+    app.franchises.invalidate(f.tenant_key.as_str());
+    Ok(())
 }
 
 async fn change_franchise_status(
@@ -354,13 +461,10 @@ async fn change_franchise_status(
     if accepted_by.is_some() {
         changed.extend(["termsAcceptedBy", "termsAcceptedAt"]);
     }
+    if to == FranchiseStatus::Offboarded {
+        changed.push("sessionsValidAfter");
+    }
     let event = Event::franchise(tenant, to, previous, f.version, now);
-    let change = items::update_of(keys::franchise_key(tenant), &f, &changed, expected)?;
-    let writes = outbox::with_event(change, &event, now)?;
-    conflict(
-        app.store.transact(writes).await.map_err(Into::into),
-        "The franchise changed meanwhile",
-    )?;
-    app.franchises.invalidate(tenant.as_str());
+    save_franchise(app, &f, &changed, expected, Some(&event)).await?;
     Ok((f, event))
 }

@@ -35,14 +35,21 @@ pub async fn authenticate(
     let presented = api_key
         .and_then(PresentedKey::parse)
         .ok_or(Error::Unauthorized)?;
-    let key = api_key_record(app, &presented.key_id)
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    // Compare before looking at anything else, so every failure takes the
-    // same path and time.
-    let secret_ok = ct_eq(&hash_secret(&presented.secret), &key.secret_hash);
-    if !secret_ok || key.revoked_at.is_some() {
-        return Err(Error::Unauthorized);
+    let key = key_record(app, &presented.key_id).await?;
+    // Hash and compare before looking at anything else, an unknown key id
+    // against a hash no secret has: every failure takes the same path and
+    // time (and an unknown id is cached like a known one, `key_record`).
+    let expected = key.as_ref().map_or(NO_KEY_HASH, |k| k.secret_hash.as_str());
+    let secret_ok = ct_eq(&hash_secret(&presented.secret), expected);
+    let now = app.now_ms();
+    let key = match key {
+        Some(k) if secret_ok && k.is_usable(now) => k,
+        _ => return Err(Error::Unauthorized),
+    };
+    if let Err(retry_after_ms) = app.rate_limits.take(key.key_id.as_str(), now) {
+        return Err(Error::RateLimited {
+            retry_after_s: retry_after_ms.div_ceil(1000).max(1),
+        });
     }
     let tenant = match tenant.map(str::trim).filter(|t| !t.is_empty()) {
         Some(raw) => {
@@ -67,14 +74,37 @@ pub async fn authenticate(
     let franchise = franchise(app, &tenant)
         .await?
         .ok_or_else(|| Error::forbidden("The franchise of this API key is not available"))?;
+    // A key names franchises of its own account only; one that names
+    // another's (a bad write, a tampered item) acts for none of them.
+    if franchise.account_id != key.account_id {
+        return Err(Error::forbidden(
+            "The franchise of this API key is not available",
+        ));
+    }
     if franchise.status == FranchiseStatus::Offboarded {
         return Err(Error::forbidden("This franchise is offboarded"));
     }
     Ok(Caller { key, franchise })
 }
 
-async fn api_key_record(app: &App, key_id: &KeyId) -> Result<Option<ApiKeyRecord>> {
-    cached(app, &app.keys, key_id.as_str(), &keys::api_key_key(key_id)).await
+/// The SHA-256 an unknown key id is compared with: 64 hex digits that no
+/// secret hashes to (it is not even a digest's shape: `z`).
+const NO_KEY_HASH: &str = "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz";
+
+/// An API key by id, through the cache; an unknown id is remembered as
+/// unknown for the same time (in a cache of its own, so that a flood of
+/// made-up ids cannot push real keys out), so probing ids costs what
+/// probing secrets costs.
+pub async fn key_record(app: &App, key_id: &KeyId) -> Result<Option<ApiKeyRecord>> {
+    let now = app.now_ms();
+    if app.unknown_keys.get(key_id.as_str(), now).is_some() {
+        return Ok(None);
+    }
+    let found = cached(app, &app.keys, key_id.as_str(), &keys::api_key_key(key_id)).await?;
+    if found.is_none() {
+        app.unknown_keys.insert(key_id.as_str(), (), now);
+    }
+    Ok(found)
 }
 
 /// A franchise by tenant key, through the cache.

@@ -143,7 +143,11 @@ async fn try_create(
 
     // Round trip 1: everything the call reads, in one batch.
     let read = ReadSet::new(caller, c.user.as_ref())
-        .patient_keys(tenant, c.patient.keys.iter().map(|k| k.key.as_str()))
+        .patient_keys(
+            tenant,
+            &app.patient_keys,
+            c.patient.keys.iter().map(|k| k.key.as_str()),
+        )
         .with(extra_read)
         .with(c.idempotency.as_ref().map(|i| i.key().clone()))
         .read(app)
@@ -157,7 +161,14 @@ async fn try_create(
 
     let mut writes = Vec::new();
     let user = people::user_writes(caller, c.user.as_ref(), &read, now, &mut writes)?;
-    let patient_id = people::patient_writes(tenant, &c.patient, &read, now, &mut writes)?;
+    let patient_id = people::patient_writes(
+        tenant,
+        &app.patient_keys,
+        &c.patient,
+        &read,
+        now,
+        &mut writes,
+    )?;
     let (entity_writes, response) = plan(&Planned {
         patient_id,
         created_by: user.user_id,

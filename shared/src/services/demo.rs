@@ -68,6 +68,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
                 language: Language::Fr,
             },
             label: "demo",
+            expires_at: None,
         },
     )
     .await?;
@@ -78,6 +79,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
             tenant_keys: &[DEMO_TENANT.to_owned(), DEMO_TENANT_2.to_owned()],
             owner: Owner::Existing("demo-owner".into()),
             label: "demo, both franchises",
+            expires_at: None,
         },
     )
     .await?;
@@ -108,6 +110,7 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
                 language: Language::En,
             },
             label: "other account",
+            expires_at: None,
         },
     )
     .await?;

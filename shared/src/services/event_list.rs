@@ -1,6 +1,7 @@
 //! The event list: a franchise's events of the last 30 days, oldest first,
 //! for reconciliation after an outage — the outbox items themselves, in
-//! their franchise's gsi1 partition (`keys::events_list`), with the ids and
+//! their franchise's gsi2 partition (`keys::events_list`; gsi1 holds the
+//! outbox's pending index), with the ids and
 //! bodies every other channel carries. A page ends with a sealed cursor of
 //! where it stopped, even at the end of the list: handed back later as
 //! `after`, it gives the events that came since.
@@ -14,7 +15,7 @@ use crate::domain::{EventId, TenantKey};
 use crate::error::{Error, Result};
 use crate::events::Published;
 use crate::store::items::{DETAIL, DETAIL_TYPE};
-use crate::store::table::GSI1;
+use crate::store::table::GSI2;
 use crate::store::{Cursor, Index, Item, Query, keys};
 
 /// Rounds of a filtered page (a type filter may skip many events).
@@ -46,7 +47,7 @@ pub struct EventPage {
 
 /// The query of the list (its cursors are sealed for it).
 fn list_query(tenant: &TenantKey) -> Query {
-    Query::partition(Index::Gsi1, keys::events_list(tenant))
+    Query::partition(Index::Gsi2, keys::events_list(tenant))
 }
 
 /// Where the list stands after `item`.
@@ -54,8 +55,8 @@ fn after_item(item: &Item) -> Cursor {
     Cursor {
         pk: item.key.pk.clone(),
         sk: item.key.sk.clone(),
-        ipk: item.get_str(GSI1.pk).map(str::to_owned),
-        isk: item.get_str(GSI1.sk).map(str::to_owned),
+        ipk: item.get_str(GSI2.pk).map(str::to_owned),
+        isk: item.get_str(GSI2.sk).map(str::to_owned),
     }
 }
 

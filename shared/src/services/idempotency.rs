@@ -2,8 +2,11 @@
 //! the same key and the same request answers exactly what the first call
 //! answered and creates nothing; the same key with another request is `422`.
 //!
-//! One record per franchise and key (`store::keys::idempotency_key`, under
-//! the SHA-256 of the key: the key itself is the vendor's and never stored), holding the
+//! One record per franchise, API key and idempotency key
+//! (`store::keys::idempotency_key`, under the SHA-256 of the idempotency
+//! key: it is the vendor's and never stored), so that two keys of one
+//! franchise (two vendors, or two systems of one) never answer each
+//! other's retries; it holds the
 //! fingerprint of the request (method, path, canonical JSON body, acting
 //! user) and the response (status and body text), for 24 hours.
 //!
@@ -34,7 +37,7 @@
 use serde_json::{Map, Value};
 
 use crate::crypto::hash_secret;
-use crate::domain::TenantKey;
+use crate::domain::{KeyId, TenantKey};
 use crate::error::{Error, Result};
 use crate::store::{Item, Key, Write, items, keys};
 
@@ -100,6 +103,7 @@ impl Idempotency {
     /// user is another request.
     pub fn new(
         tenant: &TenantKey,
+        api_key: &KeyId,
         key: &IdempotencyKey,
         method: &str,
         path: &str,
@@ -107,7 +111,7 @@ impl Idempotency {
         acting_user: &Value,
     ) -> Self {
         Self {
-            key: record_key(tenant, key),
+            key: record_key(tenant, api_key, key),
             fingerprint: fingerprint(method, path, body, acting_user),
         }
     }
@@ -169,8 +173,8 @@ fn expired(expires_at_ms: i64, now_ms: i64) -> bool {
     items::ttl_of(expires_at_ms).as_i64().unwrap_or(0) <= now_ms.div_euclid(1000)
 }
 
-pub fn record_key(tenant: &TenantKey, key: &IdempotencyKey) -> Key {
-    keys::idempotency_key(tenant, &hash_secret(&key.0))
+pub fn record_key(tenant: &TenantKey, api_key: &KeyId, key: &IdempotencyKey) -> Key {
+    keys::idempotency_key(tenant, api_key, &hash_secret(&key.0))
 }
 
 /// SHA-256 of the canonical JSON of `{method, path, body, user}`: equal for
@@ -227,10 +231,15 @@ mod tests {
         TenantKey::parse("demo").unwrap()
     }
 
+    fn api_key() -> KeyId {
+        KeyId::parse("0123456789abcdef").unwrap()
+    }
+
     fn idem(body: Value) -> Idempotency {
         let key = IdempotencyKey::parse("order-42").unwrap();
         Idempotency::new(
             &tenant(),
+            &api_key(),
             &key,
             "post",
             "/v2/x",
@@ -311,7 +320,7 @@ mod tests {
         let record = stored(&first, now);
         assert_eq!(
             record.key,
-            keys::idempotency_key(&tenant(), &hash_secret("order-42"))
+            keys::idempotency_key(&tenant(), &api_key(), &hash_secret("order-42"))
         );
         let items = [record.clone()];
         assert!(matches!(

@@ -17,6 +17,7 @@
 use super::auth::Caller;
 use super::people::{self, ReadSet};
 use super::retry::{always, retry_lost_races};
+use super::revocation;
 use crate::app::App;
 use crate::crypto::{ct_eq, hash_secret, random_token};
 use crate::domain::links;
@@ -143,7 +144,7 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         .as_ref()
         .map(|id| keys::followup_key(tenant, id));
     let read = ReadSet::new(caller, req.user.as_ref())
-        .patient_keys(tenant, key_values)
+        .patient_keys(tenant, &app.patient_keys, key_values)
         .with(consultation_key.clone())
         .with(followup_key.clone())
         .read(app)
@@ -155,13 +156,14 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         PatientRef::None => None,
         PatientRef::Upsert(input) => Some(people::patient_writes(
             tenant,
+            &app.patient_keys,
             input,
             &read,
             now,
             &mut writes,
         )?),
         PatientRef::ByKey { key, sub_system } => {
-            let item = read.find(&keys::patient_key_index(tenant, key));
+            let item = read.find(&keys::patient_key_index(tenant, &app.patient_keys, key));
             Some(people::patient_by_key(item, sub_system.as_deref())?)
         }
     };
@@ -207,6 +209,8 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         followup_id: req.followup_id.clone(),
         prefill: req.prefill.clone(),
         reach,
+        key_id: Some(caller.key.key_id.clone()),
+        key_expires_at: caller.key.expires_at,
     };
     let (launch, iframe_url, expires_at) = new_launch(app, tenant, scope, app.config.launch_ttl_s)?;
     writes.insert(0, launch);
@@ -335,6 +339,9 @@ pub async fn redeem(
     if launch.expires_at <= now || launch.scope.view != view {
         return Ok(Redemption::Expired);
     }
+    if !revocation::still_valid(app, tenant, &launch.scope, launch.issued_at).await? {
+        return Ok(Redemption::Expired);
+    }
     let session_token = session_token(app, token, nonce);
     if launch.redeemed_at.is_some() {
         return again(app, tenant, &launch, nonce, &session_token).await;
@@ -411,7 +418,10 @@ async fn again(
     })
 }
 
-/// The live browser session a bearer token stands for, in this franchise.
+/// The live browser session a bearer token stands for, in this franchise:
+/// every page render and page action asks here. A session of an offboarded
+/// franchise, of before its `sessionsValidAfter`, or of a revoked or
+/// expired API key is no session (`revocation`).
 pub async fn session(app: &App, tenant: &TenantKey, token: &str) -> Result<Option<BrowserSession>> {
     if !plausible_token(token) {
         return Ok(None);
@@ -421,5 +431,10 @@ pub async fn session(app: &App, tenant: &TenantKey, token: &str) -> Result<Optio
         return Ok(None);
     };
     let session: BrowserSession = items::entity_of(&item)?;
-    Ok((session.expires_at > app.now_ms()).then_some(session))
+    if session.expires_at <= app.now_ms()
+        || !revocation::still_valid(app, tenant, &session.scope, session.created_at).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(session))
 }

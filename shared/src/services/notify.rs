@@ -7,6 +7,15 @@
 //! `SENT` (`lambda::eventbridge` reads its events); locally a subscriber of
 //! the in-process bus. A delivery already recorded is not sent again, so a
 //! repeated event sends nothing.
+//!
+//! Nothing is lost either. The delivery is claimed (`PENDING`) before the
+//! send, with a version-checked write, so that of two runs at once one
+//! sends. A run that finds a *fresh* claim of another fails, so that its
+//! event is retried; a claim older than [`CLAIM_MS`] can only be a run
+//! that died between its claim and its send (a crash, a timeout), and the
+//! next run takes it over. (A run that dies after the provider accepted the
+//! message but before it recorded `SENT` makes the patient get it twice:
+//! at least once, as every event.)
 
 use crate::app::App;
 use crate::domain::{
@@ -17,8 +26,12 @@ use crate::error::{Error, Result};
 use crate::notify::{Message, Notifier};
 use crate::services::{auth, consultations, launch, people};
 
-/// How long a claimed (pending) delivery keeps others from sending.
-const CLAIM_MS: i64 = 5 * 60 * 1000;
+/// How long a claimed (pending) delivery is its claimer's. Longer than a
+/// run can last (the function's timeout is 30 s), so an older claim is a
+/// dead run's; shorter than the retries of a failed invocation (Lambda
+/// retries an asynchronous one after about one, then two more minutes), so
+/// the last retry always takes a dead run's claim over.
+pub const CLAIM_MS: i64 = 60 * 1000;
 
 /// Sends the answer link of a `SENT` consultation to its patient, once.
 pub async fn notify_patient(
@@ -29,15 +42,26 @@ pub async fn notify_patient(
 ) -> Result<Option<Delivery>> {
     let c = consultations::consultation(app, tenant, id).await?;
     let now = app.now_ms();
-    let handled = c.delivery.as_ref().is_some_and(|d| {
-        d.status == DeliveryStatus::Sent
-            || (d.status == DeliveryStatus::Pending && now - d.at < CLAIM_MS)
-    });
-    if c.status != ConsultationStatus::Sent || handled {
+    let done = c
+        .delivery
+        .as_ref()
+        .is_some_and(|d| matches!(d.status, DeliveryStatus::Sent | DeliveryStatus::NoContact));
+    if c.status != ConsultationStatus::Sent || done {
         return Ok(None);
     }
-    // Claim the delivery first (a version-checked write): of two deliveries
-    // of the same event at once, one sends and the other stops here.
+    let in_progress = || {
+        // Not done, and maybe never will be: fail, so the event is retried.
+        Error::Unavailable("another run is delivering this consultation's link".into())
+    };
+    if c.delivery
+        .as_ref()
+        .is_some_and(|d| d.status == DeliveryStatus::Pending && now - d.at < CLAIM_MS)
+    {
+        return Err(in_progress());
+    }
+    // Claim the delivery first (a version-checked write; a stale claim is
+    // taken over the same way): of two runs at once, one sends and the
+    // other fails here, to be retried.
     let claim = Delivery {
         channel: "email".into(),
         status: DeliveryStatus::Pending,
@@ -45,7 +69,7 @@ pub async fn notify_patient(
     };
     match consultations::record_delivery_at(app, &c, claim).await {
         Ok(_) => {}
-        Err(Error::Conflict(_)) => return Ok(None),
+        Err(Error::Conflict(_)) => return Err(in_progress()),
         Err(e) => return Err(e),
     }
     let patient = people::patient(app, tenant, &c.patient_id).await?;
@@ -78,6 +102,8 @@ pub async fn notify_patient(
         reach: Some(Reach::Consultation {
             consultation_id: c.consultation_id.clone(),
         }),
+        key_id: None,
+        key_expires_at: None,
     };
     let (link, _) = launch::issue_link(app, tenant, scope, app.config.answer_link_ttl_s).await?;
     let days = app.config.answer_link_ttl_s / 86_400;

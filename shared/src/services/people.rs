@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use super::auth::Caller;
 use crate::app::App;
+use crate::crypto::KeyedDigest;
 use crate::domain::patient::{PatientPlan, plan_patient};
 use crate::domain::user::{UserPlan, plan_user};
 use crate::domain::{
@@ -45,12 +46,13 @@ impl ReadSet {
     pub fn patient_keys<'a>(
         mut self,
         tenant: &TenantKey,
+        digest: &KeyedDigest,
         values: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         self.keys.extend(
             values
                 .into_iter()
-                .map(|v| keys::patient_key_index(tenant, v)),
+                .map(|v| keys::patient_key_index(tenant, digest, v)),
         );
         self
     }
@@ -146,12 +148,13 @@ pub fn user_writes(
 /// when unchanged); returns its id.
 pub fn patient_writes(
     tenant: &TenantKey,
+    digest: &KeyedDigest,
     input: &PatientInput,
     read: &Read,
     now: i64,
     writes: &mut Vec<crate::store::Write>,
 ) -> Result<PatientId> {
-    let index = PatientKeyIndex::read(tenant, &input.keys, &read.items)?;
+    let index = PatientKeyIndex::read(tenant, digest, &input.keys, &read.items)?;
     let plan = plan_patient(
         input,
         index.first_match(&input.keys),
@@ -162,14 +165,14 @@ pub fn patient_writes(
     )?;
     match &plan {
         PatientPlan::Unchanged(_) => {}
-        PatientPlan::Create(p) => writes.extend(items::create_patient_writes(p)?),
+        PatientPlan::Create(p) => writes.extend(items::create_patient_writes(p, digest)?),
         PatientPlan::Update {
             before,
             after,
             changed,
             added_keys,
         } => writes.extend(items::update_patient_writes(
-            before, after, changed, added_keys,
+            before, after, changed, added_keys, digest,
         )?),
     }
     Ok(plan.patient().patient_id.clone())
@@ -194,7 +197,8 @@ pub async fn find_by_key(
     key: &str,
     sub_system: Option<&str>,
 ) -> Result<PatientId> {
-    let item = app.store.get(&keys::patient_key_index(tenant, key)).await?;
+    let index = keys::patient_key_index(tenant, &app.patient_keys, key);
+    let item = app.store.get(&index).await?;
     patient_by_key(item.as_ref(), sub_system)
 }
 

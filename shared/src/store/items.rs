@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::keys::{self, Listed};
 use super::table::{GSI1, GSI2, GSI3};
 use super::{Attrs, Cond, Item, Key, TTL, Write};
+use crate::crypto::KeyedDigest;
 use crate::domain::patient::PatientField;
 use crate::domain::user::UserField;
 use crate::domain::{
@@ -228,10 +229,15 @@ pub struct PatientKeyIndex {
 
 impl PatientKeyIndex {
     /// Reads the index items among `items` for the key values of `keys`.
-    pub fn read(tenant: &TenantKey, keys: &[PatientKey], items: &[Item]) -> Result<Self> {
+    pub fn read(
+        tenant: &TenantKey,
+        digest: &KeyedDigest,
+        keys: &[PatientKey],
+        items: &[Item],
+    ) -> Result<Self> {
         let mut index = PatientKeyIndex::default();
         for key in keys {
-            let wanted = keys::patient_key_index(tenant, &key.key);
+            let wanted = keys::patient_key_index(tenant, digest, &key.key);
             let Some(item) = items.iter().find(|i| i.key == wanted) else {
                 continue;
             };
@@ -300,10 +306,10 @@ pub fn patients_with_key_value(item: Option<&Item>, sub_system: Option<&str>) ->
 /// one index item per distinct key value, each claiming its sub-systems
 /// (which must not be claimed yet — the uniqueness of a patient key is
 /// enforced by these conditions, not by the read before them).
-pub fn create_patient_writes(patient: &Patient) -> Result<Vec<Write>> {
+pub fn create_patient_writes(patient: &Patient, digest: &KeyedDigest) -> Result<Vec<Write>> {
     let key = keys::patient_key(&patient.tenant_key, &patient.patient_id);
     let mut writes = vec![put_new(item_of(key, patient, "patient")?)];
-    writes.extend(index_writes(patient, &patient.keys)?);
+    writes.extend(index_writes(patient, &patient.keys, digest)?);
     Ok(writes)
 }
 
@@ -315,18 +321,23 @@ pub fn update_patient_writes(
     after: &Patient,
     changed: &[PatientField],
     added_keys: &[PatientKey],
+    digest: &KeyedDigest,
 ) -> Result<Vec<Write>> {
     let key = keys::patient_key(&after.tenant_key, &after.patient_id);
     let names: Vec<&str> = changed.iter().map(|f| patient_attr(*f)).collect();
     let mut writes = vec![update_of(key, after, &names, before.version)?];
-    writes.extend(index_writes(after, added_keys)?);
+    writes.extend(index_writes(after, added_keys, digest)?);
     Ok(writes)
 }
 
 /// One `Update` per distinct key value of `patient`: refresh its record;
 /// claim the sub-systems of `claims` (absent or already ours); check that
 /// the other sub-systems still name it.
-fn index_writes(patient: &Patient, claims: &[PatientKey]) -> Result<Vec<Write>> {
+fn index_writes(
+    patient: &Patient,
+    claims: &[PatientKey],
+    digest: &KeyedDigest,
+) -> Result<Vec<Write>> {
     let snapshot = serde_json::to_value(patient)
         .map_err(|e| Error::internal(format!("patient did not serialize: {e}")))?;
     let pid = Value::from(patient.patient_id.as_str());
@@ -352,7 +363,7 @@ fn index_writes(patient: &Patient, claims: &[PatientKey]) -> Result<Vec<Write>> 
             }
         }
         writes.push(Write::Update {
-            key: keys::patient_key_index(&patient.tenant_key, value),
+            key: keys::patient_key_index(&patient.tenant_key, digest, value),
             set,
             remove: vec![],
             cond: Some(Cond::And(conds)),

@@ -14,8 +14,8 @@
 //! design, each is one format.
 
 use super::Key;
-use crate::crypto::digest_b64;
 use crate::domain::subscription::QueueName;
+use crate::crypto::{KeyedDigest, digest_b64, hash_secret};
 use crate::domain::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, KeyId, PatientId, TenantKey, UserId,
 };
@@ -57,8 +57,17 @@ pub fn patient_key(tenant: &TenantKey, patient: &PatientId) -> Key {
 }
 
 /// The index item of one patient key *value*, whatever its sub-system (see
-/// `items::PatientKeyIndex` for what it holds).
-pub fn patient_key_index(tenant: &TenantKey, key_value: &str) -> Key {
+/// `items::PatientKeyIndex` for what it holds), under its keyed hash.
+pub fn patient_key_index(tenant: &TenantKey, digest: &KeyedDigest, key_value: &str) -> Key {
+    Key::new(
+        format!("T#{tenant}#PKEY#{}", digest.digest(key_value)),
+        "PKEY",
+    )
+}
+
+/// Where the index item of a key value was before patient keys were keyed
+/// (a bare SHA-256): read and deleted by the re-keying migration only.
+pub fn legacy_patient_key_index(tenant: &TenantKey, key_value: &str) -> Key {
     Key::new(format!("T#{tenant}#PKEY#{}", digest_b64(key_value)), "PKEY")
 }
 
@@ -82,19 +91,69 @@ pub fn outbox_key(tenant: &TenantKey, event: &EventId) -> Key {
     Key::new(format!("T#{tenant}#OUTBOX#{event}"), "OUTBOX")
 }
 
-/// The record of one idempotency key (`key_hash`: its SHA-256; the key is
-/// the vendor's and never stored).
-pub fn idempotency_key(tenant: &TenantKey, key_hash: &str) -> Key {
-    Key::new(format!("T#{tenant}#IDEMPOTENCY#{key_hash}"), "IDEMPOTENCY")
+// ---- the outbox's index ------------------------------------------------
+//
+// An outbox item not relayed yet is in gsi1 under one of a few write
+// shards (so the stream of every franchise's events is not one hot
+// partition); relaying it removes it from the index (a sparse index). A
+// record that can never be delivered moves to the dead-letter shards. The
+// one listing across franchises: for the operator's re-drive; the items
+// hold ids and statuses only.
+
+/// How many shards the outbox's index partitions are spread over.
+pub const OUTBOX_SHARDS: u32 = 8;
+
+/// Which of the outbox's index partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Written, not relayed yet.
+    Pending,
+    /// Given up on: never deliverable as it is (an operator looks at it).
+    Dead,
 }
 
-/// gsi1 partition of the event list: every outbox event of a franchise,
+/// gsi1 partition of shard `shard` of the outbox items in `state`.
+pub fn outbox_index(state: OutboxState, shard: u32) -> String {
+    let state = match state {
+        OutboxState::Pending => "PENDING",
+        OutboxState::Dead => "DEAD",
+    };
+    format!("OUTBOX#{state}#{shard}")
+}
+
+/// The shard of an outbox item: from its key, spread evenly.
+pub fn outbox_shard(item: &Key) -> u32 {
+    let digest = hash_secret(&item.pk);
+    u32::from_str_radix(&digest[..4], 16).unwrap_or(0) % OUTBOX_SHARDS
+}
+
+/// gsi1 sort key of an outbox item: by creation, then its key.
+pub fn outbox_sort(created_at: i64, item: &Key) -> String {
+    format!("{created_at:013}#{}", item.pk)
+}
+
+/// The last gsi1 sort key of the items created at or before `at`.
+pub fn outbox_sort_upto(at: i64) -> String {
+    // `$` sorts right after the `#` that follows the instant.
+    format!("{at:013}$")
+}
+
+/// The record of one idempotency key of one API key (`key_hash`: its
+/// SHA-256; the key is the vendor's and never stored).
+pub fn idempotency_key(tenant: &TenantKey, api_key: &KeyId, key_hash: &str) -> Key {
+    Key::new(
+        format!("T#{tenant}#IDEMPOTENCY#{api_key}#{key_hash}"),
+        "IDEMPOTENCY",
+    )
+}
+
+/// gsi2 partition of the event list: every outbox event of a franchise,
 /// oldest first by the sort key [`events_sort`].
 pub fn events_list(tenant: &TenantKey) -> String {
     format!("T#{tenant}#EVENTS")
 }
 
-/// gsi1 sort key of an outbox event in its franchise's list.
+/// gsi2 sort key of an outbox event in its franchise's list.
 pub fn events_sort(created_at: i64, event: &EventId) -> String {
     created_sort(created_at, event.as_str())
 }
@@ -272,12 +331,13 @@ mod tests {
         let c = ConsultationId::parse("c1").unwrap();
         assert_eq!(consultation_key(&t, &c).pk, "T#demo#CONSULTATION#c1");
         assert_eq!(patient_key(&t, &p).pk, "T#demo#PATIENT#p1");
-        assert!(
-            patient_key_index(&t, "RAMQ 123")
-                .pk
-                .starts_with("T#demo#PKEY#")
-        );
-        assert!(!patient_key_index(&t, "RAMQ 123").pk.contains("RAMQ"));
+        let digest = KeyedDigest::new(&crate::crypto::Secret::ephemeral());
+        let index = patient_key_index(&t, &digest, "RAMQ 123");
+        assert!(index.pk.starts_with("T#demo#PKEY#"));
+        assert!(!index.pk.contains("RAMQ"));
+        assert_ne!(index, legacy_patient_key_index(&t, "RAMQ 123"));
+        let other = KeyedDigest::new(&crate::crypto::Secret::ephemeral());
+        assert_ne!(index, patient_key_index(&t, &other, "RAMQ 123"), "keyed");
         let k = list_keys(&t, Listed::Followups, "PLANNED", &p, 5, "f1");
         assert_eq!(k.all, ("T#demo#F".into(), "0000000000005#f1".into()));
         assert_eq!(k.by_status.0, "T#demo#F#PLANNED");
@@ -285,5 +345,24 @@ mod tests {
             k.by_patient,
             ("T#demo#P#p1".into(), "F#0000000000005#f1".into())
         );
+    }
+
+    #[test]
+    fn outbox_items_spread_over_the_shards_and_sort_by_creation() {
+        let t = TenantKey::parse("demo").unwrap();
+        let mut shards = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let item = outbox_key(&t, &EventId::generate());
+            let shard = outbox_shard(&item);
+            assert!(shard < OUTBOX_SHARDS);
+            assert_eq!(shard, outbox_shard(&item), "stable");
+            shards.insert(shard);
+        }
+        assert_eq!(shards.len(), OUTBOX_SHARDS as usize, "every shard used");
+        let item = outbox_key(&t, &EventId::generate());
+        let sort = outbox_sort(5, &item);
+        assert!(sort.as_str() <= outbox_sort_upto(5).as_str());
+        assert!(sort.as_str() > outbox_sort_upto(4).as_str());
+        assert_eq!(outbox_index(OutboxState::Dead, 3), "OUTBOX#DEAD#3");
     }
 }

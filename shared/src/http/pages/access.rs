@@ -324,6 +324,8 @@ mod tests {
             followup_id: None,
             prefill: None,
             reach,
+            key_id: None,
+            key_expires_at: None,
         }
     }
 

@@ -33,6 +33,7 @@ use super::extract::{self, QueryParams, Vendor};
 use super::wire::{integration_user, patient_of};
 use crate::app::AppState;
 use crate::clock::day_of;
+use crate::domain::types::nfc;
 use crate::domain::{Consultation, Followup, IntegrationUser, PatientId, ReasonCode};
 use crate::error::{Error, Result};
 use crate::services::auth::Caller;
@@ -191,6 +192,7 @@ fn creation(v: &Vendor, body: &Map<String, Value>, path: &str) -> Result<Creatio
     let idempotency = idempotency_key(&v.headers)?.map(|key| {
         Idempotency::new(
             v.caller.tenant(),
+            &v.caller.key.key_id,
             &key,
             "POST",
             path,
@@ -232,9 +234,10 @@ fn list_request<R: Resource>(raw: Option<&str>) -> Result<ListRequest<R::Status>
                     "patientKey and subSystem are at most 128 characters",
                 ));
             }
+            // The form keys are stored in (NFC), so that any form finds them.
             PatientFilter::ByKey {
-                key: k.to_owned(),
-                sub_system: sub.map(str::to_owned),
+                key: nfc(k),
+                sub_system: sub.map(nfc),
             }
         }
         (None, Some(id), None) => match extract::id("patientId", Some(id))? {
