@@ -115,9 +115,11 @@ fn init_logging() {
 /// The app on the store `EMBEDCARE_STORE` names (the embedded one in
 /// `data_dir` by default, or DynamoDB).
 async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    Ok(open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
-        .await?
-        .0)
+    Ok(
+        open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
+            .await?
+            .0,
+    )
 }
 
 /// The app, and the embedded store when that is the one in use (the local

@@ -14,8 +14,8 @@
 //! design, each is one format.
 
 use super::Key;
-use crate::domain::subscription::QueueName;
 use crate::crypto::{KeyedDigest, digest_b64, hash_secret};
+use crate::domain::subscription::QueueName;
 use crate::domain::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, KeyId, PatientId, TenantKey, UserId,
 };
