@@ -749,7 +749,11 @@ class Both(unittest.TestCase):
         formats = rust_partition_key_formats()
         self.assertGreaterEqual(len(formats), 8, f"partition key formats not found in shared/src: {formats}")
         roots = {f.split("#", 1)[0] for f in formats}
-        self.assertEqual(roots, {"T", "ACCOUNT", "APIKEY", "WSCONN"},
+        # WSCONN#: a live connection of the subscription stream, by API
+        # Gateway's connection id (event-stream and event-dispatcher only).
+        # CORS#: the browser-origin index of the patient endpoints' preflight
+        # (written by the operator's tooling with a franchise's origins).
+        self.assertEqual(roots, {"T", "ACCOUNT", "APIKEY", "WSCONN", "CORS"},
                          "a new partition key root: decide which functions touch it (LEADING_KEYS, both templates)")
         globs = set().union(*LEADING_KEYS.values(), INDEX_KEYS)
         for glob in globs:

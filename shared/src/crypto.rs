@@ -75,7 +75,8 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     ct_eq_bytes(a.as_bytes(), b.as_bytes())
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

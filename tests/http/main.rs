@@ -1,6 +1,8 @@
 //! The vendor API through HTTP (no socket: `oneshot` on the app's router),
 //! scenario by scenario.
 
+mod clinic;
+mod clinic_pages;
 mod cursors;
 mod delivering;
 #[path = "../support/dynamo.rs"]

@@ -950,3 +950,61 @@ pub async fn nested_conditions_and_unusual_attribute_names(h: Harness) {
     assert_eq!(item.attrs["s:pharmacy system"], json!("p1"));
     assert_eq!(item.attrs["p:p1"], json!({"v": 2}));
 }
+
+/// `add`: numbers added atomically (absent counts as 0), the item as it is
+/// after the addition returned, a condition that fails changes nothing,
+/// concurrent additions each see a distinct total, key and index
+/// attributes refused.
+pub async fn additions_are_atomic_and_return_the_new_item(h: Harness) {
+    let key = h.key("counter", "c");
+    // The item must exist: nothing is created.
+    assert_condition_failed(
+        h.store
+            .add(&key, &[("n", 1)], Some(Cond::Exists))
+            .await
+            .map(drop),
+    );
+    assert_eq!(h.get(&key).await, None);
+    h.store
+        .write(update(&key, json!({"label": "queue"}), &[], None))
+        .await
+        .expect("create");
+    let item = h
+        .store
+        .add(&key, &[("n", 1), ("m", 0)], Some(Cond::Exists))
+        .await
+        .expect("add");
+    assert_eq!(item.key, key);
+    assert_eq!(item.attrs.get("n"), Some(&json!(1)));
+    assert_eq!(item.attrs.get("m"), Some(&json!(0)));
+    assert_eq!(item.attrs.get("label"), Some(&json!("queue")));
+    let item = h
+        .store
+        .add(&key, &[("n", 2), ("m", -1)], None)
+        .await
+        .expect("add");
+    assert_eq!(item.attrs.get("n"), Some(&json!(3)));
+    assert_eq!(item.attrs.get("m"), Some(&json!(-1)));
+    let cond = Cond::AttrEq("label".into(), json!("other"));
+    assert_condition_failed(h.store.add(&key, &[("n", 1)], Some(cond)).await.map(drop));
+    let seen: Vec<i64> = futures::future::join_all((0..10).map(|_| {
+        let (store, key) = (h.store.clone(), key.clone());
+        async move {
+            let item = store
+                .add(&key, &[("n", 1)], Some(Cond::Exists))
+                .await
+                .expect("add");
+            item.attrs
+                .get("n")
+                .and_then(Value::as_i64)
+                .expect("a number")
+        }
+    }))
+    .await;
+    let distinct: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(distinct, (4..=13).collect::<BTreeSet<i64>>(), "{seen:?}");
+    for bad in ["pk", "sk", "ttl", "gsi1pk"] {
+        assert_invalid(h.store.add(&key, &[(bad, 1)], None).await.map(drop));
+    }
+    assert_invalid(h.store.add(&key, &[], None).await.map(drop));
+}

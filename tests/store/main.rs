@@ -43,6 +43,7 @@ macro_rules! contract_tests {
                 concurrent_puts_if_not_exists,
                 concurrent_version_checked_updates,
                 nested_conditions_and_unusual_attribute_names,
+                additions_are_atomic_and_return_the_new_item,
             );
         }
     };

@@ -143,4 +143,13 @@ impl shared::store::Store for SerialWrites {
         let _turn = self.lock.lock().await;
         self.inner.transact(writes).await
     }
+    async fn add(
+        &self,
+        key: &shared::store::Key,
+        amounts: &[(&str, i64)],
+        cond: Option<shared::store::Cond>,
+    ) -> shared::store::StoreResult<shared::store::Item> {
+        let _turn = self.lock.lock().await;
+        self.inner.add(key, amounts, cond).await
+    }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::clinic::TimeZoneName;
 use super::ids::{AccountId, KeyId};
 use super::types::{Email, Language, Origin, TenantKey, UserId};
 
@@ -50,6 +51,11 @@ pub struct Franchise {
     pub name: String,
     pub language: Language,
     pub allowed_origins: Vec<Origin>,
+    /// Where the franchise is: opening hours and availability are in its
+    /// local time (`America/Toronto` for franchises made before it was
+    /// asked).
+    #[serde(default = "TimeZoneName::default_zone")]
+    pub time_zone: TimeZoneName,
     pub status: FranchiseStatus,
     /// Who accepted the terms, and when (onboarding).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +225,7 @@ mod tests {
             name: "T".into(),
             language: Language::En,
             allowed_origins: vec![],
+            time_zone: TimeZoneName::default_zone(),
             status,
             terms_accepted_by: None,
             terms_accepted_at: accepted.then_some(1),

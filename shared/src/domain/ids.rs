@@ -57,6 +57,10 @@ ids! {
     EventId, "event id";
     /// A webhook endpoint of a franchise.
     EndpointId, "endpoint id";
+    IntakeId, "intake id";
+    VisitId, "visit id";
+    /// A message of a visit's chat.
+    MessageId, "message id";
 }
 
 #[cfg(test)]

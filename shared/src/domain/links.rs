@@ -61,8 +61,93 @@ pub fn launch_url(
     )
 }
 
+// ---- the patient app --------------------------------------------------------
+
+/// The patient app's routes (outside the franchise's embedded pages: its
+/// tokens carry their franchise).
+pub const CLINIC_AUTH: &str = "/auth";
+pub const CLINIC_DASHBOARD: &str = "/u/clinic";
+pub const CLINIC_VISIT_START: &str = "/visits/start/{visitId}";
+pub const CLINIC_VISIT: &str = "/visits/{visitId}";
+pub const CLINIC_APPOINTMENT: &str = "/members/appointment/{visitId}";
+pub const CLINIC_JOIN: &str = "/visits/join/{code}";
+
+pub fn clinic_visit_start(visit: &str) -> String {
+    format!("/visits/start/{visit}")
+}
+
+pub fn clinic_visit(visit: &str) -> String {
+    format!("/visits/{visit}")
+}
+
+pub fn clinic_join(code: &str) -> String {
+    format!("/visits/join/{code}")
+}
+
+/// `{base_url}/members/appointment/{visitId}?token={token}`.
+pub fn appointment_url(base_url: &str, visit: &str, token: &str) -> String {
+    format!("{base_url}/members/appointment/{visit}?token={token}")
+}
+
+/// Where `/auth` lands: `next` when it is a path of the patient app (the
+/// dashboard, a visit's waiting room, a visit), else the dashboard —
+/// never another site. Absolute URLs, `//host`, `/\host`, encoded
+/// separators, `..`, control characters and every other scheme fall
+/// back.
+pub fn resolve_next(next: Option<&str>) -> String {
+    let fallback = || CLINIC_DASHBOARD.to_owned();
+    let Some(raw) = next else { return fallback() };
+    let is_id = |s: &str| super::ids::is_id(s);
+    // Only our own grammar passes: no percent, no backslash, no query.
+    if raw.is_empty()
+        || raw.len() > 200
+        || !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
+    {
+        return fallback();
+    }
+    let parts: Vec<&str> = raw.split('/').collect();
+    let ok = match parts.as_slice() {
+        ["", "u", "clinic"] => true,
+        ["", "visits", "start", id] => is_id(id),
+        ["", "visits", id] => is_id(id) && *id != "start" && *id != "join",
+        _ => false,
+    };
+    if ok { raw.to_owned() } else { fallback() }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn next_is_a_path_of_the_patient_app_or_the_dashboard() {
+        for ok in [
+            "/u/clinic",
+            "/visits/start/abc-1",
+            "/visits/f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        ] {
+            assert_eq!(resolve_next(Some(ok)), ok);
+        }
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/%2F%2Fevil.example",
+            "%2F%2Fevil.example",
+            "javascript:alert(1)",
+            "/visits/../../evil",
+            "/u/clinic?x=https://evil",
+            "/u/clinic\n",
+            "/visits/start/",
+            "/visits/join/abc",
+            "",
+            " /u/clinic",
+        ] {
+            assert_eq!(resolve_next(Some(bad)), "/u/clinic", "{bad}");
+        }
+        assert_eq!(resolve_next(None), "/u/clinic");
+    }
+
     use super::*;
 
     #[test]

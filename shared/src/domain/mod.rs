@@ -87,6 +87,7 @@ macro_rules! named_enum {
 }
 
 pub mod account;
+pub mod clinic;
 pub mod consultation;
 pub mod followup;
 pub mod ids;
@@ -105,7 +106,10 @@ pub mod view;
 pub use account::{Account, ApiKeyRecord, Franchise, FranchiseStatus};
 pub use consultation::{Consultation, ConsultationStatus, Delivery, DeliveryStatus, Metadata};
 pub use followup::{DueDate, Followup, FollowupStatus, Frequency};
-pub use ids::{AccountId, ConsultationId, EndpointId, EventId, FollowupId, KeyId, PatientId};
+pub use ids::{
+    AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
+    PatientId, VisitId,
+};
 pub use launch::{BrowserSession, LaunchToken, Scope};
 pub use patient::{Patient, PatientInput, PatientKey, Sex};
 pub use prefill::{ConsultationPrefill, FollowupPrefill, Prefill};

@@ -28,10 +28,11 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::clock::iso_ms;
+use crate::domain::clinic::{RoomCode, Visit, VisitStatus, VisitType};
 use crate::domain::subscription::EventTypeName;
 use crate::domain::{
     Consultation, ConsultationId, ConsultationStatus, DueDate, EndpointId, EventId, Followup,
-    FollowupId, FollowupStatus, FranchiseStatus, PatientId, TenantKey,
+    FollowupId, FollowupStatus, FranchiseStatus, PatientId, TenantKey, VisitId,
 };
 
 /// The `source` of every event on the bus.
@@ -45,6 +46,7 @@ pub enum Kind {
     Followup,
     Franchise,
     Webhook,
+    Visit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,6 +82,22 @@ pub enum Data {
     Followup(FollowupData),
     Franchise(FranchiseData),
     Webhook(WebhookData),
+    Visit(VisitData),
+}
+
+/// A visit's event: ids, type, room, statuses and version only (never the
+/// reason for the visit, names or concerns).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitData {
+    pub visit_id: VisitId,
+    pub patient_id: PatientId,
+    pub provider_id: Option<crate::domain::UserId>,
+    #[serde(rename = "type")]
+    pub visit_type: VisitType,
+    pub room_code: RoomCode,
+    pub previous_status: Option<VisitStatus>,
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -140,6 +158,7 @@ impl Event {
             Kind::Webhook => "Webhook Endpoint Disabled".into(),
             Kind::Followup => format!("Followup {verb}"),
             Kind::Consultation => format!("Consultation {verb}"),
+            Kind::Visit => format!("Visit {verb}"),
         }
     }
 
@@ -207,6 +226,27 @@ impl Event {
             created,
             f.status.as_str(),
             &f.tenant_key,
+            data,
+            now,
+        )
+    }
+
+    /// A visit was created (`previous` is `None`) or changed.
+    pub fn visit(v: &Visit, previous: Option<VisitStatus>, now: i64) -> Self {
+        let data = Data::Visit(VisitData {
+            visit_id: v.visit_id.clone(),
+            patient_id: v.patient_id.clone(),
+            provider_id: v.provider_id.clone(),
+            visit_type: v.visit_type,
+            room_code: v.room_code.clone(),
+            previous_status: previous,
+            version: v.version,
+        });
+        Self::new(
+            Kind::Visit,
+            previous.is_none(),
+            v.status.as_str(),
+            &v.tenant_key,
             data,
             now,
         )

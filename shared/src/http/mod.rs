@@ -7,6 +7,7 @@
 //! calls the services, and writes responses; it knows no store key and no
 //! index partition.
 
+pub mod clinic;
 pub mod context;
 #[cfg(feature = "local")]
 pub mod dev;
@@ -38,6 +39,8 @@ pub fn vendor_routes() -> Vec<(&'static str, &'static str)> {
     let mut routes = vec![("post", CONSULTATION_CREATE), ("post", CONSULTATION_VIEW)];
     routes.extend(vendor::EMBEDDABLE.iter().map(|(path, _)| ("get", *path)));
     routes.extend_from_slice(v2::ROUTES);
+    // The patient side's routes (`clinic::ROUTES`) join this list with
+    // their OpenAPI description and their functions in the templates.
     routes
 }
 
@@ -121,12 +124,56 @@ pub fn subscribe_routes() -> Router<AppState> {
     Router::new().route(v2::EVENTS_SUBSCRIBE, subscribe)
 }
 
-/// Every router in one app: the local server, and the HTTP tests.
-pub fn app_router(app: AppState) -> Router {
-    finish(all_routes(), app)
+// The patient side's routers, one per function.
+
+/// `/v2/patients/…` (Lambda `patient-sso`).
+pub fn patient_sso_router(app: AppState) -> Router {
+    finish(clinic::sso_routes(app.clone()), app)
 }
 
-/// Every route of every function, unfinished (the local server adds its own).
+/// `/v2/rooms…`, `/v2/availability` (Lambda `rooms`).
+pub fn rooms_router(app: AppState) -> Router {
+    finish(clinic::rooms_routes(app.clone()), app)
+}
+
+/// `/v2/providers…` (Lambda `providers`).
+pub fn providers_router(app: AppState) -> Router {
+    finish(clinic::providers_routes(app.clone()), app)
+}
+
+/// `/v2/intakes…` (Lambda `intakes`).
+pub fn intakes_router(app: AppState) -> Router {
+    finish(clinic::intakes_routes(app.clone()), app)
+}
+
+/// The patient app's pages (Lambda `patient-app`).
+pub fn patient_app_router(app: AppState) -> Router {
+    finish(clinic::pages_routes(), app)
+}
+
+/// `/v2/visits…` (Lambda `visits`).
+pub fn visits_router(app: AppState) -> Router {
+    finish(clinic::visits_routes(app.clone()), app)
+}
+
+/// Every router in one app: the local server, and the HTTP tests.
+pub fn app_router(app: AppState) -> Router {
+    finish(all_routes_of(&app), app)
+}
+
+/// Every route of every function, unfinished (the local server adds its
+/// own); the patient side's carry their CORS layer, which needs the app.
+pub fn all_routes_of(app: &AppState) -> Router<AppState> {
+    all_routes()
+        .merge(clinic::sso_routes(app.clone()))
+        .merge(clinic::rooms_routes(app.clone()))
+        .merge(clinic::providers_routes(app.clone()))
+        .merge(clinic::intakes_routes(app.clone()))
+        .merge(clinic::visits_routes(app.clone()))
+        .merge(clinic::pages_routes())
+}
+
+/// Every route of the functions that need no app to be built.
 pub fn all_routes() -> Router<AppState> {
     vendor::create_routes()
         .merge(vendor::view_routes())
@@ -142,5 +189,5 @@ pub fn all_routes() -> Router<AppState> {
 
 /// `all_routes` plus local-only routes, with the shared layers.
 pub fn app_router_with(app: AppState, extra: Router<AppState>) -> Router {
-    finish(all_routes().merge(extra), app)
+    finish(all_routes_of(&app).merge(extra), app)
 }

@@ -178,6 +178,11 @@ pub fn integration_user(
 /// Decodes the `x-integration-user` header: base64 (standard or URL-safe,
 /// padded or not) of a JSON object.
 pub fn user_from_header(raw: &str) -> Result<IntegrationUser> {
+    user_from_map("x-integration-user header", &header_object(raw)?)
+}
+
+/// The JSON object of the `x-integration-user` header.
+pub fn header_object(raw: &str) -> Result<Map<String, Value>> {
     let raw = raw.trim();
     let bytes = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
         .iter()
@@ -186,7 +191,7 @@ pub fn user_from_header(raw: &str) -> Result<IntegrationUser> {
     let value: Value =
         serde_json::from_slice(&bytes).map_err(|_| Error::invalid(HEADER_FORMAT_MESSAGE))?;
     match value {
-        Value::Object(map) => user_from_map("x-integration-user header", &map),
+        Value::Object(map) => Ok(map),
         _ => Err(Error::invalid(HEADER_FORMAT_MESSAGE)),
     }
 }

@@ -10,12 +10,14 @@ use super::retry::conflict;
 use crate::app::App;
 use crate::crypto::{PresentedKey, hash_secret};
 use crate::domain::account::REVOKED_KEPT_MS;
+use crate::domain::clinic::TimeZoneName;
 use crate::domain::{
     Account, AccountId, ApiKeyRecord, Email, Franchise, FranchiseStatus, KeyId, Language, Origin,
     TenantKey, User, UserId,
 };
 use crate::error::{Error, Result};
 use crate::events::{Event, outbox};
+use crate::store::clinic_items::cors_origin_writes;
 use crate::store::{Cond, Index, Query, Write, items, keys};
 
 pub async fn create_account(app: &App, name: &str) -> Result<Account> {
@@ -82,6 +84,7 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         name: new.name.trim().to_owned(),
         language: new.language,
         allowed_origins: parse_origins(new.allowed_origins)?,
+        time_zone: TimeZoneName::default_zone(),
         status: FranchiseStatus::Active,
         terms_accepted_by: None,
         terms_accepted_at: None,
@@ -92,9 +95,15 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         updated_at: now,
         version: 1,
     };
-    let write = items::put_new(items::franchise_item(&franchise)?);
+    let mut writes = vec![items::put_new(items::franchise_item(&franchise)?)];
+    let origins: Vec<&str> = franchise
+        .allowed_origins
+        .iter()
+        .map(|o| o.as_str())
+        .collect();
+    writes.extend(cors_origin_writes(&tenant_key, &origins, &[]));
     conflict(
-        app.store.write(write).await.map_err(Into::into),
+        app.store.transact(writes).await.map_err(Into::into),
         format!("a franchise {tenant_key} already exists"),
     )?;
     Ok(franchise)
@@ -137,21 +146,38 @@ pub async fn list_franchises(app: &App, account_id: &str) -> Result<Vec<Franchis
 /// Adds origins allowed to frame a franchise's pages.
 pub async fn add_origins(app: &App, tenant: &str, origins: &[String]) -> Result<Franchise> {
     let mut f = franchise(app, tenant).await?;
-    let mut changed = false;
+    let mut added = Vec::new();
     for o in parse_origins(origins)? {
         if !f.allowed_origins.contains(&o) {
-            f.allowed_origins.push(o);
-            changed = true;
+            f.allowed_origins.push(o.clone());
+            added.push(o);
         }
     }
-    if !changed {
+    if added.is_empty() {
         return Ok(f);
     }
     let expected = f.version;
     f.version += 1;
     f.updated_at = app.now_ms();
     save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
+    let added: Vec<&str> = added.iter().map(|o| o.as_str()).collect();
+    sync_cors_index(app, &f.tenant_key, &added, &[]).await?;
     Ok(f)
+}
+
+/// The origin index follows a franchise's allowed origins (written after
+/// the franchise: it only lets a browser's preflight through, every
+/// answer checks the franchise itself).
+async fn sync_cors_index(
+    app: &App,
+    tenant: &TenantKey,
+    added: &[&str],
+    removed: &[&str],
+) -> Result<()> {
+    for w in cors_origin_writes(tenant, added, removed) {
+        app.store.write(w).await?;
+    }
+    Ok(())
 }
 
 /// Stops allowing origins to frame a franchise's pages (and to receive its
@@ -174,6 +200,28 @@ pub async fn remove_origins(app: &App, tenant: &str, origins: &[String]) -> Resu
     f.version += 1;
     f.updated_at = app.now_ms();
     save_franchise(app, &f, &["allowedOrigins"], expected, None).await?;
+    let removed: Vec<&str> = gone.iter().map(|o| o.as_str()).collect();
+    sync_cors_index(app, &f.tenant_key, &[], &removed).await?;
+    Ok(f)
+}
+
+/// Sets the IANA time zone of a franchise (its rooms' hours and its
+/// providers' availability are in its local time).
+pub async fn set_time_zone(app: &App, tenant: &str, zone: &str) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    f.time_zone = TimeZoneName::parse(zone).ok_or_else(|| {
+        Error::invalid(format!(
+            "{zone:?} is not a time zone (e.g. America/Toronto)"
+        ))
+    })?;
+    let expected = f.version;
+    f.version += 1;
+    f.updated_at = app.now_ms();
+    let key = keys::franchise_key(&f.tenant_key);
+    app.store
+        .write(items::update_of(key, &f, &["timeZone"], expected)?)
+        .await?;
+    app.franchises.invalidate(f.tenant_key.as_str());
     Ok(f)
 }
 

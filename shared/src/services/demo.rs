@@ -23,6 +23,59 @@ pub struct DemoWorld {
     pub other_tenant_key: String,
     pub account_id: String,
     pub other_account_id: String,
+    /// The demo franchise's waiting room: open around the clock, all
+    /// three visit types.
+    #[serde(default)]
+    pub room_code: String,
+    /// Its two providers, available every day 00:00–24:00.
+    #[serde(default)]
+    pub provider_ids: Vec<String>,
+}
+
+pub const DEMO_ROOM: &str = "clinic";
+pub const DEMO_PROVIDERS: [(&str, &str, &str); 2] = [
+    ("dr-martin", "Dr. Élise Martin", "Family physician"),
+    ("dr-nguyen", "Dr. Minh Nguyen", "Nurse practitioner"),
+];
+
+/// The demo room and its providers, in `tenant`.
+async fn seed_clinic(app: &App, tenant: &str) -> Result<()> {
+    use crate::domain::clinic::{Localized, RoomCode, WeeklyHours};
+    use crate::domain::{TenantKey, UserId};
+    use crate::error::Error;
+    use crate::services::clinic::rooms::{self, ProviderInput, RoomInput};
+    let bad = || Error::internal("the demo world's ids do not parse");
+    let tenant = TenantKey::parse(tenant).ok_or_else(bad)?;
+    let code = RoomCode::parse(DEMO_ROOM).ok_or_else(bad)?;
+    let mut ids = Vec::new();
+    for (id, name, title) in DEMO_PROVIDERS {
+        let user = UserId::parse(id).ok_or_else(bad)?;
+        let input = ProviderInput {
+            display_name: Some(name.to_owned()),
+            title: Some(title.to_owned()),
+            languages: Some(vec![Language::Fr, Language::En]),
+        };
+        rooms::put_provider(app, &tenant, &user, None, input).await?;
+        ids.push(user);
+    }
+    let input = RoomInput {
+        name: Some(Localized {
+            fr: "Clinique virtuelle".into(),
+            en: "Virtual clinic".into(),
+        }),
+        provider_ids: Some(ids.clone()),
+        visit_types: None,
+        durations: None,
+        hours: Some(None),
+        closed_message: None,
+        one_time_links: Some(true),
+    };
+    rooms::create_room(app, &tenant, code.clone(), input).await?;
+    for user in &ids {
+        rooms::put_availability(app, &tenant, user, &code, WeeklyHours::always(), Vec::new())
+            .await?;
+    }
+    Ok(())
 }
 
 pub const DEMO_TENANT: &str = "demo";
@@ -115,6 +168,8 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
     )
     .await?;
 
+    seed_clinic(app, DEMO_TENANT).await?;
+
     Ok(DemoWorld {
         base_url: app.config.app_base_url.clone(),
         api_key,
@@ -125,5 +180,10 @@ pub async fn seed(app: &App, allowed_origins: &[String]) -> Result<DemoWorld> {
         other_tenant_key: OTHER_TENANT.into(),
         account_id: account.account_id.to_string(),
         other_account_id: other.account_id.to_string(),
+        room_code: DEMO_ROOM.into(),
+        provider_ids: DEMO_PROVIDERS
+            .iter()
+            .map(|(id, _, _)| (*id).to_owned())
+            .collect(),
     })
 }

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod attempt;
 pub mod auth;
+pub mod clinic;
 pub mod consultations;
 pub mod creation;
 #[cfg(feature = "local")]

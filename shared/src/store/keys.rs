@@ -15,9 +15,11 @@
 
 use super::Key;
 use crate::crypto::{KeyedDigest, digest_b64, hash_secret};
+use crate::domain::clinic::RoomCode;
 use crate::domain::subscription::QueueName;
 use crate::domain::{
-    AccountId, ConsultationId, EndpointId, EventId, FollowupId, KeyId, PatientId, TenantKey, UserId,
+    AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
+    PatientId, TenantKey, UserId, VisitId,
 };
 
 pub fn account_key(account: &AccountId) -> Key {
@@ -244,6 +246,156 @@ pub fn queued_event_at(tenant: &TenantKey, queue_id: &str, sort: &str) -> Option
 /// whose queue it holds (its later frames carry nothing else).
 pub fn connection_key(connection_id: &str) -> Key {
     Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
+}
+
+// ---- the patient side: rooms, providers, visits ---------------------------
+
+/// The index item of an origin some franchise allows (`digest`: of the
+/// origin): the only item outside a tenant's keys that a browser's
+/// preflight reaches, since a preflight carries no token. It names the
+/// franchises that allow the origin, nothing else.
+pub fn cors_origin_key(origin: &str) -> Key {
+    Key::new(format!("CORS#{}", digest_b64(origin)), "CORS")
+}
+
+pub fn room_key(tenant: &TenantKey, code: &RoomCode) -> Key {
+    Key::new(format!("T#{tenant}#ROOM#{code}"), "ROOM")
+}
+
+/// gsi1 partition: a franchise's rooms (sort key: the code).
+pub fn rooms_index(tenant: &TenantKey) -> String {
+    format!("T#{tenant}#ROOMS")
+}
+
+pub fn provider_key(tenant: &TenantKey, user: &UserId) -> Key {
+    Key::new(
+        format!("T#{tenant}#PROVIDER#{}", digest_b64(user.as_str())),
+        "PROVIDER",
+    )
+}
+
+/// gsi1 partition: a franchise's providers (sort key: the user id).
+pub fn providers_index(tenant: &TenantKey) -> String {
+    format!("T#{tenant}#PROVIDERS")
+}
+
+/// A provider's availability in one room: the provider's partition holds
+/// one item per room.
+pub fn availability_key(tenant: &TenantKey, user: &UserId, room: &RoomCode) -> Key {
+    Key::new(
+        format!("T#{tenant}#AVAIL#{}", digest_b64(user.as_str())),
+        format!("ROOM#{room}"),
+    )
+}
+
+/// The partition of a provider's booked calendar cells (sort key: the
+/// cell's start, [`cell_sort`]): one query lists a range.
+pub fn cells_partition(tenant: &TenantKey, user: &UserId) -> String {
+    format!("T#{tenant}#CELLS#{}", digest_b64(user.as_str()))
+}
+
+/// The sort key of a calendar cell: its start in epoch milliseconds.
+pub fn cell_sort(start_ms: i64) -> String {
+    format!("{start_ms:013}")
+}
+
+pub fn cell_key(tenant: &TenantKey, user: &UserId, start_ms: i64) -> Key {
+    Key::new(cells_partition(tenant, user), cell_sort(start_ms))
+}
+
+pub fn intake_key(tenant: &TenantKey, id: &IntakeId) -> Key {
+    Key::new(format!("T#{tenant}#INTAKE#{id}"), "INTAKE")
+}
+
+/// A visit's partition: the visit itself, its chat messages and its
+/// live connections.
+pub fn visit_partition(tenant: &TenantKey, id: &VisitId) -> String {
+    format!("T#{tenant}#VISIT#{id}")
+}
+
+pub fn visit_key(tenant: &TenantKey, id: &VisitId) -> Key {
+    Key::new(visit_partition(tenant, id), "VISIT")
+}
+
+/// The sort key prefix of a visit's chat messages.
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// A chat message, in its visit's partition, by time.
+pub fn message_key(tenant: &TenantKey, visit: &VisitId, at: i64, id: &MessageId) -> Key {
+    Key::new(
+        visit_partition(tenant, visit),
+        format!("{MESSAGE_PREFIX}{at:013}#{id}"),
+    )
+}
+
+/// The sort key after which a visit's messages are newer than `at`.
+pub fn message_after(at: i64) -> String {
+    format!("{MESSAGE_PREFIX}{at:013}#~")
+}
+
+/// A guest join code's item (`code_hash`: the SHA-256 of the code).
+pub fn join_code_key(tenant: &TenantKey, code_hash: &str) -> Key {
+    Key::new(format!("T#{tenant}#JOIN#{code_hash}"), "JOIN")
+}
+
+/// A patient-side token (SSO, session, guest), by its id.
+pub fn clinic_token_key(tenant: &TenantKey, token_id: &str) -> Key {
+    Key::new(format!("T#{tenant}#PTOKEN#{token_id}"), "PTOKEN")
+}
+
+/// The index keys of a visit:
+/// - gsi1 `T#{tenant}#PROV#{provider}#V` / `{start or createdAt:013}#{id}`:
+///   a provider's visits by time (once it has a provider);
+/// - gsi2 `T#{tenant}#ROOM#{code}#Q` / `{ticket:012}` while it waits in
+///   the queue, or `T#{tenant}#ROOM#{code}#E` / `{createdAt:013}#{id}`
+///   while an eConsult waits for a provider (sparse: nothing otherwise);
+/// - gsi3 `T#{tenant}#P#{patientId}` / `V#{createdAt:013}#{id}`: a
+///   patient's (beside their consultations and follow-ups).
+pub fn provider_visits(tenant: &TenantKey, user: &UserId) -> String {
+    format!("T#{tenant}#PROV#{}#V", digest_b64(user.as_str()))
+}
+
+pub fn visit_time_sort(at: i64, id: &VisitId) -> String {
+    created_sort(at, id.as_str())
+}
+
+pub fn room_queue(tenant: &TenantKey, code: &RoomCode) -> String {
+    format!("T#{tenant}#ROOM#{code}#Q")
+}
+
+pub fn ticket_sort(ticket: u64) -> String {
+    format!("{ticket:012}")
+}
+
+pub fn room_econsults(tenant: &TenantKey, code: &RoomCode) -> String {
+    format!("T#{tenant}#ROOM#{code}#E")
+}
+
+/// The gsi3 sort key prefix of a patient's visits.
+pub const PATIENT_VISITS_PREFIX: &str = "V#";
+
+pub fn patient_visit_sort(created_at: i64, id: &VisitId) -> String {
+    format!(
+        "{PATIENT_VISITS_PREFIX}{}",
+        created_sort(created_at, id.as_str())
+    )
+}
+
+/// A time-driven task of a visit (a reminder, a lapse check), in its
+/// visit's partition; `kind` names it.
+pub fn due_key(tenant: &TenantKey, visit: &VisitId, kind: &str) -> Key {
+    Key::new(visit_partition(tenant, visit), format!("DUE#{kind}"))
+}
+
+/// gsi1 partition of the tasks due in one hour (UTC), every franchise
+/// together: the local timer and the sweeper read the hours that passed,
+/// by index, never by scan. The sort key is the instant, then the item.
+pub fn due_hour(at_ms: i64) -> String {
+    format!("DUE#{}", at_ms.div_euclid(3_600_000))
+}
+
+pub fn due_sort(at_ms: i64, tenant: &TenantKey, visit: &VisitId, kind: &str) -> String {
+    format!("{at_ms:013}#{tenant}#{visit}#{kind}")
 }
 
 // ---- the lists of consultations and follow-ups ----------------------------

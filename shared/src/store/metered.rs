@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Item, Key, Page, Query, Store, StoreResult, Write};
+use super::{Cond, Item, Key, Page, Query, Store, StoreResult, Write};
 
 #[derive(Debug, Default)]
 pub struct Counts {
@@ -127,5 +127,14 @@ impl Store for MeteredStore {
         self.counts.transactions.fetch_add(1, Ordering::SeqCst);
         self.record(&writes);
         self.inner.transact(writes).await
+    }
+    async fn add(
+        &self,
+        key: &Key,
+        amounts: &[(&str, i64)],
+        cond: Option<Cond>,
+    ) -> StoreResult<Item> {
+        self.counts.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.add(key, amounts, cond).await
     }
 }

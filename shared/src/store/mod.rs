@@ -18,6 +18,7 @@
 //! domain; adapters live in sub-modules. Nothing here knows a service or
 //! HTTP.
 
+pub mod clinic_items;
 pub mod cursor;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
@@ -282,6 +283,36 @@ pub trait Store: Send + Sync {
     /// `TransactWriteItems`: all writes happen or none does. At most
     /// [`MAX_TRANSACT_ITEMS`] writes, each on a distinct key.
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
+
+    /// An atomic addition: adds each `(attribute, amount)` to a number
+    /// attribute (absent: 0) of the item at `key`, if `cond` holds, and
+    /// returns the item as it is after the addition — what no other call
+    /// can see between (`UpdateItem ADD … ReturnValues ALL_NEW`). Creates
+    /// the item when it is absent, unless `cond` forbids it.
+    async fn add(
+        &self,
+        key: &Key,
+        amounts: &[(&str, i64)],
+        cond: Option<Cond>,
+    ) -> StoreResult<Item>;
+}
+
+/// What every adapter refuses in an addition: nothing to add, a key
+/// attribute, an index key attribute (a string), or `ttl`.
+pub fn validate_add(key: &Key, amounts: &[(&str, i64)]) -> StoreResult<()> {
+    if key.pk.is_empty() || key.sk.is_empty() {
+        return Err(StoreError::Invalid("empty key attribute".into()));
+    }
+    if amounts.is_empty() {
+        return Err(StoreError::Invalid("an addition adds something".into()));
+    }
+    let reserved = |n: &str| {
+        n == PK || n == SK || n == TTL || table::GSIS.iter().any(|g| g.pk == n || g.sk == n)
+    };
+    if let Some((name, _)) = amounts.iter().find(|(n, _)| reserved(n)) {
+        return Err(StoreError::Invalid(format!("cannot add to {name}")));
+    }
+    Ok(())
 }
 
 /// Approximate stored size of an item, as DynamoDB counts it closely enough

@@ -17,8 +17,8 @@
 mod access;
 mod actions;
 mod entry;
-mod shell;
-mod templates;
+pub(crate) mod shell;
+pub(crate) mod templates;
 mod texts;
 mod views;
 

@@ -27,8 +27,8 @@ use self::expr::{Expr, expressions, transact_item, with_expr};
 use self::values::{Av, cursor_of, item_av, item_of, key_av, start_key};
 use super::table;
 use super::{
-    Item, Key, MAX_BATCH_GET, PK, Page, Query, SK, SortCond, Store, StoreError, StoreResult, Write,
-    validate_transaction, validate_write,
+    Cond, Item, Key, MAX_BATCH_GET, PK, Page, Query, SK, SortCond, Store, StoreError, StoreResult,
+    Write, validate_add, validate_transaction, validate_write,
 };
 use crate::clock::Clock;
 
@@ -278,6 +278,53 @@ impl Store for DynamoStore {
                 _ => Err(unavailable(err)),
             },
         }
+    }
+
+    async fn add(
+        &self,
+        key: &Key,
+        amounts: &[(&str, i64)],
+        cond: Option<Cond>,
+    ) -> StoreResult<Item> {
+        self.add_item(key, amounts, cond).await
+    }
+}
+
+impl DynamoStore {
+    /// `UpdateItem ADD … ReturnValues ALL_NEW`.
+    async fn add_item(
+        &self,
+        key: &Key,
+        amounts: &[(&str, i64)],
+        cond: Option<Cond>,
+    ) -> StoreResult<Item> {
+        validate_add(key, amounts)?;
+        let now = self.clock.now_s();
+        let mut e = Expr::default();
+        let adds: Vec<String> = amounts
+            .iter()
+            .map(|(n, a)| {
+                let n = e.name(n);
+                let v = e.value(Av::N(a.to_string()));
+                format!("{n} {v}")
+            })
+            .collect();
+        let c = e.opt_cond(cond.as_ref(), now);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_av(key)))
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let out = with_expr!(request, e, c)
+            .send()
+            .await
+            .map_err(|err| condition_or(err, |se| se.is_conditional_check_failed_exception()))?;
+        let mut attrs = out.attributes.unwrap_or_default();
+        attrs.insert(PK.into(), Av::S(key.pk.clone()));
+        attrs.insert(SK.into(), Av::S(key.sk.clone()));
+        item_of(attrs)
     }
 }
 

@@ -42,11 +42,11 @@ use serde_json::Value;
 pub use self::work::WorkEntry;
 
 use self::query::{QueryPlan, query_index, query_table};
-use self::write::{Mode, apply};
+use self::write::{Mode, add, apply};
 use super::table::{GSIS, GsiDef};
 use super::{
-    Attrs, Index, Item, Key, MAX_BATCH_GET, PK, Page, Query, SK, Store, StoreError, StoreResult,
-    Write, validate_transaction, validate_write,
+    Attrs, Cond, Index, Item, Key, MAX_BATCH_GET, PK, Page, Query, SK, Store, StoreError,
+    StoreResult, Write, validate_add, validate_transaction, validate_write,
 };
 use crate::clock::Clock;
 
@@ -306,6 +306,19 @@ impl Store for EmbeddedStore {
         validate_transaction(&writes)?;
         self.run(move |inner| apply(inner, writes, Mode::Transaction))
             .await
+    }
+
+    async fn add(
+        &self,
+        key: &Key,
+        amounts: &[(&str, i64)],
+        cond: Option<Cond>,
+    ) -> StoreResult<Item> {
+        validate_add(key, amounts)?;
+        let key = key.clone();
+        let amounts: Vec<(String, i64)> =
+            amounts.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect();
+        self.run(move |inner| add(inner, key, amounts, cond)).await
     }
 }
 

@@ -39,6 +39,55 @@ pub(super) fn apply(inner: &Inner, writes: Vec<Write>, mode: Mode) -> StoreResul
     }
 }
 
+/// An atomic addition: the item is read, its numbers added to and the
+/// result written in one write transaction (which redb runs one at a
+/// time), then returned as written.
+pub(super) fn add(
+    inner: &Inner,
+    key: Key,
+    amounts: Vec<(String, i64)>,
+    cond: Option<Cond>,
+) -> StoreResult<Item> {
+    let txn = inner.db.begin_write().map_err(unavailable)?;
+    let now = inner.clock.now_s();
+    let outcome = (|| {
+        let current = {
+            let items = txn.open_table(ITEMS).map_err(unavailable)?;
+            read_attrs(&items, &key)?.filter(|a| !is_expired(a, now))
+        };
+        let mut set = Attrs::new();
+        for (name, amount) in &amounts {
+            let base = match current.as_ref().and_then(|a| a.get(name)) {
+                None => 0,
+                Some(v) => v.as_i64().ok_or_else(|| {
+                    StoreError::Invalid(format!("attribute {name} is not a whole number"))
+                })?,
+            };
+            set.insert(name.clone(), Value::from(base + amount));
+        }
+        let write = Write::Update {
+            key: key.clone(),
+            set,
+            remove: vec![],
+            cond,
+        };
+        apply_in(&txn, vec![write], Mode::Single, now)?;
+        let items = txn.open_table(ITEMS).map_err(unavailable)?;
+        let attrs = read_attrs(&items, &key)?.unwrap_or_default();
+        Ok(Item::new(key.clone(), attrs))
+    })();
+    match outcome {
+        Ok(item) => {
+            txn.commit().map_err(unavailable)?;
+            Ok(item)
+        }
+        Err(e) => {
+            txn.abort().map_err(unavailable)?;
+            Err(e)
+        }
+    }
+}
+
 /// Applies the writes; true when something was added to the change feed.
 fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) -> StoreResult<bool> {
     let mut items = txn.open_table(ITEMS).map_err(unavailable)?;

@@ -1,0 +1,24 @@
+//! The patient side of a clinic: waiting rooms and their opening hours,
+//! providers and their availability, intakes, live visits (walk-in,
+//! scheduled, asynchronous) with their state machine, the chat of a visit,
+//! and the tokens that carry their franchise (SSO tokens, patient-app
+//! sessions, guest join codes). Pure rules, no I/O; time zones come from
+//! `jiff`'s bundled database.
+
+pub mod availability;
+pub mod chat;
+pub mod hours;
+pub mod intake;
+pub mod provider;
+pub mod room;
+pub mod token;
+pub mod visit;
+
+pub use availability::{Availability, DatedHours};
+pub use chat::{Author, ChatMessage};
+pub use hours::{ClockTime, LocalDate, Span, TimeZoneName, Weekday, WeeklyHours};
+pub use intake::{Concern, Intake};
+pub use provider::Provider;
+pub use room::{Durations, Localized, Room, RoomCode, VisitType};
+pub use token::{ClinicToken, JoinCode, PresentedToken, TokenKind};
+pub use visit::{Visit, VisitStatus};

@@ -1,0 +1,304 @@
+//! The patient side's request formats, read into domain values with
+//! messages that name the field: instants (ISO 8601), rooms and their
+//! hours, availability, intakes; and the `"provider": true` of
+//! `x-integration-user`.
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::clinic::intake::{MAX_CONCERNS, MAX_REASON};
+use crate::domain::clinic::{
+    ClockTime, Concern, DatedHours, Durations, LocalDate, Localized, RoomCode, Span, VisitType,
+    Weekday, WeeklyHours,
+};
+use crate::domain::{Language, UserId};
+use crate::error::{Error, Result};
+use crate::http::wire::{Fields, USER_HEADER, header_object};
+use crate::services::clinic::rooms::{ProviderInput, RoomInput};
+
+/// Whether `x-integration-user` says `"provider": true`.
+pub fn names_a_provider(headers: &HeaderMap) -> Result<bool> {
+    let Some(v) = headers.get(USER_HEADER) else {
+        return Ok(false);
+    };
+    let raw = v
+        .to_str()
+        .map_err(|_| Error::invalid(crate::http::wire::HEADER_FORMAT_MESSAGE))?;
+    let map = header_object(raw)?;
+    Fields::new("x-integration-user header", &map).opt_bool("provider")
+}
+
+/// An ISO 8601 instant with its offset (`2026-01-01T09:00:00-05:00`), as
+/// epoch milliseconds.
+pub fn instant(name: &str, raw: &str) -> Result<i64> {
+    OffsetDateTime::parse(raw.trim(), &Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{name} must be an ISO 8601 instant with an offset, e.g. 2026-01-01T09:00:00Z"
+            ))
+        })
+}
+
+fn object<'a>(f: &Fields<'a>, field: &str) -> Result<Option<&'a Map<String, Value>>> {
+    match f.map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(f.error(field, "must be a JSON object")),
+    }
+}
+
+fn array<'a>(f: &Fields<'a>, field: &str) -> Result<Option<&'a Vec<Value>>> {
+    match f.map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a)),
+        Some(_) => Err(f.error(field, "must be a list")),
+    }
+}
+
+/// `{fr, en}`, both required.
+fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
+    let Some(m) = object(f, field)? else {
+        return Ok(None);
+    };
+    let label = format!("{} {field}", f.label);
+    let lf = Fields::new(&label, m);
+    Ok(Some(Localized {
+        fr: lf.required("fr", lf.opt_str("fr", 200)?)?,
+        en: lf.required("en", lf.opt_str("en", 200)?)?,
+    }))
+}
+
+fn spans(label: &str, raw: &[Value]) -> Result<Vec<Span>> {
+    if raw.len() > 12 {
+        return Err(Error::invalid(format!(
+            "Invalid {label}: at most 12 spans a day"
+        )));
+    }
+    let mut out = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        let Value::Object(m) = v else {
+            return Err(Error::invalid(format!(
+                "Invalid {label}[{i}]: must be {{start, end}}"
+            )));
+        };
+        let l = format!("{label}[{i}]");
+        let sf = Fields::new(&l, m);
+        let start = sf.opt_parsed("start", 5, ClockTime::parse, ClockTime::RULE)?;
+        let end = sf.opt_parsed("end", 5, ClockTime::parse, ClockTime::RULE)?;
+        let span = Span::new(sf.required("start", start)?, sf.required("end", end)?)
+            .ok_or_else(|| sf.error("end", "must be after start"))?;
+        out.push(span);
+    }
+    Ok(out)
+}
+
+/// `{mon: [{start, end}], …}`: a day not named is closed.
+pub fn weekly_hours(label: &str, m: &Map<String, Value>) -> Result<WeeklyHours> {
+    let mut hours = WeeklyHours::default();
+    for (day, v) in m {
+        let d = Weekday::parse(day).ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid {label}: {day} is not mon, tue, wed, thu, fri, sat or sun"
+            ))
+        })?;
+        let Value::Array(list) = v else {
+            return Err(Error::invalid(format!(
+                "Invalid {label}: {day} must be a list of spans"
+            )));
+        };
+        hours.0.insert(d, spans(&format!("{label} {day}"), list)?);
+    }
+    Ok(hours)
+}
+
+fn visit_types(f: &Fields, field: &str) -> Result<Option<Vec<VisitType>>> {
+    let Some(list) = array(f, field)? else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for v in list {
+        let t = v
+            .as_str()
+            .and_then(VisitType::parse)
+            .ok_or_else(|| f.error(field, "must list WALKIN, SCHEDULED or ECONSULT"))?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn user_ids(f: &Fields, field: &str) -> Result<Option<Vec<UserId>>> {
+    let Some(list) = array(f, field)? else {
+        return Ok(None);
+    };
+    if list.len() > 50 {
+        return Err(f.error(field, "must hold at most 50 ids"));
+    }
+    let mut out = Vec::new();
+    for v in list {
+        let id = v
+            .as_str()
+            .and_then(UserId::parse)
+            .ok_or_else(|| f.error(field, "must list user ids"))?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn durations(f: &Fields, field: &str) -> Result<Option<Durations>> {
+    let Some(m) = object(f, field)? else {
+        return Ok(None);
+    };
+    let mut d = Durations::default();
+    for (name, slot) in [
+        ("walkin", &mut d.walkin),
+        ("scheduled", &mut d.scheduled),
+        ("econsult", &mut d.econsult),
+    ] {
+        match m.get(name) {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                let n = v
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| Durations::valid(*n))
+                    .ok_or_else(|| f.error(&format!("{field}.{name}"), Durations::RULE))?;
+                *slot = n;
+            }
+        }
+    }
+    Ok(Some(d))
+}
+
+/// A room's body: its code (at creation) and what it sets.
+pub fn room_input(
+    body: &Map<String, Value>,
+    creating: bool,
+) -> Result<(Option<RoomCode>, RoomInput)> {
+    let f = Fields::new("room", body);
+    let code = if creating {
+        let c = f.opt_parsed("code", 40, RoomCode::parse, RoomCode::RULE)?;
+        Some(f.required("code", c)?)
+    } else {
+        None
+    };
+    let hours = match body.get("hours") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::Object(m)) => Some(Some(weekly_hours("room hours", m)?)),
+        Some(_) => return Err(f.error("hours", "must be a JSON object or null")),
+    };
+    let closed_message = match body.get("closedMessage") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(localized(&f, "closedMessage")?),
+    };
+    let one_time_links = match body.get("oneTimeLinks") {
+        None => None,
+        Some(_) => Some(f.opt_bool("oneTimeLinks")?),
+    };
+    Ok((
+        code,
+        RoomInput {
+            name: localized(&f, "name")?,
+            provider_ids: user_ids(&f, "providerIds")?,
+            visit_types: visit_types(&f, "visitTypes")?,
+            durations: durations(&f, "durations")?,
+            hours,
+            closed_message,
+            one_time_links,
+        },
+    ))
+}
+
+pub fn provider_input(body: &Map<String, Value>) -> Result<ProviderInput> {
+    let f = Fields::new("provider", body);
+    let languages = match array(&f, "languages")? {
+        None => None,
+        Some(list) => {
+            let mut out = Vec::new();
+            for v in list {
+                let l = v
+                    .as_str()
+                    .and_then(Language::parse)
+                    .ok_or_else(|| f.error("languages", "must list FR or EN"))?;
+                if !out.contains(&l) {
+                    out.push(l);
+                }
+            }
+            Some(out)
+        }
+    };
+    Ok(ProviderInput {
+        display_name: f.opt_str("displayName", 100)?,
+        title: f.opt_str("title", 100)?,
+        languages,
+    })
+}
+
+/// An availability's body: `roomCode`, `weekly`, `exceptions`.
+pub fn availability_input(
+    body: &Map<String, Value>,
+) -> Result<(RoomCode, WeeklyHours, Vec<DatedHours>)> {
+    let f = Fields::new("availability", body);
+    let code = f.opt_parsed("roomCode", 40, RoomCode::parse, RoomCode::RULE)?;
+    let code = f.required("roomCode", code)?;
+    let weekly = match object(&f, "weekly")? {
+        Some(m) => weekly_hours("availability weekly", m)?,
+        None => return Err(f.error("weekly", "is required")),
+    };
+    let mut exceptions = Vec::new();
+    for (i, v) in array(&f, "exceptions")?.into_iter().flatten().enumerate() {
+        let Value::Object(m) = v else {
+            return Err(f.error(&format!("exceptions[{i}]"), "must be {date, spans}"));
+        };
+        let l = format!("availability exceptions[{i}]");
+        let ef = Fields::new(&l, m);
+        let date = ef.opt_parsed("date", 10, LocalDate::parse, LocalDate::RULE)?;
+        let list = array(&ef, "spans")?.map(Vec::as_slice).unwrap_or(&[]);
+        exceptions.push(DatedHours {
+            date: ef.required("date", date)?,
+            spans: spans(&format!("{l} spans"), list)?,
+        });
+    }
+    if exceptions.len() > crate::domain::clinic::availability::MAX_EXCEPTIONS {
+        return Err(f.error("exceptions", "must hold at most 200 dates"));
+    }
+    Ok((code, weekly, exceptions))
+}
+
+/// The intake's `concerns`: `[{code?, text, primary}]`.
+pub fn concerns(f: &Fields) -> Result<Option<Vec<Concern>>> {
+    let Some(list) = array(f, "concerns")? else {
+        return Ok(None);
+    };
+    if list.len() > MAX_CONCERNS {
+        return Err(f.error("concerns", "must hold at most 20 concerns"));
+    }
+    let mut out = Vec::new();
+    for (i, v) in list.iter().enumerate() {
+        let Value::Object(m) = v else {
+            return Err(f.error(&format!("concerns[{i}]"), "must be {code?, text, primary}"));
+        };
+        let l = format!("intake concerns[{i}]");
+        let cf = Fields::new(&l, m);
+        out.push(Concern {
+            code: cf.opt_str("code", 64)?,
+            text: cf.required("text", cf.opt_str("text", MAX_REASON)?)?,
+            primary: cf.opt_bool("primary")?,
+        });
+    }
+    Ok(Some(out))
+}
+
+/// The intake's `reasonForVisit`.
+pub fn reason(f: &Fields) -> Result<Option<String>> {
+    f.opt_text("reasonForVisit", MAX_REASON)
+}

@@ -1,0 +1,1 @@
+//! Tasks that time makes due (placeholder filled in by the reminders).

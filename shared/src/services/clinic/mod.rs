@@ -1,0 +1,76 @@
+//! The patient side: SSO tokens and the patient app's sessions
+//! (`tokens.rs`), rooms, providers and availability (`rooms.rs`), free
+//! slots and bookings (`slots.rs`), intakes (`intakes.rs`), visits and
+//! their moves (`visits.rs`), their reads and lists (`reads.rs`), the chat
+//! (`chat.rs`), and the tasks time makes due (`due.rs`: reminders, lapses).
+
+pub mod chat;
+pub mod due;
+pub mod intakes;
+pub mod reads;
+pub mod rooms;
+pub mod slots;
+pub mod tokens;
+pub mod visits;
+
+use crate::domain::clinic::TokenKind;
+use crate::domain::{Franchise, PatientId, TenantKey, UserId, VisitId};
+
+/// Who acts on the patient side.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// The vendor's server (API key); `user`: the `x-integration-user`
+    /// named, if any (a provider acts this way).
+    Vendor {
+        franchise: Franchise,
+        user: Option<UserId>,
+    },
+    /// A patient (an SSO token or a patient-app session).
+    Patient {
+        franchise: Franchise,
+        patient_id: PatientId,
+        kind: TokenKind,
+        token_id: String,
+    },
+    /// A guest of one visit.
+    Guest {
+        franchise: Franchise,
+        visit_id: VisitId,
+        name: String,
+        token_id: String,
+    },
+    /// A provider in the embedded provider views (their session's user).
+    Provider { franchise: Franchise, user: UserId },
+}
+
+impl Actor {
+    pub fn franchise(&self) -> &Franchise {
+        match self {
+            Actor::Vendor { franchise, .. }
+            | Actor::Patient { franchise, .. }
+            | Actor::Guest { franchise, .. }
+            | Actor::Provider { franchise, .. } => franchise,
+        }
+    }
+
+    pub fn tenant(&self) -> &TenantKey {
+        &self.franchise().tenant_key
+    }
+
+    /// The patient this actor is limited to, if any.
+    pub fn patient(&self) -> Option<&PatientId> {
+        match self {
+            Actor::Patient { patient_id, .. } => Some(patient_id),
+            _ => None,
+        }
+    }
+
+    /// The user who acts as a provider, if any.
+    pub fn provider_user(&self) -> Option<&UserId> {
+        match self {
+            Actor::Vendor { user, .. } => user.as_ref(),
+            Actor::Provider { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+}

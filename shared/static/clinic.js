@@ -1,0 +1,137 @@
+// The patient app's script. No third-party code. The GET of every page is
+// a shell: this script moves any secret out of the address bar, then
+// continues with a form POST of the same path (the session from the
+// frame's sessionStorage, or the SSO/appointment token). Live parts (the
+// queue place, the visit's status, the chat) are refreshed from the API
+// with the session as a bearer token.
+(function () {
+  "use strict";
+  var el = document.getElementById("clinic-context");
+  var ctx = el ? JSON.parse(el.textContent) : {};
+  function frameKey() {
+    if (!window.name || window.name.indexOf("ecc-") !== 0) {
+      window.name = "ecc-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    }
+    return "embedcare.clinic." + window.name;
+  }
+  function load() {
+    try { var s = sessionStorage.getItem(frameKey()); if (s) return JSON.parse(s); } catch (e) {}
+    return (history.state && history.state.clinic) || null;
+  }
+  function save(v) {
+    try { sessionStorage.setItem(frameKey(), JSON.stringify(v)); } catch (e) {}
+    try { history.replaceState({ clinic: v }, "", location.pathname); } catch (e) {}
+  }
+  function post(path, fields) {
+    var f = document.createElement("form");
+    f.method = "post";
+    f.action = path;
+    Object.keys(fields).forEach(function (k) {
+      var i = document.createElement("input");
+      i.type = "hidden"; i.name = k; i.value = fields[k] == null ? "" : String(fields[k]);
+      f.appendChild(i);
+    });
+    document.body.appendChild(f);
+    f.submit();
+  }
+  var saved = load();
+  function go(path) {
+    var s = load() || {};
+    post(path, { session: s.session || "", locale: s.locale || "", disable_navigation: s.nav === false ? "1" : "" });
+  }
+  if (ctx.state === "shell") {
+    var url = new URL(location.href);
+    var q = url.searchParams;
+    if (location.pathname === "/auth") {
+      var fields = {
+        sso_token: q.get("sso_token") || "", next: q.get("next") || "", once: q.get("once") || "",
+        locale: q.get("locale") || "", disable_navigation: q.get("disable_navigation") || ""
+      };
+      history.replaceState(null, "", "/auth");
+      post("/auth", fields);
+      return;
+    }
+    if (location.pathname.indexOf("/members/appointment/") === 0) {
+      var tok = q.get("token") || "";
+      history.replaceState(null, "", location.pathname);
+      post(location.pathname, { link: tok, locale: q.get("locale") || "" });
+      return;
+    }
+    if (saved && saved.session) { go(location.pathname); return; }
+    post(location.pathname, { session: "" });
+    return;
+  }
+  if (ctx.state === "join") {
+    return;
+  }
+  if (ctx.state !== "page") return;
+  var session = ctx.session || (saved && saved.session) || "";
+  save({ session: session, locale: ctx.locale, nav: ctx.nav });
+  if (ctx.path && ctx.path !== location.pathname) {
+    history.replaceState({ clinic: load() }, "", ctx.path);
+  }
+  function api(method, path, body) {
+    var init = { method: method, headers: { authorization: "Bearer " + session } };
+    if (body) { init.headers["content-type"] = "application/json"; init.body = JSON.stringify(body); }
+    return fetch(path, init).then(function (r) { return r.json().then(function (j) { return { status: r.status, body: j }; }); });
+  }
+  document.querySelectorAll("a[data-nav]").forEach(function (a) {
+    a.addEventListener("click", function (e) { e.preventDefault(); go(a.getAttribute("href")); });
+  });
+  document.querySelectorAll("button[data-walkin]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      b.disabled = true;
+      var code = b.getAttribute("data-walkin");
+      api("POST", "/v2/intakes", { reasonForVisit: "Walk-in", type: "WALKIN", roomCode: code })
+        .then(function (i) { return api("POST", "/v2/visits/walkin", { intakeId: i.body.intakeId }); })
+        .then(function (v) { if (v.status === 201) go("/visits/start/" + v.body.visitId); else b.disabled = false; });
+    });
+  });
+  if (ctx.page !== "room") return;
+  var id = ctx.visitId;
+  var status = ctx.status;
+  var last = "";
+  var log = document.getElementById("chat-log");
+  var seen = {};
+  if (log) log.querySelectorAll("li[data-message]").forEach(function (li) {
+    seen[li.getAttribute("data-message")] = true; last = li.getAttribute("data-at");
+  });
+  function add(m) {
+    if (seen[m.messageId]) return;
+    seen[m.messageId] = true; last = m.at;
+    var li = document.createElement("li");
+    li.setAttribute("data-message", m.messageId);
+    var b = document.createElement("strong"); b.textContent = m.authorName;
+    li.appendChild(b); li.appendChild(document.createTextNode(" " + m.text));
+    log.appendChild(li);
+  }
+  var leave = document.getElementById("leave-queue");
+  if (leave) leave.addEventListener("click", function () {
+    api("POST", "/v2/visits/" + id + "/cancel").then(function () { go("/u/clinic"); });
+  });
+  var form = document.getElementById("chat-form");
+  if (form) form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var t = document.getElementById("chat-text");
+    api("POST", "/v2/visits/" + id + "/messages", { text: t.value }).then(function (r) {
+      if (r.status === 201) { add(r.body); t.value = ""; }
+    });
+  });
+  function tick() {
+    api("GET", "/v2/visits/" + id).then(function (r) {
+      if (r.status !== 200) return;
+      if (r.body.status !== status) { go(location.pathname); return; }
+      var p = document.getElementById("queue-position");
+      if (p && r.body.queuePosition != null) {
+        p.textContent = p.textContent.replace(/\d+/, r.body.queuePosition).replace(/\d+ min/, r.body.estimatedWaitMinutes + " min");
+      }
+    });
+    if (status === "IN_PROGRESS") {
+      var q = last ? "?after=" + encodeURIComponent(last) : "";
+      api("GET", "/v2/visits/" + id + "/messages" + q).then(function (r) {
+        if (r.status === 200) r.body.items.forEach(add);
+      });
+    }
+  }
+  setInterval(tick, 2000);
+})();
