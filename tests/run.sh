@@ -97,6 +97,18 @@ for crate in $(ls functions); do
   fi
 done
 echo "no lambda crate enables local, embedded or shared's defaults"
+# Only what delivers webhooks builds an HTTP client (reqwest, feature
+# `webhooks` of shared): the dispatcher; no other function links one.
+for crate in $(ls functions); do
+  case "$crate" in local|event-dispatcher) continue ;; esac
+  if cargo tree --locked -e normal -p "$crate" | grep -E '^[^a-z]*reqwest v'; then
+    echo "$crate links an HTTP client (reqwest): only event-dispatcher may" >&2
+    exit 1
+  fi
+done
+cargo tree --locked -e normal -p event-dispatcher | grep -qE '^[^a-z]*reqwest v' \
+  || { echo "event-dispatcher no longer links its webhook client: this check sees nothing" >&2; exit 1; }
+echo "only event-dispatcher links the webhook client"
 # ...and the packaged bootstrap holds none of the demo page's text (the
 # local binary, built for the browser step, does: the check can see it).
 DEMO_MARK=$(sed -n 's:.*<title>\(.*\)</title>.*:\1:p' shared/dev/demo.html)

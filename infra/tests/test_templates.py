@@ -58,7 +58,14 @@ RELAY = "outbox-relay"
 NOTIFIER = "patient-notifier"
 # On a schedule (an EventBridge rule): the outbox items the relay did not mark relayed.
 REDRIVE = "outbox-redrive"
-# Functions with no route: driven by the table's stream, a rule or a schedule.
+# Events for vendors outside AWS: the SQS-driven dispatcher, the stream's
+# WebSocket API function, the HTTP function of endpoints, queues and the list.
+DISPATCHER = "event-dispatcher"
+STREAM = "event-stream"
+V2_EVENTS = "v2-events"
+# Functions with no HTTP API route: driven by the table's stream, a rule, a
+# schedule, SQS, or the WebSocket API.
+EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM}
 # The patient side's API (openapi/openapi.json): documented and served by
 # the routers, its functions (patient-sso, rooms, providers, intakes,
 # visits) not in the templates yet. See test_every_openapi_route_is_wired.
@@ -76,7 +83,6 @@ NOT_DEPLOYED_YET = {
     "POST /v2/visits/{visitId}/messages",
 }
 
-EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE}
 # Parameter -> condition of the notifier's resources.
 SES_SENDER_PARAMETER = "SesSenderEmail"
 SES_CONDITION = "HasSesSender"
@@ -100,12 +106,17 @@ LEADING_KEYS = {
     # Outbox items only (T#{tenant}#OUTBOX#...): marked relayed, dead-lettered.
     RELAY: {"T#*"},
     REDRIVE: {"T#*"},
+    # Subscriptions, deliveries, outbox items; never a user.
+    V2_EVENTS: {"APIKEY#*", "T#*"},
+    DISPATCHER: {"T#*"},
+    # WSCONN#{connectionId}: a live connection's record.
+    STREAM: {"APIKEY#*", "T#*", "WSCONN#*"},
 }
 # Index queries: every index partition the listing functions query is a
 # franchise's; the re-drive queries gsi1's outbox partitions only
 # (OUTBOX#PENDING#{shard}, OUTBOX#DEAD#{shard}).
 INDEX_KEYS = {"T#*"}
-LISTING = {"embed-pages", "v2-consultations", "v2-followups"}
+LISTING = {"embed-pages", "v2-consultations", "v2-followups", V2_EVENTS}
 OUTBOX_INDEX_KEYS = {"OUTBOX#*"}
 # Route throttles: the public page routes (embed-pages) apart from the vendor API.
 PUBLIC_CRATE = "embed-pages"
@@ -113,7 +124,10 @@ THROTTLE_PARAMETERS = {"public": ("PublicRouteBurstLimit", "PublicRouteRateLimit
                        "api": ("ApiRouteBurstLimit", "ApiRouteRateLimit")}
 # Reserved concurrency: crate -> (parameter, condition, default).
 RESERVED = {RELAY: ("OutboxRelayReservedConcurrency", "ReservesRelayConcurrency", 5),
-            NOTIFIER: ("PatientNotifierReservedConcurrency", "ReservesNotifierConcurrency", 2)}
+            NOTIFIER: ("PatientNotifierReservedConcurrency", "ReservesNotifierConcurrency", 2),
+            DISPATCHER: ("EventDispatcherReservedConcurrency", "ReservesDispatcherConcurrency", 10)}
+# What the functions of event delivery get: the work queue, the WebSocket API.
+DELIVERY_ENV = {"EMBEDCARE_WORK_QUEUE_URL", "EMBEDCARE_WEBSOCKET_ENDPOINT"}
 SECRET_VERSION_PARAMETER = "DeploymentSecretVersionId"
 SECRET_CONDITION = "HasSecretVersion"
 # CloudFront managed policies (fixed ids): no caching; every viewer header but Host.
@@ -278,6 +292,8 @@ class Model:
             if attr == "StreamArn":
                 return "table-stream"
             return "table-index" if "/index/" in literal else "table"
+        if rtype == "AWS::ApiGatewayV2::Api":
+            return f"{self.res[lid]['Properties']['ProtocolType'].lower()}-api"
         return {
             "AWS::Events::EventBus": "bus",
             "AWS::SQS::Queue": "queue",
@@ -346,16 +362,34 @@ class Model:
         env.update(self.res[lid]["Properties"].get("Environment", {}).get("Variables", {}))
         return env.get(name)
 
-    def routes(self):
-        """function logical id -> set of route keys."""
+    def api_of(self, resource):
+        """The logical id of the API a route, integration or stage belongs to."""
+        return refs(resource["Properties"]["ApiId"])[0][0]
+
+    def protocol(self, api_lid):
+        return self.res[api_lid]["Properties"]["ProtocolType"]
+
+    def http_stage(self):
+        (lid, stage), = [(l, st) for l, st in self.of_type("AWS::ApiGatewayV2::Stage").items()
+                         if self.protocol(self.api_of(st)) == "HTTP"]
+        return lid, stage
+
+    def routes(self, protocol="HTTP"):
+        """function logical id -> set of route keys, of the APIs of `protocol`."""
         integrations = {}
         for lid, integ in self.of_type("AWS::ApiGatewayV2::Integration").items():
-            fns = [r for r, _ in refs(integ["Properties"]["IntegrationUri"]) if r in self.res]
+            if self.protocol(self.api_of(integ)) != protocol:
+                continue
+            fns = [r for r, _ in refs(integ["Properties"]["IntegrationUri"])
+                   if r in self.res and self.res[r]["Type"] in FUNCTION_TYPES]
             assert len(fns) == 1, f"{lid}: integration target unclear: {fns}"
-            assert integ["Properties"].get("PayloadFormatVersion") == "2.0", f"{lid}: payload v2 expected"
+            if protocol == "HTTP":
+                assert integ["Properties"].get("PayloadFormatVersion") == "2.0", f"{lid}: payload v2 expected"
             integrations[lid] = fns[0]
         out = {}
         for lid, route in self.of_type("AWS::ApiGatewayV2::Route").items():
+            if self.protocol(self.api_of(route)) != protocol:
+                continue
             targets = [r for r, _ in refs(route["Properties"]["Target"]) if r in integrations]
             assert len(targets) == 1, f"{lid}: route target unclear"
             out.setdefault(integrations[targets[0]], set()).add(route["Properties"]["RouteKey"])
@@ -436,12 +470,32 @@ class Model:
             out[fn_lid] = m
 
         for lid, esm in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            if self.resource_kinds(esm["Properties"]["EventSourceArn"]) != {"table-stream"}:
+                continue
             fn_lid = refs(esm["Properties"]["FunctionName"])[0][0]
             norm(fn_lid, esm["Properties"], esm["Properties"]["EventSourceArn"])
         for lid, fn in self.of_type("AWS::Serverless::Function").items():
             for ev in fn["Properties"].get("Events", {}).values():
                 if ev["Type"] == "DynamoDB":
                     norm(lid, ev["Properties"], ev["Properties"]["Stream"])
+        return out
+
+    def sqs_mappings(self):
+        """function logical id -> {queue logical id: (batch size, response types)}."""
+        out = {}
+        for lid, esm in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            p = esm["Properties"]
+            (queue, _), = refs(p["EventSourceArn"])
+            if self.res[queue]["Type"] != "AWS::SQS::Queue":
+                continue
+            fn_lid = refs(p["FunctionName"])[0][0]
+            out.setdefault(fn_lid, {})[queue] = (p.get("BatchSize"), p.get("FunctionResponseTypes"))
+        for lid, fn in self.of_type("AWS::Serverless::Function").items():
+            for ev in fn["Properties"].get("Events", {}).values():
+                if ev["Type"] == "SQS":
+                    p = ev["Properties"]
+                    (queue, _), = refs(p["Queue"])
+                    out.setdefault(lid, {})[queue] = (p.get("BatchSize"), p.get("FunctionResponseTypes"))
         return out
 
     def table(self):
@@ -520,7 +574,7 @@ class Both(unittest.TestCase):
                     self.assertEqual(s["tracing"], "Active")
                     self.assertEqual(s["log_group"], "own-log-group")
                     self.assertEqual(s["memory"], 256)
-                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, REDRIVE: 60}.get(crate, 10))
+                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, REDRIVE: 60, DISPATCHER: 30}.get(crate, 10))
                     expected_env = {"EMBEDCARE_STORE", "EMBEDCARE_TABLE", "EMBEDCARE_APP_BASE_URL",
                                     "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG", "EMBEDCARE_SECRET"}
                     if crate == RELAY:
@@ -529,6 +583,10 @@ class Both(unittest.TestCase):
                         expected_env |= {"EMBEDCARE_EVENT_BUS", "EMBEDCARE_REDRIVE_AFTER_MINUTES"}
                     if crate == NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER", "EMBEDCARE_ANSWER_LINK_TTL_SECONDS"}
+                    if crate in (V2_EVENTS, STREAM, DISPATCHER):
+                        expected_env |= DELIVERY_ENV
+                    if crate == DISPATCHER:
+                        expected_env.add("EMBEDCARE_SES_SENDER")
                     self.assertEqual(set(s["env"]), expected_env)
                     self.assertEqual(m.env_value(lid, "EMBEDCARE_STORE"), "dynamodb")
                     table_ref = refs(m.env_value(lid, "EMBEDCARE_TABLE"))
@@ -557,7 +615,8 @@ class Both(unittest.TestCase):
                 r = self.function_routes(m)
                 self.assertEqual(r["consultation-create"], {"POST /embeddable/consultation/create"})
                 self.assertEqual(r["consultation-view"], {"POST /embeddable/consultation/view"})
-                self.assertEqual(r["embed-pages"], {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}"})
+                self.assertEqual(r["embed-pages"], {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}",
+                                                    "GET /sdk/{proxy+}"})
                 self.assertEqual(r["v2-consultations"], {
                     "GET /v2/consultation-reasons", "GET /v2/consultations", "POST /v2/consultations",
                     "GET /v2/consultations/{consultationId}", "POST /v2/consultations/{consultationId}/cancel"})
@@ -567,6 +626,13 @@ class Both(unittest.TestCase):
                 self.assertEqual(r["v2-embed"], {
                     "POST /v2/embed/consultation/answer", "POST /v2/embed/consultation/details",
                     "POST /v2/embed/followup/answer", "POST /v2/embed/followup/details"})
+                self.assertEqual(r[V2_EVENTS], {
+                    "POST /v2/webhook-endpoints", "GET /v2/webhook-endpoints", "GET /v2/webhook-endpoints/{endpointId}",
+                    "PATCH /v2/webhook-endpoints/{endpointId}", "DELETE /v2/webhook-endpoints/{endpointId}",
+                    "POST /v2/webhook-endpoints/{endpointId}/rotate-secret",
+                    "GET /v2/webhook-endpoints/{endpointId}/deliveries", "GET /v2/events",
+                    "POST /v2/events/{eventId}/redeliver", "GET /v2/events/subscribe", "POST /v2/event-queues",
+                    "GET /v2/event-queues", "GET /v2/event-queues/{queueName}", "DELETE /v2/event-queues/{queueName}"})
                 for crate in EVENT_DRIVEN:
                     self.assertEqual(r[crate], set(), f"{crate} is event-driven: no route")
                 self.assertTrue(r["embeddable-url"])
@@ -602,9 +668,7 @@ class Both(unittest.TestCase):
     def test_api_stage(self):
         for name, m in self.models.items():
             with self.subTest(template=name):
-                stages = list(m.of_type("AWS::ApiGatewayV2::Stage").values())
-                self.assertEqual(len(stages), 1)
-                p = stages[0]["Properties"]
+                p = m.http_stage()[1]["Properties"]
                 self.assertEqual(p["StageName"], "$default")
                 self.assertTrue(p["AutoDeploy"])
                 fmt = json.loads(p["AccessLogSettings"]["Format"])
@@ -615,7 +679,7 @@ class Both(unittest.TestCase):
                 self.assertFalse([v for v in fmt.values() if "path" in v or "querystring" in v.lower()])
                 self.assertGreater(p["DefaultRouteSettings"]["ThrottlingBurstLimit"], 0)
                 self.assertGreater(p["DefaultRouteSettings"]["ThrottlingRateLimit"], 0)
-                sam_p = next(iter(self.sam.of_type("AWS::ApiGatewayV2::Stage").values()))["Properties"]
+                sam_p = self.sam.http_stage()[1]["Properties"]
                 self.assertEqual(json.loads(sam_p["AccessLogSettings"]["Format"]), fmt)
                 self.assertEqual(sam_p["DefaultRouteSettings"], p["DefaultRouteSettings"])
 
@@ -640,6 +704,21 @@ class Both(unittest.TestCase):
             # asynchronous invocations, sent by Lambda with the role).
             NOTIFIER: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")}
             | {("ses:SendEmail", "ses-identity"), ("sqs:SendMessage", "queue")},
+            # Keyed reads and writes and Query on the table (subscriptions,
+            # deliveries), Query on gsi1 (the event list); redeliveries to the
+            # work queue; a deleted queue's client disconnected.
+            V2_EVENTS: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query")}
+            | {("dynamodb:Query", "table-index"), ("sqs:SendMessage", "queue"),
+               ("execute-api:ManageConnections", "websocket-api")},
+            # Its two SQS sources, the work it sends, the stream's frames, the
+            # operator's e-mail (only with a sender).
+            DISPATCHER: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                                "dynamodb:DeleteItem", "dynamodb:Query")}
+            | {(a, "queue") for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                      "sqs:ChangeMessageVisibility", "sqs:SendMessage")}
+            | {("execute-api:ManageConnections", "websocket-api"), ("ses:SendEmail", "ses-identity")},
+            STREAM: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")}
+            | {("sqs:SendMessage", "queue"), ("execute-api:ManageConnections", "websocket-api")},
         }
         common = {("logs:CreateLogStream", "own-log-group"), ("logs:PutLogEvents", "own-log-group"),
                   ("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
@@ -693,16 +772,18 @@ class Both(unittest.TestCase):
         formats = rust_partition_key_formats()
         self.assertGreaterEqual(len(formats), 8, f"partition key formats not found in shared/src: {formats}")
         roots = {f.split("#", 1)[0] for f in formats}
+        # WSCONN#: a live connection of the subscription stream, by API
+        # Gateway's connection id (event-stream and event-dispatcher only).
         # CORS#: the browser-origin index of the patient endpoints' preflight
         # (written by the operator's tooling with a franchise's origins).
-        self.assertEqual(roots, {"T", "ACCOUNT", "APIKEY", "CORS"},
+        self.assertEqual(roots, {"T", "ACCOUNT", "APIKEY", "WSCONN", "CORS"},
                          "a new partition key root: decide which functions touch it (LEADING_KEYS, both templates)")
         globs = set().union(*LEADING_KEYS.values(), INDEX_KEYS)
         for glob in globs:
             self.assertTrue([f for f in formats if fnmatch.fnmatchcase(f, glob)], f"{glob} matches no key the code builds")
         for fmt in formats:
             covered = any(fnmatch.fnmatchcase(fmt, g) for g in globs)
-            if fmt.startswith(("T#", "APIKEY#")) or "#USER#" in fmt:
+            if fmt.startswith(("T#", "APIKEY#", "WSCONN#")) or "#USER#" in fmt:
                 self.assertTrue(covered, f"{fmt}: no function may touch it")
         self.assertIn("ACCOUNT#x", formats)
         self.assertFalse([g for g in globs if fnmatch.fnmatchcase("ACCOUNT#x", g)], "account items are the operator's")
@@ -752,7 +833,7 @@ class Both(unittest.TestCase):
     # ----------------------------------------------------------- rate limits
     def throttles(self, name, m):
         """route key -> "public" | "api", from the stage's RouteSettings."""
-        (stage_lid, stage), = m.of_type("AWS::ApiGatewayV2::Stage").items()
+        stage_lid, stage = m.http_stage()
         settings = stage["Properties"].get("RouteSettings", {})
         routes = self.function_routes(m)
         every = {k for keys in routes.values() for k in keys}
@@ -764,11 +845,12 @@ class Both(unittest.TestCase):
             self.assertEqual(s, {"ThrottlingBurstLimit": {"Ref": burst}, "ThrottlingRateLimit": {"Ref": rate}}, key)
             kinds[key] = kind
         self.assertEqual({k for k, v in kinds.items() if v == "public"},
-                         {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}"})
+                         {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}", "GET /sdk/{proxy+}"})
         # The routes must exist before the stage names them.
         depends = stage.get("DependsOn", [])
         depends = set([depends] if isinstance(depends, str) else depends)
-        route_lids = set(m.of_type("AWS::ApiGatewayV2::Route"))
+        route_lids = {lid for lid, r in m.of_type("AWS::ApiGatewayV2::Route").items()
+                      if m.protocol(m.api_of(r)) == "HTTP"}
         self.assertLessEqual(route_lids, depends, f"{name}: the stage depends on every route")
         params = {}
         for pair in THROTTLE_PARAMETERS.values():
@@ -957,8 +1039,11 @@ class Both(unittest.TestCase):
         for name, m in self.models.items():
             with self.subTest(template=name):
                 # The rule(s) that send to a queue (the notifier's rule targets a function).
+                # (The dispatcher's rule sends every event to its own queue: test_dispatcher.)
+                dispatched = {q for qs in m.sqs_mappings().values() for q in qs}
                 rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
-                         if any(m.res[refs(t["Arn"])[0][0]]["Type"] == "AWS::SQS::Queue" for t in r["Properties"]["Targets"])}
+                         if any(m.res[refs(t["Arn"])[0][0]]["Type"] == "AWS::SQS::Queue"
+                                and refs(t["Arn"])[0][0] not in dispatched for t in r["Properties"]["Targets"])}
                 self.assertEqual(len(rules), 1)
                 (rule_lid, rule), = rules.items()
                 p = rule["Properties"]
@@ -1096,8 +1181,15 @@ class Both(unittest.TestCase):
         role_policies = [lid for lid, x in m.of_type("AWS::IAM::Policy").items()
                          if role in [r for r, _ in refs(x["Properties"].get("Roles", []))]]
         notifier_resources = {fn, role, log_group, rule_lid, perm_lid, dlq, *policies, *dlq_alarms, *fn_alarms, *role_policies}
+        # The dispatcher's e-mail to the operator: its SES policy exists
+        # exactly when the sender does, too.
+        dispatcher_role = refs(m.res[m.functions()[DISPATCHER]]["Properties"]["Role"])[0][0]
+        email = {lid for lid, x in m.of_type("AWS::IAM::Policy").items()
+                 if dispatcher_role in [r for r, _ in refs(x["Properties"].get("Roles", []))]
+                 and any("ses:SendEmail" in json.dumps(st) for st in x["Properties"]["PolicyDocument"]["Statement"])}
+        self.assertEqual(len(email), 1, f"{name}: the dispatcher's e-mail policy")
         conditional = {lid for lid, r in m.res.items() if r.get("Condition") == SES_CONDITION}
-        self.assertEqual(conditional, notifier_resources, f"{name}: resources under {SES_CONDITION}")
+        self.assertEqual(conditional, notifier_resources | email, f"{name}: resources under {SES_CONDITION}")
         self.assertEqual(len(fn_alarms), 2)
         return {
             "pattern": p["EventPattern"],
@@ -1113,6 +1205,122 @@ class Both(unittest.TestCase):
             with self.subTest(template=name):
                 found[name] = self.notifier(name, m)
         self.assertEqual(found["SAM"], found["CDK"])
+
+    # ------------------------------------------------- events outside AWS
+    def dispatcher(self, name, m):
+        """The dispatcher's wiring in one template; what both must agree on."""
+        fn = m.functions()[DISPATCHER]
+        props = m.res[fn]["Properties"]
+        mappings = m.sqs_mappings()
+        self.assertEqual(set(mappings), {fn}, f"{name}: only the dispatcher reads SQS")
+        queues = mappings[fn]
+        self.assertEqual(len(queues), 2, f"{name}: the events queue and the work queue")
+        for q, (batch, types) in queues.items():
+            self.assertEqual(types, ["ReportBatchItemFailures"], q)
+            self.assertTrue(1 <= batch <= 10, q)
+        # The rule: every embedcare event, to the events queue.
+        rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                 if any(refs(t["Arn"])[0][0] in queues for t in r["Properties"]["Targets"])}
+        self.assertEqual(len(rules), 1, f"{name}: one rule feeds the dispatcher")
+        (rule_lid, rule), = rules.items()
+        self.assertEqual(rule["Properties"]["EventPattern"], {"source": ["embedcare"]})
+        (target,) = rule["Properties"]["Targets"]
+        events_q = refs(target["Arn"])[0][0]
+        (work_q,) = set(queues) - {events_q}
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_WORK_QUEUE_URL")), [(work_q, None)])
+        policies = [q for q in m.of_type("AWS::SQS::QueuePolicy").values()
+                    if events_q in [r for r, _ in refs(q["Properties"]["Queues"])]]
+        allows = [st for q in policies for st in q["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"]
+        self.assertEqual(len(allows), 1)
+        self.assertEqual(allows[0]["Principal"], {"Service": "events.amazonaws.com"})
+        self.assertEqual(refs(allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"]), [(rule_lid, "Arn")])
+        timeout = int(m.prop(m.res[fn], "Timeout"))
+        out = {"retry": target["RetryPolicy"]}
+        for kind, q in (("events", events_q), ("work", work_q)):
+            qp = m.res[q]["Properties"]
+            self.assertTrue(qp.get("SqsManagedSseEnabled"), q)
+            # Visibility at least six times the function's timeout.
+            self.assertGreaterEqual(int(qp["VisibilityTimeout"]), 6 * timeout, q)
+            # Kept beyond the three days of webhook retries.
+            self.assertGreater(int(qp["MessageRetentionPeriod"]), 3 * 24 * 3600, q)
+            redrive = qp["RedrivePolicy"]
+            dlq = refs(redrive["deadLetterTargetArn"])[0][0]
+            self.assertTrue(m.res[dlq]["Properties"].get("SqsManagedSseEnabled"))
+            alarmed = [a for a in m.of_type("AWS::CloudWatch::Alarm").values()
+                       if a["Properties"]["Namespace"] == "AWS/SQS"
+                       and dlq in [r for d in a["Properties"]["Dimensions"] for r, _ in refs(d["Value"])]]
+            self.assertEqual(len(alarmed), 1, f"{name}: {dlq} is alarmed")
+            out[kind] = {"receives": int(redrive["maxReceiveCount"]), "visibility": int(qp["VisibilityTimeout"]),
+                         "retention": int(qp["MessageRetentionPeriod"])}
+        # A fan-out failure dead-letters fast; a webhook attempt is retried for days.
+        self.assertLessEqual(out["events"]["receives"], 10)
+        self.assertGreaterEqual(out["work"]["receives"], 500)
+        # What it may do to the queues: read both, send and retry later on the work queue only.
+        by_action = {}
+        role = refs(props["Role"])[0][0]
+        docs = [p["PolicyDocument"] for p in m.res[role]["Properties"]["Policies"]]
+        for doc in docs:
+            for st in doc["Statement"]:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                for a in actions:
+                    if a.startswith("sqs:"):
+                        by_action.setdefault(a, set()).update(lid for lid, _ in refs(st["Resource"]))
+        self.assertEqual(by_action["sqs:SendMessage"], {work_q})
+        self.assertEqual(by_action["sqs:ReceiveMessage"], {events_q, work_q})
+        return out
+
+    def test_dispatcher(self):
+        found = {name: self.dispatcher(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+
+    def stream_api(self, name, m):
+        apis = {lid: a for lid, a in m.of_type("AWS::ApiGatewayV2::Api").items()
+                if a["Properties"]["ProtocolType"] == "WEBSOCKET"}
+        self.assertEqual(len(apis), 1, f"{name}: one WebSocket API")
+        (api_lid, api), = apis.items()
+        routes = m.routes("WEBSOCKET")
+        fn = m.functions()[STREAM]
+        self.assertEqual(routes, {fn: {"$connect", "$disconnect", "$default"}}, f"{name}: the stream's routes")
+        for lid, r in m.of_type("AWS::ApiGatewayV2::Route").items():
+            if m.api_of(r) == api_lid:
+                self.assertEqual(r["Properties"]["AuthorizationType"], "NONE", "the function authenticates at $connect")
+        (stage_lid, stage), = [(l, st) for l, st in m.of_type("AWS::ApiGatewayV2::Stage").items() if m.api_of(st) == api_lid]
+        sp = stage["Properties"]
+        self.assertTrue(sp["AutoDeploy"])
+        fmt = json.loads(sp["AccessLogSettings"]["Format"])
+        self.assertFalse([v for v in fmt.values() if "path" in v or "querystring" in v.lower()])
+        self.assertEqual(refs(sp["DefaultRouteSettings"]["ThrottlingRateLimit"]), [("ApiRouteRateLimit", None)])
+        # The endpoint every function posts frames to is this API's stage.
+        for crate in (V2_EVENTS, STREAM, DISPATCHER):
+            endpoint = tokens(m, m.env_value(m.functions()[crate], "EMBEDCARE_WEBSOCKET_ENDPOINT"))
+            self.assertEqual(endpoint, ["https://", ("ref", "AWS::ApiGatewayV2::Api"), ".execute-api.",
+                                        ("ref", "AWS::Region"), ".", ("ref", "AWS::URLSuffix"), f"/{sp['StageName']}"],
+                             f"{name}: {crate}")
+        # Invoked by this API only.
+        perms = [x for x in m.of_type("AWS::Lambda::Permission").values()
+                 if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
+        self.assertEqual(len(perms), 1)
+        self.assertEqual(perms[0]["Properties"]["Principal"], "apigateway.amazonaws.com")
+        self.assertIn(api_lid, [r for r, _ in refs(perms[0]["Properties"]["SourceArn"])])
+        # ManageConnections only on this API.
+        for crate in (V2_EVENTS, STREAM, DISPATCHER):
+            for actions, kinds, _ in m.statements(m.functions()[crate]):
+                if "execute-api:ManageConnections" in actions:
+                    self.assertEqual(kinds, {"websocket-api"}, f"{name}: {crate}")
+        return {"selection": api["Properties"]["RouteSelectionExpression"], "stage": sp["StageName"], "log": fmt}
+
+    def test_stream_api(self):
+        found = {name: self.stream_api(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+
+    def test_no_function_may_reach_loopback(self):
+        """Local mode's exception (webhooks to 127.0.0.1) is the local binary's:
+        no deployed function is given it."""
+        for name, m in self.models.items():
+            for crate, lid in m.functions().items():
+                with self.subTest(template=name, crate=crate):
+                    self.assertIsNone(m.env_value(lid, "EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK"))
+                    self.assertNotIn("EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK", json.dumps(m.res[lid]))
 
     # ---------------------------------------------------------------- alarms
     def test_alarms(self):
@@ -1133,7 +1341,8 @@ class Both(unittest.TestCase):
         for name, m in self.models.items():
             with self.subTest(template=name):
                 self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn",
-                                      "DeploymentSecretArn"}, set(m.t["Outputs"]))
+                                      "DeploymentSecretArn", "EventStreamUrl", "EventsDlqUrl", "WorkDlqUrl"},
+                                     set(m.t["Outputs"]))
 
 
 if __name__ == "__main__":

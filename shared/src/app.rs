@@ -7,11 +7,37 @@ use std::sync::Arc;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::crypto::KeyedDigest;
+use crate::crypto::{KeyedDigest, SealKey};
+use crate::delivery::connections::{Connections, NoConnections};
+use crate::delivery::queue::{NoQueue, WorkQueue};
+use crate::delivery::resolver::{Resolver, SystemResolver};
 use crate::domain::{ApiKeyRecord, Franchise};
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::cursor::CursorCodec;
+
+/// The purpose the webhook secrets' sealing key is derived for.
+const WEBHOOK_SECRETS: &str = "embedcare/webhook-secret/v1";
+
+/// The ports of event delivery a process may have (`delivery`): where host
+/// names resolve, where later work goes, the live connections. A process
+/// without one gets a stand-in that refuses (an HTTP function sends no
+/// work; only the stream's functions hold connections).
+pub struct Ports {
+    pub resolver: Arc<dyn Resolver>,
+    pub work: Arc<dyn WorkQueue>,
+    pub connections: Arc<dyn Connections>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Self {
+            resolver: Arc::new(SystemResolver),
+            work: Arc::new(NoQueue),
+            connections: Arc::new(NoConnections),
+        }
+    }
+}
 
 pub struct App {
     pub store: Arc<dyn Store>,
@@ -25,6 +51,11 @@ pub struct App {
     pub rate_limits: RateLimiter,
     /// Seals and opens list cursors (a key derived from the secret).
     pub cursors: CursorCodec,
+    /// Seals and opens webhook signing secrets (a key derived from the secret).
+    pub webhook_secrets: SealKey,
+    pub resolver: Arc<dyn Resolver>,
+    pub work: Arc<dyn WorkQueue>,
+    pub connections: Arc<dyn Connections>,
     /// Hashes patient key values into store keys (a key derived from the
     /// secret).
     pub patient_keys: KeyedDigest,
@@ -34,17 +65,30 @@ pub type AppState = Arc<App>;
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Config) -> AppState {
+        Self::with_ports(store, clock, config, Ports::default())
+    }
+
+    pub fn with_ports(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+        ports: Ports,
+    ) -> AppState {
         let ttl_ms = config.cache_ttl_s * 1000;
         let rate_limits = RateLimiter::new(config.rate_limit_per_s, config.rate_limit_burst);
         Arc::new(Self {
             store,
             clock,
             cursors: CursorCodec::new(&config.secret),
+            webhook_secrets: config.secret.sealing_key(WEBHOOK_SECRETS),
             patient_keys: KeyedDigest::new(&config.secret),
             config,
             keys: TtlCache::new(ttl_ms, 10_000),
             unknown_keys: TtlCache::new(ttl_ms, 10_000),
             franchises: TtlCache::new(ttl_ms, 10_000),
+            resolver: ports.resolver,
+            work: ports.work,
+            connections: ports.connections,
             rate_limits,
         })
     }

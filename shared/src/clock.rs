@@ -71,9 +71,25 @@ pub fn iso_ms(ms: i64) -> String {
     )
 }
 
+/// Epoch milliseconds of an RFC 3339 instant (what [`iso_ms`] writes).
+pub fn parse_iso_ms(s: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_instants_read_back() {
+        assert_eq!(
+            parse_iso_ms("2025-01-15T14:30:00.123Z"),
+            Some(1_736_951_400_123)
+        );
+        assert_eq!(parse_iso_ms(&iso_ms(42)), Some(42));
+        assert_eq!(parse_iso_ms("yesterday"), None);
+    }
 
     #[test]
     fn iso_ms_has_millisecond_precision_and_z() {

@@ -8,6 +8,8 @@ use crate::crypto::Secret;
 
 /// The variable that holds the deployment secret (at least 32 characters).
 pub const SECRET_VAR: &str = "EMBEDCARE_SECRET";
+/// The variable of local mode's loopback exception for webhooks.
+pub const LOOPBACK_VAR: &str = "EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -33,6 +35,11 @@ pub struct Config {
     /// The deployment secret (`EMBEDCARE_SECRET`); the same in every
     /// function of a deployment, so that what one seals another opens.
     pub secret: Secret,
+    /// Local mode's exception to the webhook rules: `http` to 127.0.0.1,
+    /// localhost or [::1] (`EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK=1`; the local
+    /// binary sets it, no template does). Off, a webhook goes to public
+    /// `https` addresses only.
+    pub webhook_allow_loopback: bool,
 }
 
 impl Config {
@@ -47,6 +54,7 @@ impl Config {
             rate_limit_per_s: 50,
             rate_limit_burst: 100,
             secret: Secret::ephemeral(),
+            webhook_allow_loopback: false,
         }
     }
 
@@ -77,6 +85,7 @@ impl Config {
         c.launch_ttl_s = env_num("EMBEDCARE_LAUNCH_TTL_SECONDS", c.launch_ttl_s, 10, 86_400)?;
         c.session_ttl_s = env_num("EMBEDCARE_SESSION_TTL_SECONDS", c.session_ttl_s, 60, 86_400)?;
         c.cache_ttl_s = env_num("EMBEDCARE_CACHE_TTL_SECONDS", c.cache_ttl_s, 0, 60)?;
+        c.webhook_allow_loopback = env_num(LOOPBACK_VAR, 0, 0, 1)? == 1;
         c.rate_limit_per_s = env_num(
             "EMBEDCARE_RATE_LIMIT_PER_SECOND",
             c.rate_limit_per_s.into(),

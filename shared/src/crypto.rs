@@ -1,11 +1,14 @@
 //! Secrets: random tokens, their hashes, constant-time comparison, the API
-//! key format `ek_<keyId>_<secret>`, and the deployment secret with the
-//! keyed tags (HMAC-SHA256) derived from it.
+//! key format `ek_<keyId>_<secret>`, the deployment secret with the keyed
+//! tags (HMAC-SHA256) and the sealing keys (AES-256-GCM) derived from it,
+//! and the webhook secrets and signatures.
 //!
 //! Launch tokens, session tokens and API key secrets are 256 random bits, so
 //! a single SHA-256 is the right hash: a slow password hash protects
 //! low-entropy secrets and would only add latency here.
 
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -124,6 +127,86 @@ impl Secret {
     pub fn derive(&self, purpose: &str) -> TagKey {
         TagKey(tag_with(&self.0, &[purpose.as_bytes()]))
     }
+
+    /// The sealing key of one purpose (AES-256-GCM, keyed with
+    /// HMAC-SHA256(secret, purpose)): for what we must read back, such as
+    /// webhook signing secrets.
+    pub fn sealing_key(&self, purpose: &str) -> SealKey {
+        let key = tag_with(&self.0, &[purpose.as_bytes()]);
+        SealKey(Aes256Gcm::new(&key.into()))
+    }
+}
+
+/// Encrypts and decrypts small secrets, each bound to what it belongs to
+/// (`aad`, e.g. the tenant and the endpoint: a sealed value copied to
+/// another item does not open).
+#[derive(Clone)]
+pub struct SealKey(Aes256Gcm);
+
+impl std::fmt::Debug for SealKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealKey(..)")
+    }
+}
+
+const NONCE_LEN: usize = 12;
+
+impl SealKey {
+    /// base64url of a random 96-bit nonce followed by the ciphertext and
+    /// its tag.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<String> {
+        let nonce = random_bytes(NONCE_LEN)?;
+        let sealed = self
+            .0
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| Error::internal("sealing failed"))?;
+        let mut out = nonce;
+        out.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// The plaintext of `sealed`, if it was sealed with this key and `aad`.
+    pub fn open(&self, sealed: &str, aad: &[u8]) -> Option<Vec<u8>> {
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if bytes.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let (nonce, ct) = bytes.split_at(NONCE_LEN);
+        self.0
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .ok()
+    }
+}
+
+/// A new webhook signing secret: `whsec_` and 32 random bytes (base64url).
+/// Shown once; stored sealed.
+pub fn webhook_secret() -> Result<String> {
+    Ok(format!("whsec_{}", random_token()?))
+}
+
+/// The `Embedcare-Signature` header of a delivery sent at `t` (Unix
+/// seconds): `t={t},v1={hex}[,v1={hex}…]`, each `v1` the hex HMAC-SHA256,
+/// keyed with one of `secrets` (the whole `whsec_…` text), of `{t}.{body}`.
+pub fn webhook_signature(secrets: &[&str], t: i64, body: &[u8]) -> String {
+    let mut header = format!("t={t}");
+    for secret in secrets {
+        // HMAC takes a key of any length: `new_from_slice` cannot fail.
+        let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()) else {
+            continue;
+        };
+        mac.update(t.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        header.push_str(",v1=");
+        header.push_str(&hex(&mac.finalize().into_bytes()));
+    }
+    header
 }
 
 /// A key derived for one purpose; it only makes and checks tags.
@@ -157,7 +240,7 @@ impl TagKey {
 
 fn tag_with(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC takes a key of any length: `new_from_slice` cannot fail.
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
         return [0; 32];
     };
     for part in parts {
@@ -279,6 +362,45 @@ mod tests {
         assert!(!k.verify(&[b"x", b"y"], &t[..31]));
         assert!(Secret::new(vec![0u8; 31]).is_none());
         assert_eq!(format!("{secret:?}"), "Secret(..)");
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_context() {
+        let secret = Secret::ephemeral();
+        let k = secret.sealing_key("embedcare/test/v1");
+        let sealed = k.seal(b"whsec_abc", b"demo/e1").unwrap();
+        assert_eq!(
+            k.open(&sealed, b"demo/e1").as_deref(),
+            Some(&b"whsec_abc"[..])
+        );
+        assert_eq!(k.open(&sealed, b"demo/e2"), None, "bound to its context");
+        assert_eq!(secret.sealing_key("other").open(&sealed, b"demo/e1"), None);
+        assert_eq!(
+            Secret::ephemeral()
+                .sealing_key("embedcare/test/v1")
+                .open(&sealed, b"demo/e1"),
+            None
+        );
+        assert_ne!(
+            k.seal(b"whsec_abc", b"demo/e1").unwrap(),
+            sealed,
+            "a fresh nonce each time"
+        );
+        assert_eq!(k.open("AAAA", b""), None);
+        assert!(!sealed.contains("abc"));
+    }
+
+    #[test]
+    fn webhook_signatures_are_stripe_style() {
+        let s = webhook_secret().unwrap();
+        assert!(s.starts_with("whsec_") && s.len() == 49);
+        // HMAC-SHA256("whsec_test", "1700000000.{}"), computed with Python's hmac.
+        assert_eq!(
+            webhook_signature(&["whsec_test"], 1_700_000_000, b"{}"),
+            "t=1700000000,v1=35495024f4ef3f94e5a93e22221544c4b75e9a42300cd965ab81cb85cd994e91"
+        );
+        let two = webhook_signature(&["whsec_a", "whsec_b"], 5, b"x");
+        assert_eq!(two.matches(",v1=").count(), 2);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::app::{App, AppState};
+use crate::app::{App, AppState, Ports};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::store::Store;
@@ -94,6 +94,11 @@ pub async fn store(
 /// clients built once, here, at cold start; `EMBEDCARE_SECRET` and
 /// `EMBEDCARE_APP_BASE_URL` required.
 pub async fn lambda_app() -> Result<AppState, String> {
+    lambda_app_with(Ports::default()).await
+}
+
+/// [`lambda_app`] with the ports of event delivery.
+pub async fn lambda_app_with(ports: Ports) -> Result<AppState, String> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let kind = StoreKind::from_env(StoreKind::Dynamodb)?;
     let data_dir = std::env::var("EMBEDCARE_DATA_DIR").ok();
@@ -102,7 +107,45 @@ pub async fn lambda_app() -> Result<AppState, String> {
     if config.app_base_url.is_empty() {
         return Err("EMBEDCARE_APP_BASE_URL must be set".into());
     }
-    Ok(App::new(store, clock, config))
+    Ok(App::with_ports(store, clock, config, ports))
+}
+
+/// The work queue on SQS: `EMBEDCARE_WORK_QUEUE_URL`.
+#[cfg(feature = "aws-events")]
+pub async fn sqs_work_queue() -> Result<crate::delivery::sqs::SqsQueue, String> {
+    let url = std::env::var("EMBEDCARE_WORK_QUEUE_URL")
+        .map_err(|_| "EMBEDCARE_WORK_QUEUE_URL must be set".to_owned())?;
+    let client = aws_sdk_sqs::Client::new(&aws_config().await?);
+    Ok(crate::delivery::sqs::SqsQueue::new(client, url))
+}
+
+/// The ports of the functions of event delivery (`event-dispatcher`,
+/// `event-stream`, `v2-events`): the work queue on SQS, the WebSocket
+/// API's connections (`EMBEDCARE_WEBSOCKET_ENDPOINT`, its
+/// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`), the
+/// system's resolver.
+#[cfg(feature = "aws-events")]
+pub async fn delivery_ports() -> Result<(Ports, Arc<crate::delivery::sqs::SqsQueue>), String> {
+    let endpoint = std::env::var("EMBEDCARE_WEBSOCKET_ENDPOINT")
+        .map_err(|_| "EMBEDCARE_WEBSOCKET_ENDPOINT must be set".to_owned())?;
+    let work = Arc::new(sqs_work_queue().await?);
+    let connections =
+        crate::delivery::apigw::ApiGatewayConnections::new(&aws_config().await?, &endpoint);
+    let ports = Ports {
+        resolver: Arc::new(crate::delivery::resolver::SystemResolver),
+        work: work.clone(),
+        connections: Arc::new(connections),
+    };
+    Ok((ports, work))
+}
+
+/// The notifier of the operator's e-mails: SES when `EMBEDCARE_SES_SENDER`
+/// is set, else one that only logs that nobody could be told.
+pub async fn operator_notifier() -> Result<Arc<dyn crate::notify::Notifier>, String> {
+    match std::env::var("EMBEDCARE_SES_SENDER") {
+        Ok(sender) if !sender.trim().is_empty() => Ok(Arc::new(ses_notifier().await?)),
+        _ => Ok(Arc::new(crate::notify::NoNotifier)),
+    }
 }
 
 /// The bus the relay puts events on: EventBridge, `EMBEDCARE_EVENT_BUS`.

@@ -191,13 +191,27 @@ export async function subscribeBus(baseUrl) {
  * ::1 when there is one), so that both http://localhost:PORT and
  * http://127.0.0.1:PORT reach it — two different origins.
  */
-export async function startVendorHost({ patient }) {
+/** What the look-alike page posts to its parent, to any origin. */
+const LOOK_ALIKE = `
+  var fake = {id: "00000000-0000-4000-8000-00000000f00d", createdAt: "2026-01-01T00:00:00.000Z",
+              eventType: "consultation", operation: "update", status: "DONE", tenantKey: "demo", data: {}};
+  function post() {
+    parent.postMessage({type: "embed.ready", view: "consultation/details", tenantKey: "demo"}, "*");
+    parent.postMessage({type: "embed.resize", height: 9999}, "*");
+    parent.postMessage({type: "session.expired", view: "consultation/start", tenantKey: "demo"}, "*");
+    parent.postMessage(fake, "*");
+  }
+  post();
+  setTimeout(post, 200);
+`;
+
+export async function startVendorHost({ patient, page: pageFile = "host.html", script = "host.js" }) {
   // The app's address and the key are known once embedcare runs, and
   // embedcare needs this host's origin first (--allow-origin): configure().
   let appBaseUrl = null;
   let apiKey = null;
-  const page = readFileSync(path.join(HERE, "host", "host.html"), "utf8");
-  const js = readFileSync(path.join(HERE, "host", "host.js"), "utf8");
+  const page = readFileSync(path.join(HERE, "host", pageFile), "utf8");
+  const js = readFileSync(path.join(HERE, "host", script), "utf8");
   const patientKey = patient.keys[0].key;
   const api = (p, init = {}) => fetch(`${appBaseUrl}${p}`, {
     ...init,
@@ -239,12 +253,23 @@ export async function startVendorHost({ patient }) {
       if (!appBaseUrl) return send(503, "text/plain", "not configured");
       const url = new URL(req.url, "http://host");
       if (req.method === "GET" && (url.pathname === "/" || url.pathname === "/host.html")) {
-        return send(200, "text/html; charset=utf-8", page.replaceAll("{{APP_ORIGIN}}", appBaseUrl), {
-          "Content-Security-Policy": `default-src 'self'; frame-src ${appBaseUrl}; style-src 'self' 'unsafe-inline'`,
+        // The page may load the app's SDK (script-src) and frame the app,
+        // and a page of its other origin (the look-alike of the SDK test).
+        const other = `http://127.0.0.1:${port}`;
+        return send(200, "text/html; charset=utf-8", page.replaceAll("{{APP_ORIGIN}}", appBaseUrl).replaceAll("{{FOREIGN_ORIGIN}}", other), {
+          "Content-Security-Policy": `default-src 'self'; script-src 'self' ${appBaseUrl}; frame-src ${appBaseUrl} ${other}; style-src 'self' 'unsafe-inline'`,
         });
       }
       if (req.method === "GET" && url.pathname === "/host.js") {
         return send(200, "text/javascript; charset=utf-8", js);
+      }
+      // A page of another origin that posts look-alikes of the app's messages.
+      if (req.method === "GET" && url.pathname === "/look-alike.html") {
+        return send(200, "text/html; charset=utf-8",
+          '<!doctype html><title>look-alike</title><script src="/look-alike.js"></script>');
+      }
+      if (req.method === "GET" && url.pathname === "/look-alike.js") {
+        return send(200, "text/javascript; charset=utf-8", LOOK_ALIKE);
       }
       if (req.method === "POST" && url.pathname === "/vendor/launch") {
         let raw = "";

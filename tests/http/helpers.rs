@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use shared::app::Ports;
 use shared::clock::ManualClock;
 use shared::domain::{AccountId, EventId, PatientId, TenantKey, UserId};
 use shared::services::demo::{self, DemoWorld};
@@ -66,6 +67,15 @@ pub fn on_dynamodb() -> bool {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| Ports::default(), |_| {}).await
+}
+
+/// An app with the delivery ports `ports` makes (on the test's clock) and
+/// configuration changes.
+pub async fn spawn_app_with(
+    ports: impl FnOnce(&ManualClock) -> Ports,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     // Logs of the app under test, when asked for: EMBEDCARE_LOG=debug.
     if let Ok(filter) = std::env::var("EMBEDCARE_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -79,17 +89,25 @@ pub async fn spawn_app() -> TestApp {
     } else {
         Arc::new(EmbeddedStore::in_memory(Arc::new(clock.clone())).expect("in-memory store"))
     };
-    spawn_app_on(inner, clock).await
+    let ports = ports(&clock);
+    spawn_app_on_with(inner, clock, ports, configure).await
 }
 
 /// An app on a given store (whose clock is `clock`).
 pub async fn spawn_app_on(inner: Arc<dyn Store>, clock: ManualClock) -> TestApp {
+    spawn_app_on_with(inner, clock, Ports::default(), |_| {}).await
+}
+
+async fn spawn_app_on_with(
+    inner: Arc<dyn Store>,
+    clock: ManualClock,
+    ports: Ports,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let store = Arc::new(MeteredStore::new(inner));
-    let app = App::new(
-        store.clone(),
-        Arc::new(clock.clone()),
-        Config::new(BASE_URL),
-    );
+    let mut config = Config::new(BASE_URL);
+    configure(&mut config);
+    let app = App::with_ports(store.clone(), Arc::new(clock.clone()), config, ports);
     let world = demo::seed(&app, &[HOST_ORIGIN.to_owned()])
         .await
         .expect("demo world");

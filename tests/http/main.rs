@@ -5,11 +5,16 @@ mod clinic;
 mod clinic_pages;
 mod clinic_time;
 mod cursors;
+mod delivering;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod event_list;
+mod event_queues;
 mod guards;
 mod helpers;
 mod launches;
+#[path = "../support/life.rs"]
+mod life;
 mod notifier;
 mod outbox;
 mod pages;
@@ -21,4 +26,6 @@ mod seed_002;
 mod sessions;
 mod tenancy;
 mod v2;
+mod verify;
 mod views;
+mod webhooks;

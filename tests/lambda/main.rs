@@ -5,6 +5,11 @@
 
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod events;
+#[path = "../support/life.rs"]
+mod life;
+#[path = "../http/verify.rs"]
+mod verify;
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

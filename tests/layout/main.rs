@@ -507,6 +507,11 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
         &["axum"],
     ),
     ("http/", &["store", "lambda", "runtime"], &[]),
+    (
+        "delivery/",
+        &["services", "http", "events", "lambda", "app", "runtime"],
+        &["axum", "lambda_http"],
+    ),
     ("error.rs", &["*"], &[]),
 ];
 

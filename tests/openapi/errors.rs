@@ -266,7 +266,11 @@ async fn real_errors_match_the_error_schema() -> TestResult {
             .header(header::CONTENT_TYPE, "text/plain")
             .body(Body::from("patient"))?;
         let res = w.router.clone().oneshot(req).await?;
-        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{path}");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{method} {path}"
+        );
         let body: Value = serde_json::from_slice(&res.into_body().collect().await?.to_bytes())?;
         assert_valid(&error, &body, &format!("{method} {path} 415"));
         assert_valid(

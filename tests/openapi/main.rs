@@ -9,5 +9,6 @@
 mod clinic;
 mod document;
 mod errors;
+mod events;
 mod responses;
 mod support;

@@ -159,13 +159,14 @@ async fn successful_responses_match_the_document() -> TestResult {
     }
     seen.extend(v2_successes(&w, &s).await);
     seen.extend(crate::clinic::successes(&w, &s).await);
+    seen.extend(crate::events::successes(&w, &s).await);
     assert_eq!(seen, vendor_routes(), "every route was exercised");
     Ok(())
 }
 
 /// Calls `method path` (a template, filled with `uri`) with the demo key;
 /// checks the request body and the response against the document.
-async fn checked(
+pub async fn checked(
     w: &World,
     s: &Schemas,
     route: (&str, &str),

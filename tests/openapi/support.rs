@@ -28,11 +28,22 @@ pub fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
 /// The document's URI in the validators' registry.
 pub const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-pub const PRODUCIBLE: [u16; 13] = [
-    200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500,
+pub const PRODUCIBLE: [u16; 14] = [
+    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500,
 ];
-/// The v2 routes that create something (and take an `Idempotency-Key`).
+/// The v2 routes that create something and take an `Idempotency-Key`.
 pub const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];
+/// Every route whose `POST` creates something (`201`).
+pub const CREATED: [&str; 4] = [
+    "/v2/consultations",
+    "/v2/followups",
+    "/v2/webhook-endpoints",
+    "/v2/event-queues",
+];
+/// The subscription stream: a WebSocket upgrade (`101`).
+pub const SUBSCRIBE: &str = "/v2/events/subscribe";
+/// `POST`s that take no body.
+const BODILESS: [&str; 3] = ["/cancel", "/rotate-secret", "/redeliver"];
 /// A well-formed key that no store knows.
 pub const BAD_KEY: &str = "ek_0123456789abcdef_notTheRightSecretAtAll0123";
 
@@ -222,7 +233,7 @@ pub fn is_v1(path: &str) -> bool {
 
 /// The patient side's routes that create something (`201`, no
 /// `Idempotency-Key`: their uniqueness is by conditions).
-pub const CLINIC_CREATING: [&str; 6] = [
+pub const CLINIC_CREATED: [&str; 6] = [
     "/v2/rooms",
     "/v2/intakes",
     "/v2/visits",
@@ -231,22 +242,8 @@ pub const CLINIC_CREATING: [&str; 6] = [
     "/v2/visits/{visitId}/messages",
 ];
 
-/// The routes that answer `204` without a body.
-pub const NO_CONTENT: [(&str, &str); 2] = [
-    ("delete", "/v2/patients/sso/{tokenId}"),
-    ("post", "/v2/patients/logout"),
-];
-
-/// The one success status of a route.
-pub fn success_status(method: &str, path: &str) -> u16 {
-    if NO_CONTENT.contains(&(method, path)) {
-        204
-    } else if method == "post" && (CREATING.contains(&path) || CLINIC_CREATING.contains(&path)) {
-        201
-    } else {
-        200
-    }
-}
+/// The patient's logout: a `POST` with no body, `204`.
+pub const LOGOUT: &str = "/v2/patients/logout";
 
 /// A visit's moves: `POST`s without a body.
 pub fn is_visit_move(path: &str) -> bool {
@@ -255,15 +252,26 @@ pub fn is_visit_move(path: &str) -> bool {
         .any(|m| path == format!("/v2/visits/{{visitId}}/{m}"))
 }
 
-/// True when the route takes a JSON body (every `PUT` and `PATCH`, every
-/// `POST` but the cancels, a visit's moves and the logout).
+/// True when the route takes a JSON body (every `POST` but the cancels,
+/// rotations, redeliveries, a visit's moves and the logout; every `PATCH`
+/// and `PUT`).
 pub fn takes_body(method: &str, path: &str) -> bool {
+    (method == "post"
+        && !BODILESS.iter().any(|b| path.ends_with(b))
+        && !is_visit_move(path)
+        && path != LOGOUT)
+        || method == "patch"
+        || method == "put"
+}
+
+/// The one success status of a route.
+pub fn success_status(method: &str, path: &str) -> u16 {
     match method {
-        "put" | "patch" => true,
-        "post" => {
-            !path.ends_with("/cancel") && !is_visit_move(path) && path != "/v2/patients/logout"
-        }
-        _ => false,
+        "get" if path == SUBSCRIBE => 101,
+        "delete" => 204,
+        "post" if path == LOGOUT => 204,
+        "post" if CREATED.contains(&path) || CLINIC_CREATED.contains(&path) => 201,
+        _ => 200,
     }
 }
 
@@ -299,7 +307,16 @@ pub async fn world() -> Result<World, Box<dyn std::error::Error>> {
 pub async fn world_with(config: shared::Config) -> Result<World, Box<dyn std::error::Error>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::in_memory(clock.clone())?;
-    let app = shared::App::new(Arc::new(store), clock, config);
+    // Local mode (webhooks to loopback), and a work queue for redeliveries.
+    let mut config = config;
+    config.webhook_allow_loopback = true;
+    let ports = shared::app::Ports {
+        work: Arc::new(shared::delivery::local::LocalQueue::in_memory(
+            clock.clone(),
+        )),
+        ..shared::app::Ports::default()
+    };
+    let app = shared::App::with_ports(Arc::new(store), clock, config, ports);
     let demo = demo::seed(&app, &[]).await?;
     Ok(World {
         router: app_router(app),

@@ -9,7 +9,13 @@ use std::sync::Arc;
 
 use axum::middleware::from_fn_with_state;
 use clap::{Parser, Subcommand};
+use shared::app::Ports;
 use shared::clock::SystemClock;
+use shared::delivery::client::HttpSender;
+use shared::delivery::connections::LocalConnections;
+use shared::delivery::local::LocalQueue;
+use shared::delivery::resolver::SystemResolver;
+use shared::events::EventBus;
 use shared::events::local::{LocalBus, run_embedded_relay};
 use shared::events::redrive::redrive;
 use shared::http::dev::{Dev, Guard, Hosts};
@@ -20,6 +26,8 @@ use shared::schedule::store::StoreScheduler;
 use shared::services::admin;
 use shared::services::clinic::due;
 use shared::services::demo::{self, DemoWorld};
+use shared::services::dispatch::{Dispatcher, FanOut};
+use shared::services::work::run_local_pump;
 use shared::store::embedded::EmbeddedStore;
 use shared::{App, AppState, Config};
 
@@ -117,14 +125,20 @@ fn init_logging() {
 /// The app on the store `EMBEDCARE_STORE` names (the embedded one in
 /// `data_dir` by default, or DynamoDB).
 async fn open_app(data_dir: &Path, base_url: &str) -> Result<AppState, BoxError> {
-    Ok(open_app_and_store(data_dir, base_url).await?.0)
+    Ok(
+        open_app_and_store(data_dir, base_url, |_, c| (c, Ports::default()))
+            .await?
+            .0,
+    )
 }
 
 /// The app, and the embedded store when that is the one in use (the local
-/// relay reads its change feed).
+/// relay reads its change feed). `ports` makes the app's delivery ports,
+/// given that store, and may adjust the configuration.
 async fn open_app_and_store(
     data_dir: &Path,
     base_url: &str,
+    ports: impl FnOnce(Option<&EmbeddedStore>, Config) -> (Config, Ports),
 ) -> Result<(AppState, Option<EmbeddedStore>), BoxError> {
     let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
     let kind = runtime::StoreKind::from_env(runtime::StoreKind::Embedded)?;
@@ -135,14 +149,16 @@ async fn open_app_and_store(
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| format!("{}: {e}", data_dir.display()))?;
             let store = EmbeddedStore::open(&data_dir.join("embedcare.redb"), clock.clone())?;
+            let (config, ports) = ports(Some(&store), config);
             Ok((
-                App::new(Arc::new(store.clone()), clock, config),
+                App::with_ports(Arc::new(store.clone()), clock, config, ports),
                 Some(store),
             ))
         }
         runtime::StoreKind::Dynamodb => {
             let store = runtime::store(kind, Some(data_dir), clock.clone()).await?;
-            Ok((App::new(store, clock, config), None))
+            let (config, ports) = ports(None, config);
+            Ok((App::with_ports(store, clock, config, ports), None))
         }
     }
 }
@@ -194,7 +210,30 @@ async fn serve(
     extra_hosts: Vec<String>,
 ) -> Result<(), BoxError> {
     let base_url = format!("http://{addr}");
-    let (app, embedded) = open_app_and_store(data_dir, &base_url).await?;
+    // Event delivery in process: the work queue kept beside the data (by
+    // the app's clock), the WebSocket connections of this server.
+    let connections = Arc::new(LocalConnections::default());
+    let mut queue = None;
+    let (app, embedded) = open_app_and_store(data_dir, &base_url, |store, mut config| {
+        let clock: Arc<dyn shared::clock::Clock> = Arc::new(SystemClock);
+        let q = Arc::new(match store {
+            Some(s) => LocalQueue::durable(s.clone(), clock),
+            None => LocalQueue::in_memory(clock),
+        });
+        queue = Some(q.clone());
+        // Local mode: webhooks may go to http://127.0.0.1 / localhost / [::1]
+        // (EMBEDCARE_WEBHOOK_ALLOW_LOOPBACK=0 turns that off).
+        config.webhook_allow_loopback =
+            std::env::var(shared::config::LOOPBACK_VAR).map_or(true, |v| v.trim() != "0");
+        let ports = Ports {
+            resolver: Arc::new(SystemResolver),
+            work: q,
+            connections: connections.clone(),
+        };
+        (config, ports)
+    })
+    .await?;
+    let queue = queue.ok_or("no work queue")?;
     let mut origins = vec![
         format!("http://localhost:{}", addr.port()),
         format!("http://127.0.0.1:{}", addr.port()),
@@ -240,11 +279,25 @@ async fn serve(
     // moves the visits time ends and sends the reminders the store keeps.
     let bus = Arc::new(LocalBus::new(true));
     let notifier = Arc::new(LocalNotifier::default());
+    // Webhooks and the subscription stream: every event is fanned out
+    // before it is published in process (what the rule to the events queue
+    // and the dispatcher function do in AWS).
+    let sender = HttpSender::new(Arc::new(SystemResolver), app.config.webhook_allow_loopback)?;
+    let dispatcher = Arc::new(Dispatcher {
+        app: app.clone(),
+        sender: Arc::new(sender),
+        notifier: notifier.clone(),
+    });
+    tokio::spawn(run_local_pump(dispatcher, queue));
     match embedded {
         Some(store) => {
             let after = runtime::redrive_after_ms()?;
-            tokio::spawn(run_embedded_relay(store.clone(), bus.clone()));
-            tokio::spawn(redrive_outbox(store, bus.clone(), after));
+            let fan_out: Arc<dyn EventBus> = Arc::new(FanOut {
+                app: app.clone(),
+                bus: bus.clone(),
+            });
+            tokio::spawn(run_embedded_relay(store.clone(), fan_out.clone()));
+            tokio::spawn(redrive_outbox(store, fan_out, after));
         }
         None => tracing::warn!(
             "on DynamoDB, events are relayed by the outbox-relay function from the table's stream, not by this process"
@@ -272,7 +325,10 @@ async fn serve(
         clock: app.clock.clone(),
     });
     let guard = from_fn_with_state(guard, shared::http::dev::guard);
-    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev)).layer(guard);
+    // The subscribe route upgrades with this server's connections.
+    let router = shared::http::app_router_with(app, shared::http::dev::routes(dev))
+        .layer(shared::http::stream::connections_layer(connections))
+        .layer(guard);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -308,7 +364,7 @@ fn own_hosts(addr: SocketAddr, base_url: &str) -> Vec<String> {
 
 /// The local stand-in for the `outbox-redrive` function's schedule: every
 /// minute, what the local relay left pending `after_ms` is put on the bus.
-async fn redrive_outbox(store: EmbeddedStore, bus: Arc<LocalBus>, after_ms: i64) {
+async fn redrive_outbox(store: EmbeddedStore, bus: Arc<dyn EventBus>, after_ms: i64) {
     use shared::clock::Clock;
     let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {

@@ -55,8 +55,20 @@ pub enum FranchiseCmd {
         /// An origin allowed to frame its pages (repeatable).
         #[arg(long = "allow-origin")]
         allow_origins: Vec<String>,
+        /// Where the operator tells the franchise about its integration
+        /// (a webhook endpoint disabled after days of failures).
+        #[arg(long = "contact-email")]
+        contact_email: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Set or clear the franchise's contact e-mail.
+    SetContact {
+        #[arg(long)]
+        tenant_key: String,
+        /// The address; without it, the contact e-mail is removed.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List an account's franchises.
     List {
@@ -352,9 +364,10 @@ pub async fn franchise(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
             name,
             language,
             allow_origins,
+            contact_email,
             json,
         } => {
-            let f = admin::create_franchise(
+            let mut f = admin::create_franchise(
                 app,
                 NewFranchise {
                     account_id: &account,
@@ -365,7 +378,17 @@ pub async fn franchise(app: &App, cmd: FranchiseCmd) -> Result<(), BoxError> {
                 },
             )
             .await?;
+            if let Some(email) = contact_email {
+                f = admin::set_contact_email(app, f.tenant_key.as_str(), Some(&email)).await?;
+            }
             print(json, &f, &format!("franchise {} created", f.tenant_key));
+        }
+        FranchiseCmd::SetContact { tenant_key, email } => {
+            let f = admin::set_contact_email(app, &tenant_key, email.as_deref()).await?;
+            match f.contact_email {
+                Some(e) => println!("franchise {} contact: {e}", f.tenant_key),
+                None => println!("franchise {} has no contact e-mail", f.tenant_key),
+            }
         }
         FranchiseCmd::List { account, json } => {
             let list = admin::list_franchises(app, &account).await?;

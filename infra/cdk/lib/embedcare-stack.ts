@@ -19,7 +19,17 @@ import {
   Token,
 } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CfnStage, HttpApi, HttpMethod, HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnApi,
+  CfnIntegration,
+  CfnRoute,
+  CfnStage,
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -36,7 +46,16 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { RustFunction } from 'cargo-lambda-cdk';
 import { Construct } from 'constructs';
-import { API_FUNCTIONS, KEY_PREFIXES, NOTIFIER_CRATE, RELAY_CRATE, REDRIVE_CRATE, TABLE_ITEM_ACTIONS } from './functions';
+import {
+  API_FUNCTIONS,
+  DISPATCHER_CRATE,
+  KEY_PREFIXES,
+  NOTIFIER_CRATE,
+  REDRIVE_CRATE,
+  RELAY_CRATE,
+  STREAM_CRATE,
+  TABLE_ITEM_ACTIONS,
+} from './functions';
 import { acknowledgeNagFindings } from './nag';
 
 /** The repository's root (infra/cdk/lib -> ../../..). */
@@ -165,6 +184,15 @@ export class EmbedcareStack extends Stack {
       maxValue: 1000,
       description: 'Reserved concurrent executions of patient-notifier (0 - unreserved).',
     });
+    const dispatcherConcurrency = new CfnParameter(this, 'EventDispatcherReservedConcurrency', {
+      type: 'Number',
+      default: 10,
+      minValue: 0,
+      maxValue: 1000,
+      description:
+        'Reserved concurrent executions of event-dispatcher (0 - unreserved): webhook attempts to different ' +
+        'endpoints run in parallel, each up to 10 s.',
+    });
     const hasAppBaseUrl = new CfnCondition(this, 'HasAppBaseUrl', {
       expression: Fn.conditionNot(Fn.conditionEquals(appBaseUrl.valueAsString, '')),
     });
@@ -181,6 +209,7 @@ export class EmbedcareStack extends Stack {
       new CfnCondition(this, id, { expression: Fn.conditionNot(Fn.conditionEquals(p.valueAsString, '0')) });
     const reservesRelay = reserves('ReservesRelayConcurrency', relayConcurrency);
     const reservesNotifier = reserves('ReservesNotifierConcurrency', notifierConcurrency);
+    const reservesDispatcher = reserves('ReservesDispatcherConcurrency', dispatcherConcurrency);
 
     const logGroup = (id: string): logs.LogGroup => {
       const group = new logs.LogGroup(this, id, { removalPolicy: RemovalPolicy.DESTROY });
@@ -577,6 +606,43 @@ export class EmbedcareStack extends Stack {
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [KEY_PREFIXES.tenant] } },
     });
 
+    // Events for vendors outside AWS: the dispatcher's work queue (webhook
+    // attempts, the stream's chores; retried for three days through each
+    // message's visibility, hence the high receive count) and the
+    // subscription stream's WebSocket API. Functions that send work or frames
+    // get these statements and variables.
+    const workDlq = new sqs.Queue(this, 'WorkDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    const workQueue = new sqs.Queue(this, 'WorkQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: Duration.seconds(180),
+      enforceSSL: true,
+      deadLetterQueue: { queue: workDlq, maxReceiveCount: 1000 },
+    });
+    const streamApi = new CfnApi(this, 'EventStreamApi', {
+      name: `${Aws.STACK_NAME}-stream`,
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: '$request.body.action',
+      description: "embedcare's subscription stream (GET /v2/events/subscribe, for servers).",
+    });
+    const sendWork = new iam.PolicyStatement({ sid: 'Work', actions: ['sqs:SendMessage'], resources: [workQueue.queueArn] });
+    // Frames to the subscription stream's connections (and closing them), on this WebSocket API only.
+    const manageConnections = new iam.PolicyStatement({
+      sid: 'Connections',
+      actions: ['execute-api:ManageConnections'],
+      resources: [`arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${streamApi.ref}/*`],
+    });
+    const deliveryEnv = {
+      EMBEDCARE_WORK_QUEUE_URL: workQueue.queueUrl,
+      // The stage's name is fixed ("events"): a reference to the stage would
+      // be a cycle (stage -> routes -> integration -> function -> stage).
+      EMBEDCARE_WEBSOCKET_ENDPOINT: `https://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
+    };
+
     // Per-route throttling (below): the public page routes apart from the
     // vendor API routes.
     const routeSettings: Record<string, { ThrottlingBurstLimit: number; ThrottlingRateLimit: number }> = {};
@@ -586,7 +652,12 @@ export class EmbedcareStack extends Stack {
         description: spec.description,
         memorySize: 256,
         timeout: Duration.seconds(10),
-        statements: [tableStatement(spec.leadingKeys), ...(spec.queriesIndexes ? [indexStatement] : [])],
+        env: spec.delivers ? deliveryEnv : undefined,
+        statements: [
+          tableStatement(spec.leadingKeys, spec.tableActions),
+          ...(spec.queriesIndexes ? [indexStatement] : []),
+          ...(spec.delivers ? [sendWork, manageConnections] : []),
+        ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
       for (const routeKey of spec.routes) {
@@ -784,6 +855,165 @@ export class EmbedcareStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
+    // The dispatcher: one fan-out of outbox events for webhooks and the
+    // stream. A rule on every embedcare event -> EventsQueue -> this function,
+    // which writes one delivery per (endpoint, event) and one queued event per
+    // (queue, event), each only if absent (at least once in, one record out;
+    // consumers order an entity's events by data.version), then leaves the
+    // work on WorkQueue, which it also reads. Two queues, not one with two
+    // kinds of messages: a fan-out that fails is an outage to alarm on within
+    // minutes (few receives, then its DLQ), a webhook attempt is retried for
+    // three days (a high receive count).
+    const eventsDlq = new sqs.Queue(this, 'EventsDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    const eventsQueue = new sqs.Queue(this, 'EventsQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(4),
+      // Six times the function's timeout, as Lambda advises for SQS sources.
+      visibilityTimeout: Duration.seconds(180),
+      enforceSSL: true,
+      deadLetterQueue: { queue: eventsDlq, maxReceiveCount: 5 },
+    });
+    new events.Rule(this, 'EventsToDispatcherRule', {
+      description: 'Every embedcare event, to the dispatcher (webhooks, the subscription stream).',
+      eventBus: bus,
+      eventPattern: { source: ['embedcare'] },
+      // The target adds the queue policy: events.amazonaws.com, from this rule only.
+      targets: [new targets.SqsQueue(eventsQueue, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+    const dispatcher = rustFunction('EventDispatcher', DISPATCHER_CRATE, {
+      description: 'SQS (every bus event; the work queue) -> webhook deliveries and the subscription stream',
+      memorySize: 256,
+      // A batch's webhook attempts run in parallel, each at most 10 s.
+      timeout: Duration.seconds(30),
+      // Empty sender: no e-mail to the operator (the event still says it).
+      env: { ...deliveryEnv, EMBEDCARE_SES_SENDER: sesSender.valueAsString },
+      reserved: { parameter: dispatcherConcurrency, condition: reservesDispatcher },
+      statements: [
+        // The franchises' partitions only (the subscriptions partition,
+        // deliveries, the queues' waiting events, a disabled endpoint's outbox item).
+        tableStatement(
+          [KEY_PREFIXES.tenant],
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        ),
+        // Its two event sources (the mappings read with this role), and the
+        // work it leaves: sent, and retried later through the message's visibility.
+        new iam.PolicyStatement({
+          sid: 'Queues',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          resources: [eventsQueue.queueArn, workQueue.queueArn],
+        }),
+        sendWork,
+        manageConnections,
+      ],
+    });
+    // The operator's e-mail when an endpoint is disabled: the sender's
+    // identity only, and only with a sender (condition HasSesSender).
+    const email = new iam.Policy(this, 'EventDispatcherEmailPolicy', {
+      policyName: 'email',
+      roles: [dispatcher.role!],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'Email',
+          actions: ['ses:SendEmail'],
+          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
+        }),
+      ],
+    });
+    (email.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSesSender;
+    // Plain mappings (as the relay's): no grants beyond the role's statements.
+    for (const [id, queue] of [['EventDispatcherEvents', eventsQueue], ['EventDispatcherWork', workQueue]] as const) {
+      const m = new lambda.CfnEventSourceMapping(this, id, {
+        functionName: dispatcher.functionName,
+        eventSourceArn: queue.queueArn,
+        batchSize: 10,
+        functionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      m.node.addDependency(dispatcher.role!);
+    }
+    alarm('EventsDlqAlarm', {
+      alarmDescription: 'event-dispatcher dead-lettered bus events (webhooks and queues missed them).',
+      metric: eventsDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    alarm('WorkDlqAlarm', {
+      alarmDescription: 'event-dispatcher dead-lettered work (a webhook attempt or a stream chore).',
+      metric: workDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    // The subscription stream's WebSocket API: $connect authenticates and
+    // claims the queue, $default takes the client's frames, $disconnect lets
+    // the queue go; one function routed on the route key. API Gateway cannot
+    // close a socket with a custom code and nothing can be posted before
+    // $connect returns: a refused connection fails its handshake with the
+    // HTTP status of its code (401, 404, 409).
+    const stream = rustFunction('EventStream', STREAM_CRATE, {
+      description: "The subscription stream's WebSocket API routes ($connect, $default, $disconnect)",
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      env: deliveryEnv,
+      statements: [
+        // The caller's key, its franchise's queue and claim, the acknowledged
+        // events; the connection's record (WSCONN#{id}: later events carry only the id).
+        tableStatement(
+          [KEY_PREFIXES.apiKey, KEY_PREFIXES.tenant, KEY_PREFIXES.connection],
+          ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+        ),
+        // A new connection's waiting events are sent by the dispatcher.
+        sendWork,
+        manageConnections,
+      ],
+    });
+    const streamIntegration = new CfnIntegration(this, 'EventStreamIntegration', {
+      apiId: streamApi.ref,
+      integrationType: 'AWS_PROXY',
+      integrationUri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${stream.functionArn}/invocations`,
+    });
+    const streamRoutes = (
+      [['EventStreamRouteConnect', '$connect'], ['EventStreamRouteDisconnect', '$disconnect'], ['EventStreamRouteDefault', '$default']] as const
+    ).map(
+      ([id, routeKey]) =>
+        new CfnRoute(this, id, {
+          apiId: streamApi.ref,
+          routeKey,
+          authorizationType: 'NONE',
+          target: `integrations/${streamIntegration.ref}`,
+        }),
+    );
+    const streamLogs = logGroup('EventStreamAccessLogGroup');
+    const streamStage = new CfnStage(this, 'EventStreamStage', {
+      apiId: streamApi.ref,
+      stageName: 'events',
+      autoDeploy: true,
+      defaultRouteSettings: { throttlingBurstLimit: apiBurst.valueAsNumber, throttlingRateLimit: apiRate.valueAsNumber },
+      accessLogSettings: {
+        destinationArn: streamLogs.logGroupArn,
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          connectionId: '$context.connectionId',
+          integrationError: '$context.integrationErrorMessage',
+        }),
+      },
+    });
+    for (const r of streamRoutes) streamStage.node.addDependency(r);
+    new lambda.CfnPermission(this, 'EventStreamPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: stream.functionName,
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${streamApi.ref}/*`,
+    });
+
     // Bad input is a 4xx, never a 5xx: any 5xx is a bug or an outage.
     alarm('HttpApi5xxAlarm', {
       alarmDescription: 'The HTTP API returned 5xx responses.',
@@ -808,6 +1038,12 @@ export class EmbedcareStack extends Stack {
     new CfnOutput(this, 'SchemaRegistryName', { value: registry.attrRegistryName });
     new CfnOutput(this, 'OutboxRelayDlqUrl', { description: 'Records the relay gave up on (alarmed).', value: dlq.queueUrl });
     new CfnOutput(this, 'ExampleConsumerQueueUrl', { description: 'Consultation Updated events with status TO_BE_ANALYZED.', value: toBeAnalyzed.queueUrl });
+    new CfnOutput(this, 'EventStreamUrl', {
+      description: "The subscription stream, for vendors' servers (wss://…?queue=<name>, Authorization - api-key <key>).",
+      value: `wss://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
+    });
+    new CfnOutput(this, 'EventsDlqUrl', { description: 'Bus events the dispatcher could not fan out (alarmed).', value: eventsDlq.queueUrl });
+    new CfnOutput(this, 'WorkDlqUrl', { description: 'Webhook attempts and stream chores SQS gave up on (alarmed).', value: workDlq.queueUrl });
     new CfnOutput(this, 'DeploymentSecretArn', {
       description: 'The deployment secret (EMBEDCARE_SECRET); see infra/README.md before changing its value.',
       value: deploymentSecret.secretArn,

@@ -27,6 +27,9 @@ export const KEY_PREFIXES = {
   /** ACCOUNT#{accountId}#USER#{userId}: a user of an account. (Account items,
    * ACCOUNT#{accountId}, are read by the operator commands only.) */
   user: 'ACCOUNT#*#USER#*',
+  /** WSCONN#{connectionId}: a live connection of the stream's WebSocket API
+   * (whose queue it holds). */
+  connection: 'WSCONN#*',
   /** gsi1's OUTBOX#PENDING#{shard} and OUTBOX#DEAD#{shard}: the outbox items
    * not relayed yet, and the dead letters (queried by the re-drive only). */
   outboxIndex: 'OUTBOX#*',
@@ -48,6 +51,12 @@ export interface ApiFunctionSpec {
   /** Whether it lists through the GSIs (a second statement: Query on the
    * indexes, whose partitions are all a franchise's, T#*). */
   readonly queriesIndexes: boolean;
+  /** The table statement's actions, when not TABLE_ITEM_ACTIONS. */
+  readonly tableActions?: string[];
+  /** Whether it sends work to the dispatcher's work queue and manages the
+   * subscription stream's connections (EMBEDCARE_WORK_QUEUE_URL,
+   * EMBEDCARE_WEBSOCKET_ENDPOINT). */
+  readonly delivers?: boolean;
 }
 
 const EMBEDDABLE_VIEWS = [
@@ -93,8 +102,9 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
   {
     crate: 'embed-pages',
     id: 'EmbedPages',
-    description: 'ANY /{locale}/embed/{proxy+} and GET /embed/static/{proxy+}',
-    routes: ['ANY /{locale}/embed/{proxy+}', 'GET /embed/static/{proxy+}'],
+    description: 'ANY /{locale}/embed/{proxy+}, GET /embed/static/{proxy+} and GET /sdk/{proxy+}',
+    // The pages, their static files, and the host-page SDK (public code).
+    routes: ['ANY /{locale}/embed/{proxy+}', 'GET /embed/static/{proxy+}', 'GET /sdk/{proxy+}'],
     // Launches, sessions and the franchise's data, and the signed-in employee
     // (a user of the franchise's account); never an API key. The pages list a
     // franchise's consultations and follow-ups: Query on the GSIs.
@@ -143,6 +153,35 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     leadingKeys: VENDOR_KEYS,
     queriesIndexes: false,
   },
+  {
+    crate: 'v2-events',
+    id: 'V2Events',
+    description: '/v2/webhook-endpoints, /v2/events (list, redeliver), /v2/event-queues',
+    routes: [
+      'POST /v2/webhook-endpoints',
+      'GET /v2/webhook-endpoints',
+      'GET /v2/webhook-endpoints/{endpointId}',
+      'PATCH /v2/webhook-endpoints/{endpointId}',
+      'DELETE /v2/webhook-endpoints/{endpointId}',
+      'POST /v2/webhook-endpoints/{endpointId}/rotate-secret',
+      'GET /v2/webhook-endpoints/{endpointId}/deliveries',
+      'GET /v2/events',
+      'POST /v2/events/{eventId}/redeliver',
+      // Reached on the HTTP API, not the stream's WebSocket API: answers as the API does.
+      'GET /v2/events/subscribe',
+      'POST /v2/event-queues',
+      'GET /v2/event-queues',
+      'GET /v2/event-queues/{queueName}',
+      'DELETE /v2/event-queues/{queueName}',
+    ],
+    // The caller's key and its franchise's data (the subscriptions
+    // partition, deliveries, outbox items); Query on the table (the
+    // subscriptions and deliveries partitions) and on gsi1 (the event list).
+    leadingKeys: [KEY_PREFIXES.apiKey, KEY_PREFIXES.tenant],
+    queriesIndexes: true,
+    tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+    delivers: true,
+  },
 ];
 
 /** The stream-driven relay (no route): see the stack. */
@@ -151,5 +190,10 @@ export const RELAY_CRATE = 'outbox-relay';
 /** The rule-driven patient notifier (no route; only with an SES sender): see the stack. */
 export const NOTIFIER_CRATE = 'patient-notifier';
 
+/** The SQS-driven dispatcher of webhooks and stream queues (no route): see the stack. */
+export const DISPATCHER_CRATE = 'event-dispatcher';
+
+/** The subscription stream's WebSocket API routes: see the stack. */
+export const STREAM_CRATE = 'event-stream';
 /** The scheduled outbox re-drive (no route): see the stack. */
 export const REDRIVE_CRATE = 'outbox-redrive';

@@ -27,11 +27,19 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
       'infra/table-definition.json), which IAM names as <table ARN>/index/<name>; the wildcard stays inside this table.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<EventStreamApi>/*]',
+    reason:
+      'execute-api:ManageConnections (PostToConnection, DeleteConnection, GetConnection) on the subscription ' +
+      'stream\'s own WebSocket API: its connection ids are only known at run time, so every stage and ' +
+      'connection of that one API (<api>/*) is the narrowest resource.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-SQS3',
     reason:
       'OutboxRelayDlq is itself a dead-letter queue (the relay mapping\'s on-failure destination; cdk-nag only ' +
-      'recognises redrive policies). ConsultationToBeAnalyzedQueue is the example consumer: a real consumer adds ' +
-      'its own redrive policy and DLQ.',
+      'recognises redrive policies), and so are EventsDlq and WorkDlq (the dispatcher\'s queues\' redrive ' +
+      'targets). ConsultationToBeAnalyzedQueue is the example consumer: a real consumer adds its own redrive ' +
+      'policy and DLQ.',
   },
   {
     id: 'AwsSolutions::AwsSolutions-SMG4',

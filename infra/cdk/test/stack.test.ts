@@ -67,7 +67,8 @@ test('policies: no wildcard action, no Scan, no managed policy', () => {
 });
 
 test('relay mapping: partial batch failures, bisect, bounded retries, DLQ, outbox filter', () => {
-  template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  // The relay's, and the dispatcher's two SQS sources (their own test).
+  template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
   template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
     EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Table'), 'StreamArn'] },
     StartingPosition: 'TRIM_HORIZON',
@@ -130,7 +131,39 @@ test('patient notifier: rule on SENT consultations, retries, DLQ, only with an S
     .filter(([, r]) => r.Condition === 'HasSesSender')
     .map(([id]) => id);
   assert.ok(conditional.length >= 10, String(conditional));
-  assert.ok(conditional.every((id) => id.startsWith('PatientNotifier')), String(conditional));
+  // And the dispatcher's e-mail to the operator.
+  assert.ok(
+    conditional.every((id) => id.startsWith('PatientNotifier') || id.startsWith('EventDispatcherEmailPolicy')),
+    String(conditional),
+  );
+  assert.ok(conditional.some((id) => id.startsWith('EventDispatcherEmailPolicy')), String(conditional));
+});
+
+test('dispatcher: every bus event to its queue; two SQS sources with partial batch failures; DLQs', () => {
+  const [fnId] = Object.entries(resources('AWS::Lambda::Function')).find(
+    ([, f]) => f.Metadata['embedcare:crate'] === 'event-dispatcher',
+  )!;
+  const sqsMappings = Object.values(resources('AWS::Lambda::EventSourceMapping')).filter(
+    (m) => m.Properties.FunctionName.Ref === fnId,
+  );
+  assert.equal(sqsMappings.length, 2);
+  for (const m of sqsMappings) {
+    assert.deepEqual(m.Properties.FunctionResponseTypes, ['ReportBatchItemFailures']);
+    assert.match(m.Properties.EventSourceArn['Fn::GetAtt'][0], /^(EventsQueue|WorkQueue)/);
+  }
+  template.hasResourceProperties('AWS::Events::Rule', {
+    EventPattern: { source: ['embedcare'] },
+    Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsQueue'), 'Arn'] } })],
+  });
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    VisibilityTimeout: 180,
+    RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WorkDlq'), 'Arn'] }, maxReceiveCount: 1000 },
+  });
+  template.hasResourceProperties('AWS::SQS::Queue', {
+    RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDlq'), 'Arn'] }, maxReceiveCount: 5 },
+  });
+  template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+  template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: Match.stringLikeRegexp('^\\$') }, 3);
 });
 
 test('table matches infra/table-definition.json', () => {
@@ -232,7 +265,12 @@ test('every DynamoDB statement is limited to its partition-key prefixes (dynamod
     assert.equal(sts.length, spec.queriesIndexes ? 2 : 1, spec.crate);
     const table = sts.find((st: any) => st.Sid === 'Table');
     assert.deepEqual(table.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': spec.leadingKeys } }, spec.crate);
-    assert.ok(!([].concat(table.Action) as string[]).includes('dynamodb:Query'), `${spec.crate}: no Query on the table`);
+    // Query on the table only for what lists a partition of its own (v2-events: subscriptions, deliveries).
+    assert.equal(
+      ([].concat(table.Action) as string[]).includes('dynamodb:Query'),
+      (spec.tableActions ?? []).includes('dynamodb:Query'),
+      `${spec.crate}: Query on the table`,
+    );
     if (spec.queriesIndexes) {
       const index = sts.find((st: any) => st.Sid === 'Indexes');
       assert.equal(index.Action, 'dynamodb:Query');
@@ -243,6 +281,12 @@ test('every DynamoDB statement is limited to its partition-key prefixes (dynamod
   }
   const [notifierTable] = tableStatements('patient-notifier');
   assert.deepEqual(notifierTable.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*'] } });
+  const [dispatcherTable] = tableStatements('event-dispatcher');
+  assert.deepEqual(dispatcherTable.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*'] } });
+  const [streamTable] = tableStatements('event-stream');
+  assert.deepEqual(streamTable.Condition, {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APIKEY#*', 'T#*', 'WSCONN#*'] },
+  });
   // The relay reads the stream, and updates outbox items only (marks them relayed).
   for (const st of tableStatements('outbox-relay')) {
     if (st.Sid === 'Table') {
@@ -262,7 +306,8 @@ test('every DynamoDB statement is limited to its partition-key prefixes (dynamod
 });
 
 test('route throttles: every route, public pages apart from the vendor API', () => {
-  const [stage] = Object.values(resources('AWS::ApiGatewayV2::Stage'));
+  const httpApi = Object.entries(resources('AWS::ApiGatewayV2::Api')).find(([, a]) => a.Properties.ProtocolType === 'HTTP')![0];
+  const stage = Object.values(resources('AWS::ApiGatewayV2::Stage')).find((st) => st.Properties.ApiId.Ref === httpApi)!;
   const settings = stage.Properties.RouteSettings as Record<string, any>;
   const keys = API_FUNCTIONS.flatMap((s) => s.routes);
   assert.deepEqual(Object.keys(settings).sort(), [...keys].sort());
@@ -275,14 +320,15 @@ test('route throttles: every route, public pages apart from the vendor API', () 
       }, key);
     }
   }
-  for (const routeId of Object.keys(resources('AWS::ApiGatewayV2::Route'))) {
+  for (const [routeId, route] of Object.entries(resources('AWS::ApiGatewayV2::Route'))) {
+    if (route.Properties.ApiId.Ref !== httpApi) continue;
     assert.ok(stage.DependsOn.includes(routeId), `the stage depends on ${routeId}`);
   }
   template.hasParameter('PublicRouteRateLimit', { Type: 'Number', Default: 50 });
   template.hasParameter('ApiRouteRateLimit', { Type: 'Number', Default: 100 });
 });
 
-test('reserved concurrency: relay and notifier only, 0 = unreserved', () => {
+test('reserved concurrency: relay, notifier and dispatcher only, 0 = unreserved', () => {
   const reserved: Record<string, unknown> = {};
   for (const fn of Object.values(resources('AWS::Lambda::Function'))) {
     reserved[fn.Metadata['embedcare:crate']] = fn.Properties.ReservedConcurrentExecutions;
@@ -293,7 +339,11 @@ test('reserved concurrency: relay and notifier only, 0 = unreserved', () => {
   assert.deepEqual(reserved['patient-notifier'], {
     'Fn::If': ['ReservesNotifierConcurrency', { Ref: 'PatientNotifierReservedConcurrency' }, { Ref: 'AWS::NoValue' }],
   });
+  assert.deepEqual(reserved['event-dispatcher'], {
+    'Fn::If': ['ReservesDispatcherConcurrency', { Ref: 'EventDispatcherReservedConcurrency' }, { Ref: 'AWS::NoValue' }],
+  });
   for (const spec of API_FUNCTIONS) assert.equal(reserved[spec.crate], undefined, spec.crate);
+  assert.equal(reserved['event-stream'], undefined);
   template.hasParameter('OutboxRelayReservedConcurrency', { Default: 5, MinValue: 0 });
   template.hasParameter('PatientNotifierReservedConcurrency', { Default: 2, MinValue: 0 });
   template.hasCondition('ReservesRelayConcurrency', {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clinic::TimeZoneName;
 use super::ids::{AccountId, KeyId};
-use super::types::{Language, Origin, TenantKey, UserId};
+use super::types::{Email, Language, Origin, TenantKey, UserId};
 
 /// An organisation (a pharmacy chain, a clinic group): owns API keys, users
 /// and franchises.
@@ -62,6 +62,11 @@ pub struct Franchise {
     pub terms_accepted_by: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terms_accepted_at: Option<i64>,
+    /// Where the operator tells the franchise about its integration (a
+    /// webhook endpoint disabled after failing for days). Set by the
+    /// operator command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<Email>,
     /// Browser sessions started (and launches issued) at or before this
     /// instant are refused: the operator revoked every session of the
     /// franchise, or it was offboarded. No scan of the sessions: every
@@ -224,6 +229,7 @@ mod tests {
             status,
             terms_accepted_by: None,
             terms_accepted_at: accepted.then_some(1),
+            contact_email: None,
             sessions_valid_after: None,
             revoked_keys: vec![],
             created_at: 0,

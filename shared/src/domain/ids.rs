@@ -55,6 +55,8 @@ ids! {
     /// An event and the browser message of the same change: consumers
     /// deduplicate on it.
     EventId, "event id";
+    /// A webhook endpoint of a franchise.
+    EndpointId, "endpoint id";
     IntakeId, "intake id";
     VisitId, "visit id";
     /// A message of a visit's chat.

@@ -93,10 +93,12 @@ pub mod followup;
 pub mod ids;
 pub mod launch;
 pub mod links;
+pub mod net;
 pub mod patient;
 pub mod prefill;
 pub mod reach;
 pub mod reasons;
+pub mod subscription;
 pub mod types;
 pub mod user;
 pub mod view;
@@ -105,7 +107,8 @@ pub use account::{Account, ApiKeyRecord, Franchise, FranchiseStatus};
 pub use consultation::{Consultation, ConsultationStatus, Delivery, DeliveryStatus, Metadata};
 pub use followup::{DueDate, Followup, FollowupStatus, Frequency};
 pub use ids::{
-    AccountId, ConsultationId, EventId, FollowupId, IntakeId, KeyId, MessageId, PatientId, VisitId,
+    AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
+    PatientId, VisitId,
 };
 pub use launch::{BrowserSession, LaunchToken, Scope};
 pub use patient::{Patient, PatientInput, PatientKey, Sex};

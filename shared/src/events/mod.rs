@@ -1,5 +1,5 @@
-//! Events: every change of state of a consultation, a follow-up or a
-//! franchise becomes one event, written in the same transaction as the change
+//! Events: every change of state of a consultation, a follow-up, a
+//! franchise or a webhook endpoint (disabled by us) becomes one event, written in the same transaction as the change
 //! (the transactional outbox, `outbox.rs`), then relayed to the bus from the
 //! table's stream (`relay.rs`). Delivery is at least once and never lost;
 //! consumers deduplicate on `id`. The page where the change happened posts
@@ -12,7 +12,10 @@
 //! `events/schemas/`.
 //!
 //! The bus is a port (`EventBus`): EventBridge in AWS (`eventbridge.rs`), an
-//! in-process bus on the local server (`local.rs`).
+//! in-process bus on the local server (`local.rs`). Vendors outside AWS get
+//! the same bodies, with the same ids, as webhooks, on the subscription
+//! stream and in the event list (`services::dispatch`); there an event's
+//! type is its detail type's name (`EventTypeName`: `consultation.created`).
 
 pub mod eventbridge;
 #[cfg(feature = "local")]
@@ -26,9 +29,10 @@ use serde::Serialize;
 
 use crate::clock::iso_ms;
 use crate::domain::clinic::{RoomCode, Visit, VisitStatus, VisitType};
+use crate::domain::subscription::EventTypeName;
 use crate::domain::{
-    Consultation, ConsultationId, ConsultationStatus, DueDate, EventId, Followup, FollowupId,
-    FollowupStatus, FranchiseStatus, PatientId, TenantKey, VisitId,
+    Consultation, ConsultationId, ConsultationStatus, DueDate, EndpointId, EventId, Followup,
+    FollowupId, FollowupStatus, FranchiseStatus, PatientId, TenantKey, VisitId,
 };
 
 /// The `source` of every event on the bus.
@@ -41,6 +45,7 @@ pub enum Kind {
     Consultation,
     Followup,
     Franchise,
+    Webhook,
     Visit,
 }
 
@@ -64,6 +69,9 @@ pub struct Event {
     pub status: &'static str,
     pub tenant_key: TenantKey,
     pub data: Data,
+    /// `created_at` in epoch milliseconds (not part of the body).
+    #[serde(skip)]
+    pub created_ms: i64,
 }
 
 /// The `data` of an event, by kind.
@@ -73,6 +81,7 @@ pub enum Data {
     Consultation(ConsultationData),
     Followup(FollowupData),
     Franchise(FranchiseData),
+    Webhook(WebhookData),
     Visit(VisitData),
 }
 
@@ -118,6 +127,19 @@ pub struct FranchiseData {
     pub version: u64,
 }
 
+/// A webhook endpoint we disabled: it answered `410 Gone` (`reason`
+/// `gone`), or its deliveries failed for days (`failing`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookData {
+    pub endpoint_id: EndpointId,
+    pub reason: &'static str,
+    pub version: u64,
+}
+
+/// The status of a `Webhook Endpoint Disabled` event.
+pub const ENDPOINT_DISABLED: &str = "disabled";
+
 impl Event {
     /// EventBridge's `detail-type`: `Consultation Created`, `Followup Updated`…
     pub fn detail_type(&self) -> String {
@@ -133,6 +155,7 @@ impl Event {
                 "Franchise Offboarded".into()
             }
             Kind::Franchise => "Franchise Onboarded".into(),
+            Kind::Webhook => "Webhook Endpoint Disabled".into(),
             Kind::Followup => format!("Followup {verb}"),
             Kind::Consultation => format!("Consultation {verb}"),
             Kind::Visit => format!("Visit {verb}"),
@@ -159,7 +182,13 @@ impl Event {
             status,
             tenant_key: tenant.clone(),
             data,
+            created_ms: now,
         }
+    }
+
+    /// The event's type name for vendors: `consultation.created`…
+    pub fn type_name(&self) -> Option<EventTypeName> {
+        EventTypeName::of_detail_type(&self.detail_type())
     }
 
     /// A consultation was created (`previous` is `None`) or changed.
@@ -237,6 +266,68 @@ impl Event {
             version,
         });
         Self::new(Kind::Franchise, false, status.as_str(), tenant, data, now)
+    }
+
+    /// A webhook endpoint was disabled by us (`reason`: `gone`, `failing`).
+    pub fn endpoint_disabled(
+        tenant: &TenantKey,
+        endpoint_id: &EndpointId,
+        reason: &'static str,
+        version: u64,
+        now: i64,
+    ) -> Self {
+        let data = Data::Webhook(WebhookData {
+            endpoint_id: endpoint_id.clone(),
+            reason,
+            version,
+        });
+        Self::new(Kind::Webhook, false, ENDPOINT_DISABLED, tenant, data, now)
+    }
+}
+
+/// An event as published (from the bus, the outbox or a queue): what every
+/// channel to vendors needs of it, and its body untouched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub tenant: TenantKey,
+    pub id: EventId,
+    pub type_name: EventTypeName,
+    /// `createdAt`, in epoch milliseconds.
+    pub at: i64,
+    pub detail: serde_json::Value,
+}
+
+impl Published {
+    /// Reads an event of `detail_type` with body `detail`; says what is
+    /// missing from one that is not ours.
+    pub fn parse(detail_type: &str, detail: serde_json::Value) -> Result<Self, String> {
+        let type_name = EventTypeName::of_detail_type(detail_type)
+            .ok_or_else(|| format!("detail type {detail_type:?} is not an event type"))?;
+        let tenant = detail["tenantKey"]
+            .as_str()
+            .and_then(TenantKey::parse)
+            .ok_or("an event without a valid tenantKey")?;
+        let id = detail["id"]
+            .as_str()
+            .and_then(EventId::parse)
+            .ok_or("an event without a valid id")?;
+        let at = detail["createdAt"]
+            .as_str()
+            .and_then(crate::clock::parse_iso_ms)
+            .ok_or("an event without a valid createdAt")?;
+        Ok(Self {
+            tenant,
+            id,
+            type_name,
+            at,
+            detail,
+        })
+    }
+
+    /// The body as sent on every channel: the bus's very bytes (the JSON
+    /// of `detail`, as the relay writes it).
+    pub fn body(&self) -> String {
+        self.detail.to_string()
     }
 }
 

@@ -10,6 +10,9 @@
 //! still pending after some minutes. A record that can never be delivered
 //! (malformed, or refused by the bus again and again) is dead-lettered: it
 //! moves to the dead-letter partitions, with why, for an operator.
+//!
+//! The item also stays 30 days in its franchise's event list (gsi2, oldest
+//! first: `GET /v2/events`).
 
 use serde_json::{Map, Value, json};
 
@@ -17,12 +20,12 @@ use super::Event;
 use crate::error::{Error, Result};
 use crate::store::items::{self, DETAIL, DETAIL_TYPE, OUTBOX, TYPE};
 use crate::store::keys::{self, OutboxState};
-use crate::store::table::GSI1;
+use crate::store::table::{GSI1, GSI2};
 use crate::store::{Cond, Item, Key, Write};
 
 /// How long an outbox item stays in the table after it was written: the
 /// stream keeps records for 24 h; the outbox is the events' own record
-/// (the re-drive reads it, and so will a list of a franchise's events).
+/// (the re-drive reads it, and the event list shows the last 30 days).
 pub const OUTBOX_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// When the event was written (epoch ms), on every outbox item.
@@ -49,6 +52,10 @@ pub fn write(event: &Event, now: i64) -> Result<Write> {
         keys::outbox_index(OutboxState::Pending, keys::outbox_shard(&key)).into(),
     );
     attrs.insert(GSI1.sk.into(), keys::outbox_sort(now, &key).into());
+    // The franchise's event list (gsi2): what `GET /v2/events` reads.
+    attrs.insert(GSI2.pk.into(), keys::events_list(&event.tenant_key).into());
+    let sort = keys::events_sort(event.created_ms, &event.id);
+    attrs.insert(GSI2.sk.into(), sort.into());
     let item = Item::new(key, attrs);
     Ok(items::put_new(items::with_ttl(item, now + OUTBOX_TTL_MS)))
 }

@@ -1,8 +1,9 @@
 //! Local-server-only routes (feature `local`: never in a Lambda):
 //! - `GET /dev/events`: the bus's events as server-sent events;
 //! - `GET /dev/messages`: what the local notifier "sent" (JSON);
-//! - `GET /demo`: a vendor page that embeds the iframe and shows the browser
-//!   messages and the bus events side by side. Open it as
+//! - `GET /demo`: a vendor page that mounts the app with the host-page SDK
+//!   (`/sdk/embedcare.js`) and shows the SDK's callbacks and the bus events
+//!   side by side. Open it as
 //!   `http://localhost:PORT/demo`, so that it is another origin than the
 //!   pages (`http://127.0.0.1:PORT`), as a vendor's screen would be;
 //! - `POST /demo/launch`: the demo vendor's server side (the API key stays
@@ -95,7 +96,7 @@ async fn demo_page(Extension(dev): Extension<Arc<Dev>>) -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
             (
                 header::CONTENT_SECURITY_POLICY,
-                format!("default-src 'self'; frame-src {origin}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+                format!("default-src 'self'; script-src 'self' {origin}; frame-src {origin}; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
             ),
         ],
         html,

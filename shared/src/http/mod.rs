@@ -15,6 +15,9 @@ pub mod error;
 pub mod extract;
 pub mod pages;
 pub mod reply;
+pub mod sdk;
+#[cfg(feature = "local")]
+pub mod stream;
 pub mod v2;
 pub mod vendor;
 pub mod wire;
@@ -81,10 +84,10 @@ pub fn embeddable_url_router(app: AppState) -> Router {
     finish(vendor::embeddable_routes(), app)
 }
 
-/// The embedded pages, their actions and their static assets (Lambda
-/// `embed-pages`).
+/// The embedded pages, their actions and their static assets, and the
+/// host-page SDK (Lambda `embed-pages`).
 pub fn embed_router(app: AppState) -> Router {
-    finish(pages::routes(), app)
+    finish(pages::routes().merge(sdk::routes()), app)
 }
 
 /// `/v2/consultations…` (Lambda `v2-consultations`).
@@ -100,6 +103,25 @@ pub fn v2_followups_router(app: AppState) -> Router {
 /// `/v2/embed/…` (Lambda `v2-embed`).
 pub fn v2_embed_router(app: AppState) -> Router {
     finish(v2::embed_routes(), app)
+}
+
+/// `/v2/webhook-endpoints…`, `/v2/events…`, `/v2/event-queues…` (Lambda
+/// `v2-events`).
+pub fn v2_events_router(app: AppState) -> Router {
+    finish(v2::events_routes().merge(subscribe_routes()), app)
+}
+
+/// `GET /v2/events/subscribe`, a WebSocket: the local server's
+/// `stream` upgrades it (with its connections layered on the router); in
+/// AWS the stream is the WebSocket API (`event-stream`), and this route
+/// only answers a request that reached the HTTP API instead (`401`, else
+/// `400`).
+pub fn subscribe_routes() -> Router<AppState> {
+    #[cfg(feature = "local")]
+    let subscribe = axum::routing::get(stream::subscribe);
+    #[cfg(not(feature = "local"))]
+    let subscribe = axum::routing::get(v2::events::subscribe);
+    Router::new().route(v2::EVENTS_SUBSCRIBE, subscribe)
 }
 
 // The patient side's routers, one per function.
@@ -157,9 +179,12 @@ pub fn all_routes() -> Router<AppState> {
         .merge(vendor::view_routes())
         .merge(vendor::embeddable_routes())
         .merge(pages::routes())
+        .merge(sdk::routes())
         .merge(v2::consultations_routes())
         .merge(v2::followups_routes())
         .merge(v2::embed_routes())
+        .merge(v2::events_routes())
+        .merge(subscribe_routes())
 }
 
 /// `all_routes` plus local-only routes, with the shared layers.

@@ -32,3 +32,14 @@ pub trait Notifier: Send + Sync {
     /// Sends one message; its id at the provider, or why it failed.
     async fn send(&self, message: &Message) -> Result<String, String>;
 }
+
+/// The notifier of a deployment without a sender: it sends nothing and
+/// says so.
+pub struct NoNotifier;
+
+#[async_trait]
+impl Notifier for NoNotifier {
+    async fn send(&self, _: &Message) -> Result<String, String> {
+        Err("no e-mail sender is configured (EMBEDCARE_SES_SENDER)".into())
+    }
+}

@@ -88,6 +88,7 @@ pub async fn create_franchise(app: &App, new: NewFranchise<'_>) -> Result<Franch
         status: FranchiseStatus::Active,
         terms_accepted_by: None,
         terms_accepted_at: None,
+        contact_email: None,
         sessions_valid_after: None,
         revoked_keys: vec![],
         created_at: now,
@@ -220,6 +221,36 @@ pub async fn set_time_zone(app: &App, tenant: &str, zone: &str) -> Result<Franch
     app.store
         .write(items::update_of(key, &f, &["timeZone"], expected)?)
         .await?;
+    app.franchises.invalidate(f.tenant_key.as_str());
+    Ok(f)
+}
+
+/// Sets (or, with `None`, removes) the address the operator tells the
+/// franchise about its integration at (a webhook endpoint disabled).
+pub async fn set_contact_email(app: &App, tenant: &str, email: Option<&str>) -> Result<Franchise> {
+    let mut f = franchise(app, tenant).await?;
+    let email = email
+        .map(|e| Email::parse(e).ok_or_else(|| Error::invalid("invalid e-mail")))
+        .transpose()?;
+    if f.contact_email == email {
+        return Ok(f);
+    }
+    let expected = f.version;
+    f.contact_email = email;
+    f.version += 1;
+    f.updated_at = app.now_ms();
+    // The whole item: an update cannot remove an attribute by setting it.
+    let item = items::franchise_item(&f)?;
+    conflict(
+        app.store
+            .write(Write::Put {
+                item,
+                cond: Some(items::at_version(expected)),
+            })
+            .await
+            .map_err(Into::into),
+        "The franchise changed meanwhile",
+    )?;
     app.franchises.invalidate(f.tenant_key.as_str());
     Ok(f)
 }

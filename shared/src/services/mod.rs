@@ -3,12 +3,16 @@
 //! store key they use comes from `store::keys`.
 
 pub mod admin;
+pub mod attempt;
 pub mod auth;
 pub mod clinic;
 pub mod consultations;
 pub mod creation;
 #[cfg(feature = "local")]
 pub mod demo;
+pub mod dispatch;
+pub mod event_list;
+pub mod event_queues;
 pub mod followups;
 pub mod idempotency;
 pub mod launch;
@@ -18,6 +22,10 @@ pub mod people;
 pub mod rekey;
 pub mod retry;
 pub mod revocation;
+pub mod stream;
+pub mod subscriptions;
+pub mod webhooks;
+pub mod work;
 
 use serde::de::DeserializeOwned;
 

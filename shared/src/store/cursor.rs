@@ -12,7 +12,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{Cursor, Query};
+use super::{Cursor, Index, Query};
 use crate::crypto::{Secret, TagKey};
 use crate::domain::TenantKey;
 
@@ -59,7 +59,11 @@ impl CursorCodec {
         }
         let cursor: Cursor = serde_json::from_slice(json).ok()?;
         // Sealed by us for this partition; checked again all the same.
-        (cursor.ipk.as_deref() == Some(list.pk.as_str())).then_some(cursor)
+        let partition = match list.index {
+            Index::Table => Some(cursor.pk.as_str()),
+            _ => cursor.ipk.as_deref(),
+        };
+        (partition == Some(list.pk.as_str())).then_some(cursor)
     }
 }
 
@@ -77,8 +81,8 @@ fn parts<'a>(tenant: &'a TenantKey, list: &'a str, json: &'a [u8]) -> [&'a [u8];
 mod tests {
     use super::*;
     use crate::domain::{ConsultationId, PatientId};
+    use crate::store::SortCond;
     use crate::store::keys::{self, Listed};
-    use crate::store::{Index, SortCond};
 
     /// A patient's list of consultations or follow-ups, as `lists` queries it.
     fn of_patient(tenant: &TenantKey, patient: &str, listed: Listed) -> Query {

@@ -16,9 +16,10 @@
 use super::Key;
 use crate::crypto::{KeyedDigest, digest_b64, hash_secret};
 use crate::domain::clinic::RoomCode;
+use crate::domain::subscription::QueueName;
 use crate::domain::{
-    AccountId, ConsultationId, EventId, FollowupId, IntakeId, KeyId, MessageId, PatientId,
-    TenantKey, UserId, VisitId,
+    AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
+    PatientId, TenantKey, UserId, VisitId,
 };
 
 pub fn account_key(account: &AccountId) -> Key {
@@ -146,6 +147,105 @@ pub fn idempotency_key(tenant: &TenantKey, api_key: &KeyId, key_hash: &str) -> K
         format!("T#{tenant}#IDEMPOTENCY#{api_key}#{key_hash}"),
         "IDEMPOTENCY",
     )
+}
+
+/// gsi2 partition of the event list: every outbox event of a franchise,
+/// oldest first by the sort key [`events_sort`].
+pub fn events_list(tenant: &TenantKey) -> String {
+    format!("T#{tenant}#EVENTS")
+}
+
+/// gsi2 sort key of an outbox event in its franchise's list.
+pub fn events_sort(created_at: i64, event: &EventId) -> String {
+    created_sort(created_at, event.as_str())
+}
+
+// ---- subscriptions: webhook endpoints, deliveries, event queues -----------
+//
+// A franchise's endpoints and queues share one small partition, so that the
+// dispatcher reads every subscription of an event's franchise with one
+// Query (sort keys `ENDPOINT#…` and `QUEUE#…`).
+
+/// The partition of a franchise's webhook endpoints and event queues.
+pub fn subscriptions(tenant: &TenantKey) -> String {
+    format!("T#{tenant}#SUBSCRIPTIONS")
+}
+
+/// Sort key prefixes of the subscriptions partition.
+pub const ENDPOINT_PREFIX: &str = "ENDPOINT#";
+pub const QUEUE_PREFIX: &str = "QUEUE#";
+
+pub fn webhook_endpoint_key(tenant: &TenantKey, id: &EndpointId) -> Key {
+    Key::new(
+        format!("T#{tenant}#SUBSCRIPTIONS"),
+        format!("{ENDPOINT_PREFIX}{id}"),
+    )
+}
+
+pub fn event_queue_key(tenant: &TenantKey, queue: &QueueName) -> Key {
+    Key::new(
+        format!("T#{tenant}#SUBSCRIPTIONS"),
+        format!("{QUEUE_PREFIX}{queue}"),
+    )
+}
+
+/// The partition of one endpoint's deliveries, by the event's creation.
+pub fn deliveries(tenant: &TenantKey, endpoint: &EndpointId) -> String {
+    format!("T#{tenant}#WEBHOOK#{endpoint}#DELIVERIES")
+}
+
+/// One event's delivery to one endpoint: the same key however often the
+/// event arrives, so that a repeated event writes nothing new.
+pub fn delivery_key(
+    tenant: &TenantKey,
+    endpoint: &EndpointId,
+    event_at: i64,
+    event: &EventId,
+) -> Key {
+    Key::new(
+        format!("T#{tenant}#WEBHOOK#{endpoint}#DELIVERIES"),
+        created_sort(event_at, event.as_str()),
+    )
+}
+
+/// The claim of an event queue by its one live connection, beside the
+/// queue (so the dispatcher's one Query sees which queues are connected).
+pub fn queue_claim_key(tenant: &TenantKey, queue: &QueueName) -> Key {
+    Key::new(
+        format!("T#{tenant}#SUBSCRIPTIONS"),
+        format!("{CLAIM_PREFIX}{queue}"),
+    )
+}
+
+pub const CLAIM_PREFIX: &str = "CLAIM#";
+
+/// The partition of one incarnation of an event queue (`queue_id`): its
+/// waiting events, in order of creation (sort keys [`QUEUED_PREFIX`]
+/// `{eventAt:013}#{eventId}`).
+pub fn queued_events(tenant: &TenantKey, queue_id: &str) -> String {
+    format!("T#{tenant}#QUEUE#{queue_id}")
+}
+
+pub const QUEUED_PREFIX: &str = "E#";
+
+pub fn queued_event_key(tenant: &TenantKey, queue_id: &str, event_at: i64, event: &EventId) -> Key {
+    Key::new(
+        format!("T#{tenant}#QUEUE#{queue_id}"),
+        format!("{QUEUED_PREFIX}{}", created_sort(event_at, event.as_str())),
+    )
+}
+
+/// The queued event a sort key of its queue's partition names (a receipt
+/// carries it).
+pub fn queued_event_at(tenant: &TenantKey, queue_id: &str, sort: &str) -> Option<Key> {
+    sort.starts_with(QUEUED_PREFIX)
+        .then(|| Key::new(format!("T#{tenant}#QUEUE#{queue_id}"), sort))
+}
+
+/// A live connection of the WebSocket API, by the id API Gateway gave it:
+/// whose queue it holds (its later frames carry nothing else).
+pub fn connection_key(connection_id: &str) -> Key {
+    Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
 }
 
 // ---- the patient side: rooms, providers, visits ---------------------------

@@ -1,6 +1,8 @@
 //! The resource API: consultations and follow-ups with the patient inline,
 //! read, list, cancel (`resources.rs`, `consultations.rs`, `followups.rs`),
-//! and presigned embed URLs (`embed.rs`).
+//! presigned embed URLs (`embed.rs`), and events for vendors outside AWS:
+//! webhook endpoints and their deliveries (`webhooks.rs`), the event list,
+//! redeliveries and the stream's event queues (`events.rs`).
 //!
 //! Every endpoint authenticates as the launch API does (`Api-key`,
 //! `X-Tenant-Key`) and answers errors in the API's error shape. The acting
@@ -15,13 +17,15 @@
 
 mod consultations;
 mod embed;
+pub mod events;
 mod followups;
 pub mod resources;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use self::resources::{Resource, cancel, get_one, list};
@@ -48,6 +52,17 @@ pub const EMBED_CONSULTATION_ANSWER: &str = "/v2/embed/consultation/answer";
 pub const EMBED_CONSULTATION_DETAILS: &str = "/v2/embed/consultation/details";
 pub const EMBED_FOLLOWUP_ANSWER: &str = "/v2/embed/followup/answer";
 pub const EMBED_FOLLOWUP_DETAILS: &str = "/v2/embed/followup/details";
+pub const WEBHOOK_ENDPOINTS: &str = "/v2/webhook-endpoints";
+pub const WEBHOOK_ENDPOINT: &str = "/v2/webhook-endpoints/{endpointId}";
+pub const WEBHOOK_ROTATE_SECRET: &str = "/v2/webhook-endpoints/{endpointId}/rotate-secret";
+pub const WEBHOOK_DELIVERIES: &str = "/v2/webhook-endpoints/{endpointId}/deliveries";
+pub const EVENTS: &str = "/v2/events";
+pub const EVENT_REDELIVER: &str = "/v2/events/{eventId}/redeliver";
+pub const EVENT_QUEUES: &str = "/v2/event-queues";
+pub const EVENT_QUEUE: &str = "/v2/event-queues/{queueName}";
+/// The subscription stream: a WebSocket (the local server's axum route;
+/// in AWS, the WebSocket API's `$connect`).
+pub const EVENTS_SUBSCRIBE: &str = "/v2/events/subscribe";
 
 /// Every route of the resource API, as (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -64,6 +79,20 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", EMBED_CONSULTATION_DETAILS),
     ("post", EMBED_FOLLOWUP_ANSWER),
     ("post", EMBED_FOLLOWUP_DETAILS),
+    ("post", WEBHOOK_ENDPOINTS),
+    ("get", WEBHOOK_ENDPOINTS),
+    ("get", WEBHOOK_ENDPOINT),
+    ("patch", WEBHOOK_ENDPOINT),
+    ("delete", WEBHOOK_ENDPOINT),
+    ("post", WEBHOOK_ROTATE_SECRET),
+    ("get", WEBHOOK_DELIVERIES),
+    ("get", EVENTS),
+    ("post", EVENT_REDELIVER),
+    ("post", EVENT_QUEUES),
+    ("get", EVENT_QUEUES),
+    ("get", EVENT_QUEUE),
+    ("delete", EVENT_QUEUE),
+    ("get", EVENTS_SUBSCRIBE),
 ];
 
 /// The header of a creating `POST`.
@@ -96,6 +125,35 @@ pub fn followups_routes() -> Router<AppState> {
 
 /// `POST /v2/embed/{consultation|followup}/{answer|details}` (Lambda `v2-embed`).
 pub use self::embed::routes as embed_routes;
+
+/// Webhook endpoints, their deliveries, the event list, redeliveries and
+/// event queues (Lambda `v2-events`; the subscribe route is
+/// `http::subscribe_routes`'s).
+pub fn events_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            WEBHOOK_ENDPOINTS,
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            WEBHOOK_ENDPOINT,
+            get(webhooks::get_one)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(WEBHOOK_ROTATE_SECRET, post(webhooks::rotate))
+        .route(WEBHOOK_DELIVERIES, get(webhooks::deliveries))
+        .route(EVENTS, get(events::list))
+        .route(EVENT_REDELIVER, post(events::redeliver))
+        .route(
+            EVENT_QUEUES,
+            get(events::list_queues).post(events::create_queue),
+        )
+        .route(
+            EVENT_QUEUE,
+            get(events::get_queue).delete(events::delete_queue),
+        )
+}
 
 // ---- requests ----------------------------------------------------------------
 
@@ -195,8 +253,16 @@ fn list_request<R: Resource>(raw: Option<&str>) -> Result<ListRequest<R::Status>
                 .ok_or_else(|| Error::invalid("status is not a status of this resource"))
         })
         .transpose()?;
-    let limit = match q.get("limit")? {
-        None => DEFAULT_LIMIT,
+    let limit = page_limit(q.get("limit")?)?;
+    let mut req = ListRequest::new(patient, status, limit);
+    req.cursor = extract::cursor(q.get("cursor")?)?;
+    Ok(req)
+}
+
+/// A list's `limit`: 1 to 100, 20 when not given.
+fn page_limit(raw: Option<&str>) -> Result<usize> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
         Some(l) => l
             .parse::<usize>()
             .ok()
@@ -205,11 +271,8 @@ fn list_request<R: Resource>(raw: Option<&str>) -> Result<ListRequest<R::Status>
                 Error::invalid(format!(
                     "limit must be a whole number from 1 to {MAX_LIMIT}"
                 ))
-            })?,
-    };
-    let mut req = ListRequest::new(patient, status, limit);
-    req.cursor = extract::cursor(q.get("cursor")?)?;
-    Ok(req)
+            }),
+    }
 }
 
 // ---- responses ---------------------------------------------------------------

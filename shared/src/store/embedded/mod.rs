@@ -27,6 +27,7 @@
 mod query;
 #[cfg(test)]
 mod tests;
+mod work;
 mod write;
 
 use std::fmt::Display;
@@ -37,6 +38,8 @@ use async_trait::async_trait;
 use redb::backends::InMemoryBackend;
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::Value;
+
+pub use self::work::WorkEntry;
 
 use self::query::{QueryPlan, query_index, query_table};
 use self::write::{Mode, add, apply};
@@ -131,6 +134,7 @@ impl EmbeddedStore {
             txn.open_table(ITEMS).map_err(unavailable)?;
             txn.open_table(STREAM).map_err(unavailable)?;
             txn.open_table(META).map_err(unavailable)?;
+            txn.open_table(work::WORK).map_err(unavailable)?;
             for def in &GSIS {
                 txn.open_table(index_table(def)).map_err(unavailable)?;
             }
