@@ -17,6 +17,8 @@
 //   answer lists the events the change caused and where to go next. Their
 //   buttons stay disabled until this script is ready; `data-first` names
 //   the action sent on the first interaction with the form.
+// - The live part of a page (`#embed-live`) is refreshed every 2.5 s
+//   (`refreshLive`).
 // - Messages with data go to the franchise's allowed origins only, never a
 //   wildcard. Ours have a `type` (embed.ready, embed.resize,
 //   session.expired); the consultation / follow-up / franchise events are
@@ -32,6 +34,7 @@
   var lastHeight = 0;
   var busy = false;
   var opening = null;
+  var liveHtml = null;
 
   function readContext(doc) {
     var el = doc.getElementById("embed-context");
@@ -218,6 +221,8 @@
       var token = ctx.sessionToken || storedToken();
       if (token) storeToken(token);
       settleAddress();
+      var live = document.getElementById("embed-live");
+      liveHtml = live ? live.innerHTML : null;
       enableForms();
       post(ctx.ready);
       (ctx.events || []).forEach(post);
@@ -281,6 +286,30 @@
       section.append(h, p); main.append(section);
     }
     start();
+  }
+
+  // The live part of a page (`#embed-live`: a provider's queue and lists, a
+  // visit's status and chat) is fetched again with the session and swapped
+  // in when it changed. Polling, in this one function: a push transport can
+  // call it instead (or replace it) without touching the rest.
+  function refreshLive() {
+    if (busy || ctx.state !== "ready" || !document.getElementById("embed-live")) return;
+    var token = storedToken();
+    if (!token) return;
+    var url = window.location.pathname + window.location.search;
+    fetch(url, { headers: { Authorization: "Bearer " + token, Accept: "text/html" } })
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (html === null || busy) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("embed-live");
+        var here = document.getElementById("embed-live");
+        if (!fresh || !here || fresh.innerHTML === liveHtml) return;
+        liveHtml = fresh.innerHTML;
+        here.replaceWith(document.importNode(fresh, true));
+        enableForms();
+        reportHeight();
+      })
+      .catch(function () { /* the next tick tries again */ });
   }
 
   // ---- forms -------------------------------------------------------------
@@ -406,7 +435,8 @@
     navigate(window.location.pathname + window.location.search, false);
   });
 
-  window.embedcare = { context: ctx, post: post, sessionToken: null, navigate: navigate };
+  window.embedcare = { context: ctx, post: post, sessionToken: null, navigate: navigate, refreshLive: refreshLive };
+  setInterval(refreshLive, 2500);
   start();
   watchHeight();
 })();

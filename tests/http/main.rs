@@ -20,6 +20,7 @@ mod outbox;
 mod pages;
 mod patients;
 mod privacy;
+mod provider_views;
 mod providers;
 mod sdk_calls;
 mod seed_002;

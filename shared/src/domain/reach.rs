@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::clinic::RoomCode;
 use super::ids::{ConsultationId, FollowupId, PatientId};
 use super::view::{Role, View};
 
@@ -35,6 +36,13 @@ pub enum Reach {
     Franchise,
     /// One administration view (and the franchise's management page).
     Administration { view: View },
+    /// A provider's views: the rooms of the franchise the session's user
+    /// is a provider of (checked on every read and action), opened on
+    /// `room_code` when the launch named one.
+    Provider {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_code: Option<RoomCode>,
+    },
 }
 
 impl Reach {
@@ -52,6 +60,9 @@ impl Reach {
     ) -> Option<Reach> {
         if view.is_admin() {
             return Some(Reach::Administration { view });
+        }
+        if view.is_provider() {
+            return Some(Reach::Provider { room_code: None });
         }
         if wide && view.role() == Role::Employee {
             return Some(Reach::Franchise);
@@ -81,6 +92,9 @@ impl Reach {
             View::ConsultationStart | View::FollowupStart | View::FollowupPlan => patient(),
             View::FranchiseManagement | View::FranchiseOnboarding | View::FranchiseOffboarding => {
                 Some(Reach::Administration { view })
+            }
+            View::VisitsWaitingRoom | View::VisitsSchedule => {
+                Some(Reach::Provider { room_code: None })
             }
         }
     }
@@ -142,6 +156,10 @@ mod tests {
         // administration view.
         for v in View::ALL {
             let wide = of(v, Some(&p), Some(&c), Some(&f), true);
+            if v.is_provider() {
+                assert_eq!(wide, Some(Reach::Provider { room_code: None }), "{v:?}");
+                continue;
+            }
             match (v.role(), v.is_admin()) {
                 (_, true) => assert_eq!(wide, Some(Reach::Administration { view: v })),
                 (Role::Employee, false) => assert_eq!(wide, Some(Reach::Franchise), "{v:?}"),

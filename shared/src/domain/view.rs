@@ -19,6 +19,12 @@ pub enum View {
     FranchiseOnboarding,
     FranchiseOffboarding,
     Statistics,
+    /// The provider's waiting room: the queue, eConsults to accept, today's
+    /// appointments, and a started visit's room with its chat.
+    VisitsWaitingRoom,
+    /// The provider's schedule: today's appointments and the availability
+    /// editor.
+    VisitsSchedule,
 }
 
 /// Who the redeemed session acts for.
@@ -46,7 +52,7 @@ pub enum Needs {
 }
 
 impl View {
-    pub const ALL: [View; 13] = [
+    pub const ALL: [View; 15] = [
         View::ConsultationStart,
         View::ConsultationDashboard,
         View::ConsultationDetails,
@@ -60,6 +66,8 @@ impl View {
         View::FranchiseOnboarding,
         View::FranchiseOffboarding,
         View::Statistics,
+        View::VisitsWaitingRoom,
+        View::VisitsSchedule,
     ];
 
     /// The `{area}/{view}` path segments.
@@ -78,6 +86,8 @@ impl View {
             View::FranchiseOnboarding => ("administration", "franchise-onboarding"),
             View::FranchiseOffboarding => ("administration", "franchise-offboarding"),
             View::Statistics => ("statistics", "dashboard"),
+            View::VisitsWaitingRoom => ("visits", "waiting-room"),
+            View::VisitsSchedule => ("visits", "schedule"),
         }
     }
 
@@ -101,6 +111,12 @@ impl View {
         )
     }
 
+    /// A provider's view (the patient side's visits): its session reaches
+    /// the rooms its user is a provider of.
+    pub fn is_provider(self) -> bool {
+        matches!(self, View::VisitsWaitingRoom | View::VisitsSchedule)
+    }
+
     pub fn needs(self) -> Needs {
         match self {
             View::ConsultationStart | View::FollowupStart | View::FollowupPlan => Needs::Patient,
@@ -111,7 +127,9 @@ impl View {
             View::FranchiseManagement
             | View::FranchiseOnboarding
             | View::FranchiseOffboarding
-            | View::Statistics => Needs::Nothing,
+            | View::Statistics
+            | View::VisitsWaitingRoom
+            | View::VisitsSchedule => Needs::Nothing,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod context;
 pub mod dev;
 pub mod error;
 pub mod extract;
+pub mod hours;
 pub mod pages;
 pub mod reply;
 pub mod sdk;

@@ -15,9 +15,11 @@ use super::reply::{json_response, launch_json};
 use super::wire::{Fields, integration_user, metadata, patient_of};
 use crate::app::AppState;
 use crate::clock::day_of;
+use crate::domain::clinic::RoomCode;
 use crate::domain::types::nfc;
 use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View};
 use crate::error::{Error, Result};
+use crate::services::clinic::rooms;
 use crate::services::launch::{self, LaunchRequest, PatientRef};
 
 pub const CONSULTATION_CREATE: &str = "/embeddable/consultation/create";
@@ -53,6 +55,8 @@ pub const EMBEDDABLE: &[(&str, View)] = &[
         View::FranchiseOffboarding,
     ),
     ("/embeddable/statistics", View::Statistics),
+    ("/embeddable/visits/waiting-room", View::VisitsWaitingRoom),
+    ("/embeddable/visits/schedule", View::VisitsSchedule),
 ];
 
 /// `POST /embeddable/consultation/create` (Lambda `consultation-create`).
@@ -180,6 +184,26 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
         req.prefill = plan_prefill(&q)?;
     }
     req.user = integration_user(&v.headers, None)?;
+    if view.is_provider() {
+        req.room_code = q
+            .get("roomCode")?
+            .map(|c| {
+                RoomCode::parse(c)
+                    .ok_or_else(|| Error::invalid(format!("roomCode {}", RoomCode::RULE)))
+            })
+            .transpose()?;
+        let user = req
+            .user
+            .as_ref()
+            .ok_or_else(|| Error::invalid("x-integration-user naming the provider is required"))?;
+        rooms::check_provider_launch(
+            &v.app,
+            &v.caller.franchise.tenant_key,
+            &user.user_id,
+            req.room_code.as_ref(),
+        )
+        .await?;
+    }
     let launch = launch::issue(&v.app, &v.caller, &req).await?;
     if wants_json(&v.headers) {
         return Ok(json_response(StatusCode::OK, &launch_json(&launch, false)));

@@ -53,6 +53,8 @@ pub struct LaunchRequest {
     /// The vendor asked for the whole franchise (`scope: "franchise"`)
     /// rather than what the view is for ([`Reach::of_launch`]).
     pub franchise_scope: bool,
+    /// The room a provider's view opens on (`roomCode`).
+    pub room_code: Option<crate::domain::clinic::RoomCode>,
 }
 
 impl LaunchRequest {
@@ -66,6 +68,7 @@ impl LaunchRequest {
             followup_id: None,
             prefill: None,
             franchise_scope: false,
+            room_code: None,
         }
     }
 }
@@ -197,7 +200,13 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         req.consultation_id.as_ref(),
         req.followup_id.as_ref(),
         req.franchise_scope,
-    );
+    )
+    .map(|r| match r {
+        Reach::Provider { .. } => Reach::Provider {
+            room_code: req.room_code.clone(),
+        },
+        other => other,
+    });
     let scope = Scope {
         account_id: caller.key.account_id.clone(),
         user_id: user.user_id.clone(),

@@ -7,12 +7,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::clinic::intake::{MAX_CONCERNS, MAX_REASON};
-use crate::domain::clinic::{
-    ClockTime, Concern, DatedHours, Durations, LocalDate, Localized, RoomCode, Span, VisitType,
-    Weekday, WeeklyHours,
-};
+use crate::domain::clinic::{Concern, Durations, Localized, RoomCode, VisitType};
 use crate::domain::{Language, UserId};
 use crate::error::{Error, Result};
+use crate::http::hours::{array, object};
+pub use crate::http::hours::{availability_input, weekly_hours};
 use crate::http::wire::Fields;
 use crate::services::clinic::rooms::{ProviderInput, RoomInput};
 
@@ -29,22 +28,6 @@ pub fn instant(name: &str, raw: &str) -> Result<i64> {
         })
 }
 
-fn object<'a>(f: &Fields<'a>, field: &str) -> Result<Option<&'a Map<String, Value>>> {
-    match f.map.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(f.error(field, "must be a JSON object")),
-    }
-}
-
-fn array<'a>(f: &Fields<'a>, field: &str) -> Result<Option<&'a Vec<Value>>> {
-    match f.map.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(a)) => Ok(Some(a)),
-        Some(_) => Err(f.error(field, "must be a list")),
-    }
-}
-
 /// `{fr, en}`, both required.
 fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
     let Some(m) = object(f, field)? else {
@@ -56,49 +39,6 @@ fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
         fr: lf.required("fr", lf.opt_str("fr", 200)?)?,
         en: lf.required("en", lf.opt_str("en", 200)?)?,
     }))
-}
-
-fn spans(label: &str, raw: &[Value]) -> Result<Vec<Span>> {
-    if raw.len() > 12 {
-        return Err(Error::invalid(format!(
-            "Invalid {label}: at most 12 spans a day"
-        )));
-    }
-    let mut out = Vec::new();
-    for (i, v) in raw.iter().enumerate() {
-        let Value::Object(m) = v else {
-            return Err(Error::invalid(format!(
-                "Invalid {label}[{i}]: must be {{start, end}}"
-            )));
-        };
-        let l = format!("{label}[{i}]");
-        let sf = Fields::new(&l, m);
-        let start = sf.opt_parsed("start", 5, ClockTime::parse, ClockTime::RULE)?;
-        let end = sf.opt_parsed("end", 5, ClockTime::parse, ClockTime::RULE)?;
-        let span = Span::new(sf.required("start", start)?, sf.required("end", end)?)
-            .ok_or_else(|| sf.error("end", "must be after start"))?;
-        out.push(span);
-    }
-    Ok(out)
-}
-
-/// `{mon: [{start, end}], …}`: a day not named is closed.
-pub fn weekly_hours(label: &str, m: &Map<String, Value>) -> Result<WeeklyHours> {
-    let mut hours = WeeklyHours::default();
-    for (day, v) in m {
-        let d = Weekday::parse(day).ok_or_else(|| {
-            Error::invalid(format!(
-                "Invalid {label}: {day} is not mon, tue, wed, thu, fri, sat or sun"
-            ))
-        })?;
-        let Value::Array(list) = v else {
-            return Err(Error::invalid(format!(
-                "Invalid {label}: {day} must be a list of spans"
-            )));
-        };
-        hours.0.insert(d, spans(&format!("{label} {day}"), list)?);
-    }
-    Ok(hours)
 }
 
 fn visit_types(f: &Fields, field: &str) -> Result<Option<Vec<VisitType>>> {
@@ -227,37 +167,6 @@ pub fn provider_input(body: &Map<String, Value>) -> Result<ProviderInput> {
         title: f.opt_str("title", 100)?,
         languages,
     })
-}
-
-/// An availability's body: `roomCode`, `weekly`, `exceptions`.
-pub fn availability_input(
-    body: &Map<String, Value>,
-) -> Result<(RoomCode, WeeklyHours, Vec<DatedHours>)> {
-    let f = Fields::new("availability", body);
-    let code = f.opt_parsed("roomCode", 40, RoomCode::parse, RoomCode::RULE)?;
-    let code = f.required("roomCode", code)?;
-    let weekly = match object(&f, "weekly")? {
-        Some(m) => weekly_hours("availability weekly", m)?,
-        None => return Err(f.error("weekly", "is required")),
-    };
-    let mut exceptions = Vec::new();
-    for (i, v) in array(&f, "exceptions")?.into_iter().flatten().enumerate() {
-        let Value::Object(m) = v else {
-            return Err(f.error(&format!("exceptions[{i}]"), "must be {date, spans}"));
-        };
-        let l = format!("availability exceptions[{i}]");
-        let ef = Fields::new(&l, m);
-        let date = ef.opt_parsed("date", 10, LocalDate::parse, LocalDate::RULE)?;
-        let list = array(&ef, "spans")?.map(Vec::as_slice).unwrap_or(&[]);
-        exceptions.push(DatedHours {
-            date: ef.required("date", date)?,
-            spans: spans(&format!("{l} spans"), list)?,
-        });
-    }
-    if exceptions.len() > crate::domain::clinic::availability::MAX_EXCEPTIONS {
-        return Err(f.error("exceptions", "must hold at most 200 dates"));
-    }
-    Ok((code, weekly, exceptions))
 }
 
 /// The intake's `concerns`: `[{code?, text, primary}]`.

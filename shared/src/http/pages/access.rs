@@ -36,10 +36,19 @@ pub enum Act {
     FollowupAnswer,
     FranchiseOnboard,
     FranchiseOffboard,
+    /// A provider's moves of a visit, through the same service as the API.
+    VisitStart,
+    VisitAccept,
+    VisitComplete,
+    VisitNoShow,
+    /// A provider's chat message in a started visit.
+    VisitMessage,
+    /// A provider's weekly hours and exceptions in one of their rooms.
+    AvailabilitySet,
 }
 
 impl Act {
-    pub const ALL: [Act; 12] = [
+    pub const ALL: [Act; 18] = [
         Act::ConsultationCreate,
         Act::ConsultationSend,
         Act::ConsultationComplete,
@@ -52,6 +61,12 @@ impl Act {
         Act::FollowupAnswer,
         Act::FranchiseOnboard,
         Act::FranchiseOffboard,
+        Act::VisitStart,
+        Act::VisitAccept,
+        Act::VisitComplete,
+        Act::VisitNoShow,
+        Act::VisitMessage,
+        Act::AvailabilitySet,
     ];
 
     /// Its name in the path.
@@ -69,6 +84,12 @@ impl Act {
             Act::FollowupAnswer => "followup.answer",
             Act::FranchiseOnboard => "franchise.onboard",
             Act::FranchiseOffboard => "franchise.offboard",
+            Act::VisitStart => "visit.start",
+            Act::VisitAccept => "visit.accept",
+            Act::VisitComplete => "visit.complete",
+            Act::VisitNoShow => "visit.no-show",
+            Act::VisitMessage => "visit.message",
+            Act::AvailabilitySet => "availability.set",
         }
     }
 
@@ -107,6 +128,7 @@ pub enum Kind {
     Statistics,
     Franchise,
     Administration(View),
+    Provider,
 }
 
 impl Kind {
@@ -120,6 +142,7 @@ impl Kind {
             Reach::Statistics => Kind::Statistics,
             Reach::Franchise => Kind::Franchise,
             Reach::Administration { view } => Kind::Administration(*view),
+            Reach::Provider { .. } => Kind::Provider,
         }
     }
 }
@@ -180,6 +203,18 @@ const CONSULTATION_LIST: &[View] = &[V::ConsultationDashboard, V::ConsultationDe
 const FOLLOWUP_LIST: &[View] = &[V::FollowupDashboard, V::FollowupDetails];
 const ONBOARDING: &[View] = &[V::FranchiseOnboarding, V::FranchiseManagement];
 const OFFBOARDING: &[View] = &[V::FranchiseOffboarding, V::FranchiseManagement];
+/// A provider's views, and what they do there: their rooms' visits are
+/// checked by the views and actions themselves (`views/visits.rs`,
+/// `actions.rs`: a room the session's user is not a provider of is a 404).
+const PROVIDER_VIEWS: &[View] = &[V::VisitsWaitingRoom, V::VisitsSchedule];
+const PROVIDER_ACTS: &[Act] = &[
+    A::VisitStart,
+    A::VisitAccept,
+    A::VisitComplete,
+    A::VisitNoShow,
+    A::VisitMessage,
+    A::AvailabilitySet,
+];
 /// What a patient does to their consultation.
 const ANSWERING: &[Act] = &[A::ConsultationOpen, A::ConsultationAnswer];
 
@@ -219,6 +254,8 @@ pub const RULES: &[Rule] = &[
     rule(EMPLOYEE, Kind::Administration(V::FranchiseManagement),   &[V::FranchiseManagement],   Reads::Nothing,         &[]),
     rule(EMPLOYEE, Kind::Administration(V::FranchiseOnboarding),   ONBOARDING,                  Reads::Nothing,         &[A::FranchiseOnboard]),
     rule(EMPLOYEE, Kind::Administration(V::FranchiseOffboarding),  OFFBOARDING,                 Reads::Nothing,         &[A::FranchiseOffboard]),
+    // The provider: their rooms' queues, eConsults, appointments, visits.
+    rule(EMPLOYEE, Kind::Provider,                                 PROVIDER_VIEWS,              Reads::Nothing,         PROVIDER_ACTS),
     // The patient: their questionnaire, nothing else.
     rule(PATIENT,  Kind::Patient,                                  &[V::ConsultationAnswer],    Reads::ThePatient,      ANSWERING),
     rule(PATIENT,  Kind::Consultation,                             &[V::ConsultationAnswer],    Reads::TheConsultation, ANSWERING),

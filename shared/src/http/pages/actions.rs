@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 use super::access::{Access, Act, Target};
 use crate::app::{App, AppState};
+use crate::domain::VisitId;
+use crate::domain::clinic::{DatedHours, RoomCode, WeeklyHours};
 use crate::domain::links::page_path;
 use crate::domain::{
     Answer, ConsultationId, ConsultationStatus, FollowupId, FollowupStatus, Locale, PatientId,
@@ -30,10 +32,13 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::http::extract::{self, JsonObject, bearer};
+use crate::http::hours::availability_input;
 use crate::http::wire::Fields;
+use crate::services::clinic::visits::{self, Move};
+use crate::services::clinic::{Actor, chat, rooms};
 use crate::services::consultations::{self as consultation, NewConsultation};
 use crate::services::followups::{self as followup, FollowupPlan, NewFollowup};
-use crate::services::{admin, launch};
+use crate::services::{admin, auth, launch};
 
 /// An action, with everything it needs, checked.
 #[derive(Debug)]
@@ -77,6 +82,20 @@ enum Action {
     },
     FranchiseOnboard,
     FranchiseOffboard,
+    /// A provider's move of a visit of one of their rooms.
+    VisitMove {
+        id: VisitId,
+        mv: Move,
+    },
+    VisitMessage {
+        id: VisitId,
+        text: String,
+    },
+    AvailabilitySet {
+        room_code: RoomCode,
+        weekly: WeeklyHours,
+        exceptions: Vec<DatedHours>,
+    },
 }
 
 fn required_id<T: crate::domain::ids::Id>(f: &Fields, field: &str) -> Result<T> {
@@ -186,13 +205,35 @@ impl Action {
                 }
                 Action::FranchiseOffboard
             }
+            Act::VisitStart | Act::VisitAccept | Act::VisitComplete | Act::VisitNoShow => {
+                Action::VisitMove {
+                    id: required_id(f, "visitId")?,
+                    mv: match act {
+                        Act::VisitStart => Move::Start,
+                        Act::VisitAccept => Move::Accept,
+                        Act::VisitComplete => Move::Complete,
+                        _ => Move::NoShow,
+                    },
+                }
+            }
+            Act::VisitMessage => Action::VisitMessage {
+                id: required_id(f, "visitId")?,
+                text: f.required("text", f.opt_text("text", 2000)?)?,
+            },
+            Act::AvailabilitySet => availability_of(f)?,
         })
     }
 
     /// Whether the session may touch what the action is about (the
     /// access table's reads): an id outside its reach is a `404`, like an
     /// unknown one.
-    async fn check(&self, app: &App, tenant: &TenantKey, access: &Access) -> Result<()> {
+    async fn check(
+        &self,
+        app: &App,
+        tenant: &TenantKey,
+        access: &Access,
+        scope: &Scope,
+    ) -> Result<()> {
         match self {
             Action::ConsultationCreate { patient_id, .. }
             | Action::FollowupCreate { patient_id, .. } => {
@@ -220,6 +261,16 @@ impl Action {
                 Ok(())
             }
             Action::FranchiseOnboard | Action::FranchiseOffboard => Ok(()),
+            // A visit of a room the provider is not in is unknown to them.
+            Action::VisitMove { id, .. } | Action::VisitMessage { id, .. } => {
+                let actor = provider_of(app, tenant, scope).await?;
+                let v = visits::visit_for(app, &actor, id).await?;
+                provider_room(app, tenant, &v.room_code, &actor).await
+            }
+            Action::AvailabilitySet { room_code, .. } => {
+                let actor = provider_of(app, tenant, scope).await?;
+                provider_room(app, tenant, room_code, &actor).await
+            }
         }
     }
 
@@ -315,8 +366,92 @@ impl Action {
                 let (_, event) = admin::offboard_franchise(app, tenant).await?;
                 (event, href(View::FranchiseOffboarding, &[]))
             }
+            Action::VisitMove { id, mv } => {
+                let actor = provider_of(app, tenant, scope).await?;
+                let (v, event) = visits::act(app, &actor, &id, mv).await?;
+                let to_room = matches!(mv, Move::Start | Move::Accept);
+                let room = href(View::VisitsWaitingRoom, &[("visitId", v.visit_id.as_str())]);
+                return Ok((vec![event], to_room.then_some(room)));
+            }
+            Action::VisitMessage { id, text } => {
+                let actor = provider_of(app, tenant, scope).await?;
+                let (m, _) = chat::post(app, &actor, &id, &text).await?;
+                let room = href(View::VisitsWaitingRoom, &[("visitId", m.visit_id.as_str())]);
+                return Ok((Vec::new(), Some(room)));
+            }
+            Action::AvailabilitySet {
+                room_code,
+                weekly,
+                exceptions,
+            } => {
+                rooms::put_availability(
+                    app,
+                    tenant,
+                    &scope.user_id,
+                    &room_code,
+                    weekly,
+                    exceptions,
+                )
+                .await?;
+                return Ok((Vec::new(), Some(href(View::VisitsSchedule, &[]))));
+            }
         };
         Ok((vec![event], Some(location)))
+    }
+}
+
+/// The availability editor's form: `roomCode`, and `weekly` and
+/// `exceptions` as the JSON texts of the API's body (`PUT
+/// /v2/providers/{userId}/availability`), read by the API's own parser.
+fn availability_of(f: &Fields) -> Result<Action> {
+    let json_field = |name: &str| -> Result<Value> {
+        match f.map.get(name) {
+            None | Some(Value::Null) => Ok(Value::Null),
+            Some(Value::String(text)) if text.trim().is_empty() => Ok(Value::Null),
+            Some(Value::String(text)) if text.len() <= 40_000 => serde_json::from_str(text)
+                .map_err(|_| f.error(name, "must be JSON (see the hint under the field)")),
+            Some(Value::String(_)) => Err(f.error(name, "is too long")),
+            Some(other) => Ok(other.clone()),
+        }
+    };
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "roomCode".into(),
+        f.map.get("roomCode").cloned().unwrap_or(Value::Null),
+    );
+    body.insert("weekly".into(), json_field("weekly")?);
+    body.insert("exceptions".into(), json_field("exceptions")?);
+    let (room_code, weekly, exceptions) = availability_input(&body)?;
+    Ok(Action::AvailabilitySet {
+        room_code,
+        weekly,
+        exceptions,
+    })
+}
+
+/// The provider a session of the provider's views acts as.
+async fn provider_of(app: &App, tenant: &TenantKey, scope: &Scope) -> Result<Actor> {
+    let franchise = auth::franchise(app, tenant)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    Ok(Actor::Provider {
+        franchise,
+        user: scope.user_id.clone(),
+    })
+}
+
+/// `Ok` when the actor is a provider of the room; a room of the franchise
+/// they are not in is a `404`, like an unknown one.
+async fn provider_room(
+    app: &App,
+    tenant: &TenantKey,
+    code: &RoomCode,
+    actor: &Actor,
+) -> Result<()> {
+    let room = rooms::room(app, tenant, code).await?;
+    match actor.provider_user() {
+        Some(u) if room.has_provider(u) => Ok(()),
+        _ => Err(Error::not_found("Room not found")),
     }
 }
 
@@ -341,7 +476,7 @@ pub async fn action(
         return Err(Error::forbidden("This session may not do that"));
     }
     let parsed = Action::parse(act, &Fields::new("request", &body))?;
-    parsed.check(&app, &tenant, &access).await?;
+    parsed.check(&app, &tenant, &access, &session.scope).await?;
     let (events, location) = parsed
         .perform(&app, locale, &tenant, &session.scope)
         .await?;

@@ -85,6 +85,111 @@ pub enum Body {
     Onboarding,
     Offboarding,
     Statistics(StatisticsModel),
+    /// A provider's waiting room: queue, eConsults, today's appointments.
+    WaitingRoom(Box<WaitingRoomModel>),
+    /// A provider's started (or ended) visit, with its chat.
+    VisitRoom(Box<VisitRoomModel>),
+    /// A provider's schedule and availability editor.
+    Schedule(Box<ScheduleModel>),
+}
+
+/// The words of the provider's views, in the page's language.
+#[derive(Debug, Clone)]
+pub struct ProviderWords {
+    pub rooms: &'static str,
+    pub queue: &'static str,
+    pub queue_empty: &'static str,
+    pub position: &'static str,
+    pub waiting: &'static str,
+    pub minutes: &'static str,
+    pub reason: &'static str,
+    pub econsults: &'static str,
+    pub econsults_empty: &'static str,
+    pub today: &'static str,
+    pub today_empty: &'static str,
+    pub in_progress: &'static str,
+    pub start: &'static str,
+    pub accept: &'static str,
+    pub complete: &'static str,
+    pub no_show: &'static str,
+    pub open_room: &'static str,
+    pub chat: &'static str,
+    pub chat_empty: &'static str,
+    pub message: &'static str,
+    pub send: &'static str,
+    pub back: &'static str,
+    pub availability: &'static str,
+    pub weekly: &'static str,
+    pub weekly_hint: &'static str,
+    pub exceptions: &'static str,
+    pub exceptions_hint: &'static str,
+    pub save: &'static str,
+    pub status: &'static str,
+    pub when: &'static str,
+}
+
+/// A visit in one of the provider's lists.
+#[derive(Debug, Clone)]
+pub struct VisitRow {
+    pub id: String,
+    pub position: String,
+    pub waiting_minutes: String,
+    pub when: String,
+    pub reason: String,
+    pub status: String,
+    pub can_start: bool,
+    pub can_accept: bool,
+    pub can_no_show: bool,
+    /// The visit's room page, once it is the provider's and started.
+    pub href: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WaitingRoomModel {
+    pub w: ProviderWords,
+    pub rooms: Vec<NavLink>,
+    pub room_name: String,
+    pub queue: Vec<VisitRow>,
+    pub econsults: Vec<VisitRow>,
+    pub today: Vec<VisitRow>,
+    pub in_progress: Vec<VisitRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatLine {
+    pub id: String,
+    pub author: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct VisitRoomModel {
+    pub w: ProviderWords,
+    pub id: String,
+    pub status: String,
+    pub facts: Vec<Fact>,
+    pub messages: Vec<ChatLine>,
+    pub chat_open: bool,
+    pub can_complete: bool,
+    pub can_no_show: bool,
+    pub back: NavLink,
+}
+
+/// One room's availability editor: the JSON of `PUT
+/// /v2/providers/{userId}/availability`'s `weekly` and `exceptions`.
+#[derive(Debug, Clone)]
+pub struct AvailabilityEditor {
+    pub room_code: String,
+    pub room_name: String,
+    pub weekly_json: String,
+    pub exceptions_json: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleModel {
+    pub w: ProviderWords,
+    pub today: Vec<VisitRow>,
+    pub editors: Vec<AvailabilityEditor>,
 }
 
 #[derive(Debug, Clone)]

@@ -259,6 +259,8 @@ impl Label for View {
                 View::FranchiseOnboarding => ("Franchise onboarding", "Adhésion de la franchise"),
                 View::FranchiseOffboarding => ("Franchise offboarding", "Départ de la franchise"),
                 View::Statistics => ("Statistics", "Statistiques"),
+                View::VisitsWaitingRoom => ("Waiting room", "Salle d'attente"),
+                View::VisitsSchedule => ("My schedule", "Mon horaire"),
             },
         )
     }

@@ -139,6 +139,39 @@ pub async fn list_rooms(app: &App, tenant: &TenantKey) -> Result<Vec<Room>> {
     entities(&page.items)
 }
 
+/// The rooms of the franchise `user` is assigned to as a provider: what a
+/// provider's views reach.
+pub async fn rooms_of_provider(app: &App, tenant: &TenantKey, user: &UserId) -> Result<Vec<Room>> {
+    let mut rooms = list_rooms(app, tenant).await?;
+    rooms.retain(|r| r.has_provider(user));
+    Ok(rooms)
+}
+
+/// Whether `user` may be launched into a provider's view (on `code`, when
+/// named): the room must exist here (`404`) and have them as a provider, or
+/// without a room some room must (`403` otherwise).
+pub async fn check_provider_launch(
+    app: &App,
+    tenant: &TenantKey,
+    user: &UserId,
+    code: Option<&RoomCode>,
+) -> Result<()> {
+    let not_one = || Error::forbidden("This user is not a provider of this room");
+    match code {
+        Some(code) => {
+            if !room(app, tenant, code).await?.has_provider(user) {
+                return Err(not_one());
+            }
+        }
+        None => {
+            if rooms_of_provider(app, tenant, user).await?.is_empty() {
+                return Err(Error::forbidden("This user is a provider of no room"));
+            }
+        }
+    }
+    Ok(())
+}
+
 // ---- providers ---------------------------------------------------------------
 
 /// What a provider profile is made of.

@@ -14,6 +14,7 @@ mod dashboard;
 mod followup;
 mod franchise;
 mod statistics;
+mod visits;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -55,6 +56,9 @@ struct Asked {
     all_patients: bool,
     status: Option<String>,
     cursor: Option<String>,
+    /// A provider's view: the room and the visit asked for.
+    room_code: Option<crate::domain::clinic::RoomCode>,
+    visit_id: Option<crate::domain::VisitId>,
     /// An id that cannot exist was asked for: the 404 state.
     impossible: bool,
 }
@@ -79,6 +83,10 @@ impl Asked {
             }
         };
         let (c, f, p) = (id("consultationId"), id("followupId"), id("patientId"));
+        let (r, v) = (id("roomCode"), id("visitId"));
+        let room_code = r.map(|r| crate::domain::clinic::RoomCode::parse(&r));
+        impossible |= matches!(room_code, Some(None));
+        let visit_id = parsed(v.as_deref(), &mut impossible);
         let consultation_id = parsed(c.as_deref(), &mut impossible);
         let followup_id = parsed(f.as_deref(), &mut impossible);
         let patient_id = parsed(p.as_deref(), &mut impossible);
@@ -89,6 +97,8 @@ impl Asked {
             all_patients: matches!(q.get("patient"), Ok(Some("all"))),
             status: q.get("status").ok().flatten().map(str::to_owned),
             cursor: q.get("cursor").ok().flatten().map(str::to_owned),
+            room_code: room_code.flatten(),
+            visit_id,
             impossible,
         }
     }
@@ -519,5 +529,7 @@ async fn build(ctx: &Ctx<'_>) -> Result<Built> {
         View::FranchiseOnboarding => franchise::onboarding(ctx).await,
         View::FranchiseOffboarding => franchise::offboarding(ctx).await,
         View::Statistics => statistics::statistics(ctx).await,
+        View::VisitsWaitingRoom => visits::waiting_room(ctx).await,
+        View::VisitsSchedule => visits::schedule(ctx).await,
     }
 }
