@@ -81,7 +81,7 @@ async fn the_launch_needs_a_provider_of_the_room() {
         assert_error(
             &r,
             403,
-            "This user is a provider of no room",
+            "This user is not a provider",
             &format!("/embeddable/visits/{view}"),
         );
         let r = launch(&t, view, "someone-else", "?roomCode=clinic").await;

@@ -72,6 +72,8 @@ const EMBEDDABLE_VIEWS = [
   'administration/franchise-onboarding',
   'administration/franchise-offboarding',
   'statistics',
+  'visits/waiting-room',
+  'visits/schedule',
 ];
 
 export const API_FUNCTIONS: ApiFunctionSpec[] = [

@@ -200,6 +200,7 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
             &v.app,
             &v.caller.franchise.tenant_key,
             &user.user_id,
+            user.provider,
             req.room_code.as_ref(),
         )
         .await?;

@@ -148,24 +148,26 @@ pub async fn rooms_of_provider(app: &App, tenant: &TenantKey, user: &UserId) -> 
 }
 
 /// Whether `user` may be launched into a provider's view (on `code`, when
-/// named): the room must exist here (`404`) and have them as a provider, or
-/// without a room some room must (`403` otherwise).
+/// named): the room must exist here (`404`) and have them as a provider;
+/// without a room they must be a provider of the franchise (a profile, or
+/// `"provider": true` in this very call). `403` otherwise. Keyed reads
+/// only: the launch function queries no index.
 pub async fn check_provider_launch(
     app: &App,
     tenant: &TenantKey,
     user: &UserId,
+    flagged: bool,
     code: Option<&RoomCode>,
 ) -> Result<()> {
-    let not_one = || Error::forbidden("This user is not a provider of this room");
     match code {
         Some(code) => {
             if !room(app, tenant, code).await?.has_provider(user) {
-                return Err(not_one());
+                return Err(Error::forbidden("This user is not a provider of this room"));
             }
         }
         None => {
-            if rooms_of_provider(app, tenant, user).await?.is_empty() {
-                return Err(Error::forbidden("This user is a provider of no room"));
+            if !flagged && provider(app, tenant, user).await?.is_none() {
+                return Err(Error::forbidden("This user is not a provider"));
             }
         }
     }
