@@ -161,7 +161,12 @@ async fn successful_responses_match_the_document() -> TestResult {
             &launch,
             &format!("GET {uri} application/json"),
         );
-        assert_eq!(launch["userId"], "existing_user_123");
+        let expected = if provider {
+            "dr-martin"
+        } else {
+            "existing_user_123"
+        };
+        assert_eq!(launch["userId"], expected);
         assert!(
             launch["iframeUrl"]
                 .as_str()
