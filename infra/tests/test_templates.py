@@ -2,8 +2,8 @@
 
 - every crate under functions/ (but `local`) is exactly one Lambda function,
   with the right routes, in the SAM template and in the CDK synth output;
-  the event-driven functions (the stream relay, the rule-driven patient
-  notifier) have none;
+  the event-driven functions (the stream relay, the rule-driven notifiers,
+  the schedules) have none;
 - every route of openapi/openapi.json is wired to a function in both;
 - drift SAM <-> CDK: functions, routes, runtime settings, environment
   variable names, IAM actions per function (and what each applies to), the
@@ -14,7 +14,9 @@
   mapping, the patient notifier's rule (retries, dead letters, condition
   HasSesSender), the alarms, the deployment secret and its dynamic
   reference in every function, the per-route throttles, the reserved
-  concurrency of the event-driven functions, the parameters they share, and
+  concurrency of the event-driven functions, the parameters they share,
+  the patient side (CORS preflight routes, the visit notifier's rule,
+  schedule group and scheduler role, the visit sweeper's schedule), and
   the optional WAF (SAM parameter EnableWaf; CDK context enableWaf=true,
   synthesised apart: CDK_WAF_TEMPLATE).
 
