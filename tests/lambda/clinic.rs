@@ -118,7 +118,12 @@ async fn the_patient_side_answers_api_gateway_events_as_lambda_runs_them() {
     // rooms: the public read, and the free slots of a provider.
     let mut rooms = Function::start(&bins[1], &table).await;
     let r = rooms
-        .invoke("GET", "/v2/rooms/clinic", json!({"x-tenant-key": "demo"}), None)
+        .invoke(
+            "GET",
+            "/v2/rooms/clinic",
+            json!({"x-tenant-key": "demo"}),
+            None,
+        )
         .await;
     assert_eq!(r["statusCode"], 200, "{r}");
     assert!(
