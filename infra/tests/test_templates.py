@@ -2,8 +2,8 @@
 
 - every crate under functions/ (but `local`) is exactly one Lambda function,
   with the right routes, in the SAM template and in the CDK synth output;
-  the event-driven functions (the stream relay, the rule-driven patient
-  notifier) have none;
+  the event-driven functions (the stream relay, the rule-driven notifiers,
+  the schedules) have none;
 - every route of openapi/openapi.json is wired to a function in both;
 - drift SAM <-> CDK: functions, routes, runtime settings, environment
   variable names, IAM actions per function (and what each applies to), the
@@ -14,7 +14,9 @@
   mapping, the patient notifier's rule (retries, dead letters, condition
   HasSesSender), the alarms, the deployment secret and its dynamic
   reference in every function, the per-route throttles, the reserved
-  concurrency of the event-driven functions, the parameters they share, and
+  concurrency of the event-driven functions, the parameters they share,
+  the patient side (CORS preflight routes, the visit notifier's rule,
+  schedule group and scheduler role, the visit sweeper's schedule), and
   the optional WAF (SAM parameter EnableWaf; CDK context enableWaf=true,
   synthesised apart: CDK_WAF_TEMPLATE).
 
@@ -65,24 +67,18 @@ STREAM = "event-stream"
 V2_EVENTS = "v2-events"
 # Functions with no HTTP API route: driven by the table's stream, a rule, a
 # schedule, SQS, or the WebSocket API.
-EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM}
-# The patient side's API (openapi/openapi.json): documented and served by
-# the routers, its functions (patient-sso, rooms, providers, intakes,
-# visits) not in the templates yet. See test_every_openapi_route_is_wired.
-NOT_DEPLOYED_YET = {
-    "POST /v2/patients/sso", "DELETE /v2/patients/sso/{tokenId}", "POST /v2/patients/logout",
-    "GET /v2/rooms", "POST /v2/rooms", "GET /v2/rooms/{code}", "PATCH /v2/rooms/{code}",
-    "GET /v2/providers", "PUT /v2/providers/{userId}",
-    "GET /v2/providers/{userId}/availability", "PUT /v2/providers/{userId}/availability",
-    "GET /v2/availability",
-    "POST /v2/intakes", "GET /v2/intakes/{intakeId}", "PATCH /v2/intakes/{intakeId}",
-    "GET /v2/visits", "POST /v2/visits", "POST /v2/visits/walkin", "POST /v2/visits/econsult",
-    "GET /v2/visits/{visitId}", "POST /v2/visits/{visitId}/accept", "POST /v2/visits/{visitId}/start",
-    "POST /v2/visits/{visitId}/complete", "POST /v2/visits/{visitId}/no-show",
-    "POST /v2/visits/{visitId}/cancel", "GET /v2/visits/{visitId}/messages",
-    "POST /v2/visits/{visitId}/messages",
-}
-
+# The patient side's: the visit notifier (a rule on Visit Created|Updated,
+# and EventBridge Scheduler's reminders; only with an SES sender), the
+# visit sweeper (a schedule).
+VISIT_NOTIFIER = "visit-notifier"
+VISIT_SWEEPER = "visit-sweeper"
+EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM, VISIT_NOTIFIER, VISIT_SWEEPER}
+# The patient side's API: browser calls with CORS, each path with an
+# OPTIONS route (the preflight, answered by the function from the origin
+# index: the franchises' origins are data, not API Gateway settings).
+CORS_CRATES = {"patient-sso", "rooms", "providers", "intakes", "visits"}
+# What the visit notifier is given to arrange reminders (EventBridge Scheduler).
+SCHEDULER_ENV = {"EMBEDCARE_SCHEDULE_GROUP", "EMBEDCARE_SCHEDULE_TARGET_ARN", "EMBEDCARE_SCHEDULER_ROLE_ARN"}
 # Parameter -> condition of the notifier's resources.
 SES_SENDER_PARAMETER = "SesSenderEmail"
 SES_CONDITION = "HasSesSender"
@@ -94,6 +90,9 @@ SES_CONDITION = "HasSesSender"
 # ACCOUNT#*#USER#*: an account's users. No function touches an account item
 # (ACCOUNT#{id}) or gsi1's account partitions: the operator commands only.
 VENDOR_KEYS = {"APIKEY#*", "T#*", "ACCOUNT#*#USER#*"}
+# The patient side's API: a vendor call's, and CORS#{origin digest}: the
+# browser-origin index its preflights read.
+CLINIC_KEYS = VENDOR_KEYS | {"CORS#*"}
 LEADING_KEYS = {
     "consultation-create": VENDOR_KEYS,
     "consultation-view": VENDOR_KEYS,
@@ -111,15 +110,28 @@ LEADING_KEYS = {
     DISPATCHER: {"T#*"},
     # WSCONN#{connectionId}: a live connection's record.
     STREAM: {"APIKEY#*", "T#*", "WSCONN#*"},
+    "patient-sso": CLINIC_KEYS,
+    "rooms": CLINIC_KEYS,
+    "providers": CLINIC_KEYS,
+    "intakes": CLINIC_KEYS,
+    "visits": CLINIC_KEYS,
+    # Patient tokens and sessions, visits, rooms, join codes: never an API key or a user.
+    "patient-app": {"T#*"},
+    # A visit, its patient and franchise, its NOTICE#... records (in the visit's partition).
+    VISIT_NOTIFIER: {"T#*"},
+    # A visit, its room and franchise, its move, its DUE#... task (in the visit's partition).
+    VISIT_SWEEPER: {"T#*"},
 }
 # Index queries: every index partition the listing functions query is a
 # franchise's; the re-drive queries gsi1's outbox partitions only
 # (OUTBOX#PENDING#{shard}, OUTBOX#DEAD#{shard}).
 INDEX_KEYS = {"T#*"}
-LISTING = {"embed-pages", "v2-consultations", "v2-followups", V2_EVENTS}
+LISTING = {"embed-pages", "v2-consultations", "v2-followups", V2_EVENTS, "rooms", "providers", "visits", "patient-app"}
 OUTBOX_INDEX_KEYS = {"OUTBOX#*"}
-# Route throttles: the public page routes (embed-pages) apart from the vendor API.
-PUBLIC_CRATE = "embed-pages"
+# The visit sweeper queries gsi1's due tasks only (DUE#{hour}).
+DUE_INDEX_KEYS = {"DUE#*"}
+# Route throttles: the public page routes (embed-pages, patient-app) apart from the vendor API.
+PUBLIC_CRATES = {"embed-pages", "patient-app"}
 THROTTLE_PARAMETERS = {"public": ("PublicRouteBurstLimit", "PublicRouteRateLimit"),
                        "api": ("ApiRouteBurstLimit", "ApiRouteRateLimit")}
 # Reserved concurrency: crate -> (parameter, condition, default).
@@ -298,6 +310,8 @@ class Model:
             "AWS::Events::EventBus": "bus",
             "AWS::SQS::Queue": "queue",
             "AWS::Logs::LogGroup": "own-log-group",
+            "AWS::Scheduler::ScheduleGroup": "schedule-group",
+            "AWS::IAM::Role": "role",
         }.get(rtype, rtype)
 
     def ref_kind(self, lid, attr):
@@ -574,7 +588,7 @@ class Both(unittest.TestCase):
                     self.assertEqual(s["tracing"], "Active")
                     self.assertEqual(s["log_group"], "own-log-group")
                     self.assertEqual(s["memory"], 256)
-                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, REDRIVE: 60, DISPATCHER: 30}.get(crate, 10))
+                    self.assertEqual(s["timeout"], {RELAY: 60, NOTIFIER: 30, REDRIVE: 60, DISPATCHER: 30, VISIT_NOTIFIER: 30, VISIT_SWEEPER: 60}.get(crate, 10))
                     expected_env = {"EMBEDCARE_STORE", "EMBEDCARE_TABLE", "EMBEDCARE_APP_BASE_URL",
                                     "EMBEDCARE_LAUNCH_TTL_SECONDS", "EMBEDCARE_LOG", "EMBEDCARE_SECRET"}
                     if crate == RELAY:
@@ -587,6 +601,8 @@ class Both(unittest.TestCase):
                         expected_env |= DELIVERY_ENV
                     if crate == DISPATCHER:
                         expected_env.add("EMBEDCARE_SES_SENDER")
+                    if crate == VISIT_NOTIFIER:
+                        expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
                     self.assertEqual(set(s["env"]), expected_env)
                     self.assertEqual(m.env_value(lid, "EMBEDCARE_STORE"), "dynamodb")
                     table_ref = refs(m.env_value(lid, "EMBEDCARE_TABLE"))
@@ -633,6 +649,29 @@ class Both(unittest.TestCase):
                     "GET /v2/webhook-endpoints/{endpointId}/deliveries", "GET /v2/events",
                     "POST /v2/events/{eventId}/redeliver", "GET /v2/events/subscribe", "POST /v2/event-queues",
                     "GET /v2/event-queues", "GET /v2/event-queues/{queueName}", "DELETE /v2/event-queues/{queueName}"})
+                # The patient side: its API (each move its own route, not a
+                # {move} template; an OPTIONS route per path), its pages.
+                api = lambda *keys: set(keys) | {f"OPTIONS {k.split(' ', 1)[1]}" for k in keys}
+                self.assertEqual(r["patient-sso"], api(
+                    "POST /v2/patients/sso", "DELETE /v2/patients/sso/{tokenId}", "POST /v2/patients/logout"))
+                self.assertEqual(r["rooms"], api(
+                    "GET /v2/rooms", "POST /v2/rooms", "GET /v2/rooms/{code}", "PATCH /v2/rooms/{code}",
+                    "GET /v2/availability"))
+                self.assertEqual(r["providers"], api(
+                    "GET /v2/providers", "PUT /v2/providers/{userId}", "GET /v2/providers/{userId}/availability",
+                    "PUT /v2/providers/{userId}/availability"))
+                self.assertEqual(r["intakes"], api(
+                    "POST /v2/intakes", "GET /v2/intakes/{intakeId}", "PATCH /v2/intakes/{intakeId}"))
+                self.assertEqual(r["visits"], api(
+                    "GET /v2/visits", "POST /v2/visits", "POST /v2/visits/walkin", "POST /v2/visits/econsult",
+                    "GET /v2/visits/{visitId}", "POST /v2/visits/{visitId}/accept", "POST /v2/visits/{visitId}/start",
+                    "POST /v2/visits/{visitId}/complete", "POST /v2/visits/{visitId}/no-show",
+                    "POST /v2/visits/{visitId}/cancel", "GET /v2/visits/{visitId}/messages",
+                    "POST /v2/visits/{visitId}/messages"))
+                self.assertFalse([k for k in r["visits"] if "{move}" in k])
+                self.assertEqual(r["patient-app"], {
+                    "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}",
+                    "GET /clinic/static/{proxy+}"})
                 for crate in EVENT_DRIVEN:
                     self.assertEqual(r[crate], set(), f"{crate} is event-driven: no route")
                 self.assertTrue(r["embeddable-url"])
@@ -651,19 +690,27 @@ class Both(unittest.TestCase):
             for method in item
             if method in ("get", "post", "put", "patch", "delete")
         }
-        # Documented and served (locally, and by the tests) but not deployed
-        # yet: their functions are not in the templates. Each must be, and
-        # then leave this list (a route wired and still listed fails).
-        self.assertLessEqual(NOT_DEPLOYED_YET, documented, "a pending route is not documented")
-        wanted = documented - NOT_DEPLOYED_YET
+        wanted = documented
         self.assertTrue(wanted)
         for name, m in self.models.items():
             with self.subTest(template=name):
                 wired = {k for v in self.function_routes(m).values() for k in v}
-                self.assertFalse(NOT_DEPLOYED_YET & wired, f"{name}: wired now: leave NOT_DEPLOYED_YET")
                 self.assertLessEqual(wanted, wired, f"{name}: OpenAPI routes not wired")
-                api_routes = {k for k in wired if " /embeddable/" in k or " /v2/" in k}
+                # Preflights (OPTIONS) are CORS, not operations of the document.
+                api_routes = {k for k in wired if (" /embeddable/" in k or " /v2/" in k) and not k.startswith("OPTIONS ")}
                 self.assertEqual(api_routes, wanted, f"{name}: /embeddable or /v2 routes not in the OpenAPI document")
+
+    def test_cors_preflight_routes(self):
+        """The patient side's API answers browsers: every path of its functions
+        has an OPTIONS route to the same function (API Gateway answers no
+        preflight itself: the allowed origins are the franchises' data);
+        nothing else has one."""
+        for name, m in self.models.items():
+            for crate, keys in self.function_routes(m).items():
+                with self.subTest(template=name, crate=crate):
+                    options = {k.split(" ", 1)[1] for k in keys if k.startswith("OPTIONS ")}
+                    paths = {k.split(" ", 1)[1] for k in keys if not k.startswith("OPTIONS ")}
+                    self.assertEqual(options, paths if crate in CORS_CRATES else set())
 
     def test_api_stage(self):
         for name, m in self.models.items():
@@ -719,6 +766,26 @@ class Both(unittest.TestCase):
             | {("execute-api:ManageConnections", "websocket-api"), ("ses:SendEmail", "ses-identity")},
             STREAM: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")}
             | {("sqs:SendMessage", "queue"), ("execute-api:ManageConnections", "websocket-api")},
+            # The patient side. DeleteItem: a revoked or burnt token, a move's
+            # due task and released cells; Query on the table: a visit's chat,
+            # a provider's cells.
+            "patient-sso": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem"}},
+            "rooms": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:Query"}} | {("dynamodb:Query", "table-index")},
+            "providers": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            "intakes": {(a, "table") for a in API_ITEM_ACTIONS},
+            "visits": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
+            | {("dynamodb:Query", "table-index")},
+            "patient-app": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
+            | {("dynamodb:Query", "table-index")},
+            # Its messages' records; SES on the sender's identity; the
+            # schedules of its group; the scheduler's role passed; its DLQ.
+            VISIT_NOTIFIER: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")}
+            | {("ses:SendEmail", "ses-identity"), ("sqs:SendMessage", "queue"),
+               ("scheduler:CreateSchedule", "schedule-group"), ("scheduler:DeleteSchedule", "schedule-group"),
+               ("iam:PassRole", "role")},
+            # The lapses' moves (with their events) and due tasks; gsi1's DUE# partitions.
+            VISIT_SWEEPER: {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem"}}
+            | {("dynamodb:Query", "table-index")},
         }
         common = {("logs:CreateLogStream", "own-log-group"), ("logs:PutLogEvents", "own-log-group"),
                   ("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
@@ -759,6 +826,8 @@ class Both(unittest.TestCase):
                         expected["table-index"] = INDEX_KEYS
                     if crate == REDRIVE:
                         expected["table-index"] = OUTBOX_INDEX_KEYS
+                    if crate == VISIT_SWEEPER:
+                        expected["table-index"] = DUE_INDEX_KEYS
                     self.assertEqual(keys, expected)
                     found[(name, crate)] = keys
         for crate in self.crates:
@@ -793,6 +862,11 @@ class Both(unittest.TestCase):
         self.assertTrue(built, "keys.rs builds no OUTBOX# index partition")
         for glob in OUTBOX_INDEX_KEYS:
             self.assertTrue(all(fnmatch.fnmatchcase(f, glob) for f in built), f"{glob}: {built}")
+        # So are the due tasks' the sweeper queries (gsi1 DUE#{hour}).
+        due = {re.sub(r"\{[^}]*\}", "x", f) for f in re.findall(r'format!\("(DUE#[^"]+)"', keys_rs)}
+        self.assertTrue(due, "keys.rs builds no DUE# index partition")
+        for glob in DUE_INDEX_KEYS:
+            self.assertTrue(all(fnmatch.fnmatchcase(f, glob) for f in due), f"{glob}: {due}")
 
     # ---------------------------------------------------------------- secret
     def secret(self, name, m):
@@ -840,12 +914,14 @@ class Both(unittest.TestCase):
         self.assertEqual(set(settings), every, f"{name}: RouteSettings must list every route")
         kinds = {}
         for key, s in settings.items():
-            kind = "public" if key in routes[PUBLIC_CRATE] else "api"
+            kind = "public" if any(key in routes[c] for c in PUBLIC_CRATES) else "api"
             burst, rate = THROTTLE_PARAMETERS[kind]
             self.assertEqual(s, {"ThrottlingBurstLimit": {"Ref": burst}, "ThrottlingRateLimit": {"Ref": rate}}, key)
             kinds[key] = kind
         self.assertEqual({k for k, v in kinds.items() if v == "public"},
-                         {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}", "GET /sdk/{proxy+}"})
+                         {"ANY /{locale}/embed/{proxy+}", "GET /embed/static/{proxy+}", "GET /sdk/{proxy+}",
+                          "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}",
+                          "GET /clinic/static/{proxy+}"})
         # The routes must exist before the stage names them.
         depends = stage.get("DependsOn", [])
         depends = set([depends] if isinstance(depends, str) else depends)
@@ -1189,7 +1265,10 @@ class Both(unittest.TestCase):
                  and any("ses:SendEmail" in json.dumps(st) for st in x["Properties"]["PolicyDocument"]["Statement"])}
         self.assertEqual(len(email), 1, f"{name}: the dispatcher's e-mail policy")
         conditional = {lid for lid, r in m.res.items() if r.get("Condition") == SES_CONDITION}
-        self.assertEqual(conditional, notifier_resources | email, f"{name}: resources under {SES_CONDITION}")
+        # The visit notifier's block too (test_visit_notifier).
+        visit = {lid for lid in m.res if lid.startswith("VisitNotifier")}
+        self.assertIn(m.functions()[VISIT_NOTIFIER], visit)
+        self.assertEqual(conditional, notifier_resources | email | visit, f"{name}: resources under {SES_CONDITION}")
         self.assertEqual(len(fn_alarms), 2)
         return {
             "pattern": p["EventPattern"],
@@ -1205,6 +1284,119 @@ class Both(unittest.TestCase):
             with self.subTest(template=name):
                 found[name] = self.notifier(name, m)
         self.assertEqual(found["SAM"], found["CDK"])
+
+    # ------------------------------------------------------- the patient side
+    def visit_notifier(self, name, m):
+        """The visit notifier: the rule on scheduled visits' events, and the
+        reminders' schedules (their group, the role the scheduler assumes,
+        which may invoke the notifier only); what both templates must agree on."""
+        fn = m.functions()[VISIT_NOTIFIER]
+        props = m.res[fn]["Properties"]
+        self.assertEqual(m.res[fn].get("Condition"), SES_CONDITION)
+        rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                 if any(refs(t["Arn"])[0][0] == fn for t in r["Properties"]["Targets"])}
+        self.assertEqual(len(rules), 1, f"{name}: one rule targets the visit notifier")
+        (rule_lid, rule), = rules.items()
+        p = rule["Properties"]
+        self.assertEqual(m.res[refs(p["EventBusName"])[0][0]]["Type"], "AWS::Events::EventBus")
+        (target,) = p["Targets"]
+        (dlq, _), = refs(target["DeadLetterConfig"]["Arn"])
+        self.assertTrue(m.res[dlq]["Properties"].get("SqsManagedSseEnabled"))
+        fn_dlq = props.get("DeadLetterQueue", {}).get("TargetArn") or props.get("DeadLetterConfig", {}).get("TargetArn")
+        self.assertEqual(refs(fn_dlq), [(dlq, "Arn")])
+        # Invoked by the rule (a permission) and by the scheduler (its role): nothing else.
+        permissions = [x for x in m.of_type("AWS::Lambda::Permission").values()
+                       if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
+        self.assertEqual(len(permissions), 1, name)
+        self.assertEqual(permissions[0]["Properties"]["Principal"], "events.amazonaws.com")
+        self.assertEqual(refs(permissions[0]["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
+        # Its schedules' group, and the role they invoke it with.
+        groups = m.of_type("AWS::Scheduler::ScheduleGroup")
+        self.assertEqual(len(groups), 1, name)
+        (group,) = groups
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_SCHEDULE_GROUP")), [(group, None)])
+        (role, attr), = refs(m.env_value(fn, "EMBEDCARE_SCHEDULER_ROLE_ARN"))
+        self.assertEqual((m.res[role]["Type"], attr), ("AWS::IAM::Role", "Arn"))
+        trust = m.res[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual([s["Principal"] for s in trust], [{"Service": "scheduler.amazonaws.com"}])
+        self.assertEqual(trust[0]["Condition"], {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}})
+        self.assertFalse(m.res[role]["Properties"].get("ManagedPolicyArns"))
+        role_statements = [s for pol in m.res[role]["Properties"]["Policies"] for s in pol["PolicyDocument"]["Statement"]]
+        role_statements += [s for x in m.of_type("AWS::IAM::Policy").values()
+                            if role in [r for r, _ in refs(x["Properties"].get("Roles", []))]
+                            for s in x["Properties"]["PolicyDocument"]["Statement"]]
+        self.assertEqual(len(role_statements), 1, f"{name}: the scheduler's role may invoke the notifier only")
+        (invoke,) = role_statements
+        self.assertEqual(invoke["Action"], "lambda:InvokeFunction")
+        # The function's own ARN (its fixed name): what the schedules target.
+        target_arn = tokens(m, m.env_value(fn, "EMBEDCARE_SCHEDULE_TARGET_ARN"))
+        self.assertEqual(tokens(m, invoke["Resource"]), target_arn)
+        self.assertEqual(tokens(m, props["FunctionName"]), [("ref", "AWS::StackName"), "-visit-notifier"])
+        self.assertEqual(target_arn, ["arn:", ("ref", "AWS::Partition"), ":lambda:", ("ref", "AWS::Region"), ":",
+                                      ("ref", "AWS::AccountId"), ":function:", ("ref", "AWS::StackName"), "-visit-notifier"])
+        # Its own role: the group's schedules only, that role only (to the scheduler only).
+        by_action = {}
+        for actions, _, condition in m.statements(fn):
+            for a in actions:
+                by_action[a] = condition
+        st = [s for doc in [pol["PolicyDocument"] for pol in m.res[refs(props["Role"])[0][0]]["Properties"]["Policies"]]
+              for s in doc["Statement"] if "iam:PassRole" in json.dumps(s["Action"])]
+        self.assertEqual(len(st), 1)
+        self.assertEqual(refs(st[0]["Resource"]), [(role, "Arn")])
+        self.assertEqual(st[0]["Condition"], {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}})
+        sched = [s for doc in [pol["PolicyDocument"] for pol in m.res[refs(props["Role"])[0][0]]["Properties"]["Policies"]]
+                 for s in doc["Statement"] if "scheduler:CreateSchedule" in json.dumps(s["Action"])]
+        self.assertEqual(len(sched), 1)
+        self.assertEqual(tokens(m, sched[0]["Resource"]), [
+            "arn:", ("ref", "AWS::Partition"), ":scheduler:", ("ref", "AWS::Region"), ":", ("ref", "AWS::AccountId"),
+            ":schedule/", ("ref", "AWS::Scheduler::ScheduleGroup"), "/*"])
+        self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_SES_SENDER")), [(SES_SENDER_PARAMETER, None)])
+        for lid in (rule_lid, dlq, group, role):
+            self.assertEqual(m.res[lid].get("Condition"), SES_CONDITION, f"{name}: {lid}")
+        dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
+                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
+        self.assertEqual(len(dlq_alarms), 1)
+        self.assertEqual(tokens(m, m.res[group]["Properties"]["Name"]), [("ref", "AWS::StackName"), "-visits"])
+        return {"pattern": p["EventPattern"], "retry": target["RetryPolicy"], "state": p.get("State", "ENABLED")}
+
+    def test_visit_notifier(self):
+        found = {name: self.visit_notifier(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["pattern"], {"source": ["embedcare"], "detail-type": ["Visit Created", "Visit Updated"],
+                                                   "detail": {"data": {"type": ["SCHEDULED"]}}})
+        retry = found["SAM"]["retry"]
+        self.assertTrue(0 < retry["MaximumRetryAttempts"] <= 185)
+        self.assertTrue(60 <= retry["MaximumEventAgeInSeconds"] <= 86400)
+
+    def visit_sweeper(self, name, m):
+        fn = m.functions()[VISIT_SWEEPER]
+        self.assertIsNone(m.res[fn].get("Condition"), "the sweeper needs no sender")
+        rules = {lid: r for lid, r in m.of_type("AWS::Events::Rule").items()
+                 if any(refs(t["Arn"])[0][0] == fn for t in r["Properties"]["Targets"])}
+        self.assertEqual(len(rules), 1, f"{name}: one rule targets the sweeper")
+        (rule_lid, rule), = rules.items()
+        p = rule["Properties"]
+        self.assertNotIn("EventBusName", p, "a schedule, on the default bus")
+        self.assertNotIn("EventPattern", p)
+        permissions = [x for x in m.of_type("AWS::Lambda::Permission").values()
+                       if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
+        self.assertEqual(len(permissions), 1, name)
+        self.assertEqual(permissions[0]["Properties"]["Principal"], "events.amazonaws.com")
+        self.assertEqual(refs(permissions[0]["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
+        # Its index statement: gsi1 only.
+        for actions, kinds, _ in m.statements(fn):
+            if kinds == {"table-index"}:
+                st = [s for pol in m.res[refs(m.res[fn]["Properties"]["Role"])[0][0]]["Properties"]["Policies"]
+                      for s in pol["PolicyDocument"]["Statement"] if s.get("Sid") == "Indexes"]
+                self.assertEqual(len(st), 1)
+                self.assertEqual(text_of(st[0]["Resource"]), "/index/gsi1")
+        return {"schedule": p["ScheduleExpression"], "state": p.get("State", "ENABLED"), "targets": len(p["Targets"])}
+
+    def test_visit_sweeper(self):
+        found = {name: self.visit_sweeper(name, m) for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["schedule"], "rate(5 minutes)")
 
     # ------------------------------------------------- events outside AWS
     def dispatcher(self, name, m):

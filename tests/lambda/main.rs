@@ -3,6 +3,7 @@
 //! pointing here) that hands them API Gateway HTTP API (payload v2) events
 //! and receives their responses — against DynamoDB on moto.
 
+mod clinic;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
 mod events;

@@ -41,6 +41,7 @@ import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -55,6 +56,9 @@ import {
   RELAY_CRATE,
   STREAM_CRATE,
   TABLE_ITEM_ACTIONS,
+  VISIT_NOTIFIER_CRATE,
+  VISIT_SWEEPER_CRATE,
+  preflightRoutes,
 } from './functions';
 import { acknowledgeNagFindings } from './nag';
 
@@ -327,7 +331,7 @@ export class EmbedcareStack extends Stack {
     // header, which the functions check (hashed, cached 30 s).
     const api = new HttpApi(this, 'HttpApi', {
       apiName: `${Aws.STACK_NAME}-api`,
-      description: 'embedcare vendor API and embedded pages (server-to-server; no CORS).',
+      description: "embedcare vendor API, patient side and embedded pages (CORS on the patient side's routes only, answered by its functions).",
       createDefaultStage: false,
     });
     const accessLogs = logGroup('HttpApiAccessLogGroup');
@@ -522,6 +526,8 @@ export class EmbedcareStack extends Stack {
         deadLetterQueue?: sqs.IQueue;
         /** Reserved concurrency from a parameter, unless the condition (parameter not 0) is false. */
         reserved?: { parameter: CfnParameter; condition: CfnCondition };
+        /** A fixed name (a function whose ARN is written where a reference would be a cycle). */
+        functionName?: string;
       },
     ): RustFunction => {
       const group = logGroup(`${id}LogGroup`);
@@ -554,6 +560,7 @@ export class EmbedcareStack extends Stack {
         logGroup: group,
         environment: { ...commonEnv, ...(opts.env ?? {}) },
         deadLetterQueue: opts.deadLetterQueue,
+        functionName: opts.functionName,
       });
       // Which crate this is, for infra/test.sh (SAM has BuildProperties.Binary).
       const cfnFn = fn.node.defaultChild as lambda.CfnFunction;
@@ -660,10 +667,10 @@ export class EmbedcareStack extends Stack {
         ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
-      for (const routeKey of spec.routes) {
+      for (const routeKey of [...spec.routes, ...(spec.cors ? preflightRoutes(spec.routes) : [])]) {
         const [method, routePath] = routeKey.split(' ');
         routes.push(...api.addRoutes({ path: routePath, methods: [method as HttpMethod], integration }));
-        const isPublic = spec.crate === 'embed-pages';
+        const isPublic = spec.public === true;
         routeSettings[routeKey] = {
           ThrottlingBurstLimit: (isPublic ? publicBurst : apiBurst).valueAsNumber,
           ThrottlingRateLimit: (isPublic ? publicRate : apiRate).valueAsNumber,
@@ -1014,6 +1021,126 @@ export class EmbedcareStack extends Stack {
       sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${streamApi.ref}/*`,
     });
 
+    // ------------------------------------------- the patient side (issue 11)
+    // The visit notifier: the rule on Visit Created|Updated (scheduled
+    // visits) and the target of the reminders' one-shot schedules
+    // (EventBridge Scheduler invokes it with the schedule's input,
+    // {"reminder": {tenantKey, visitId, kind}}: ids only) -> the booking's
+    // e-mail and the reminders (SES). Like the patient notifier, deployed
+    // only with an SES sender (condition HasSesSender on every resource
+    // whose id starts with VisitNotifier, below): every message it handles
+    // is an e-mail. Its name is fixed, so that its ARN can be written in its
+    // own environment (the schedules' target) and in the scheduler's role
+    // without a circular reference.
+    const visitNotifierName = `${Aws.STACK_NAME}-visit-notifier`;
+    const visitNotifierArn = `arn:${Aws.PARTITION}:lambda:${Aws.REGION}:${Aws.ACCOUNT_ID}:function:${visitNotifierName}`;
+    const scheduleGroup = new scheduler.CfnScheduleGroup(this, 'VisitNotifierScheduleGroup', {
+      name: `${Aws.STACK_NAME}-visits`,
+    });
+    // What the scheduler assumes to invoke a reminder: the visit notifier only.
+    const schedulerRole = new iam.Role(this, 'VisitNotifierSchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      inlinePolicies: {
+        invoke: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({ sid: 'InvokeTheVisitNotifier', actions: ['lambda:InvokeFunction'], resources: [visitNotifierArn] }),
+          ],
+        }),
+      },
+    });
+    const visitNotifierDlq = new sqs.Queue(this, 'VisitNotifierDlq', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+    });
+    const visitNotifier = rustFunction('VisitNotifier', VISIT_NOTIFIER_CRATE, {
+      description: 'EventBridge (Visit Created|Updated) and Scheduler (reminders) -> a scheduled visit\'s e-mails (SES)',
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      functionName: visitNotifierName,
+      env: {
+        EMBEDCARE_SES_SENDER: sesSender.valueAsString,
+        EMBEDCARE_SCHEDULE_GROUP: scheduleGroup.ref,
+        EMBEDCARE_SCHEDULE_TARGET_ARN: visitNotifierArn,
+        EMBEDCARE_SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
+      },
+      deadLetterQueue: visitNotifierDlq,
+      statements: [
+        // The visit, its patient and franchise; each message claimed,
+        // recorded or released (NOTICE#... in the visit's partition).
+        tableStatement([KEY_PREFIXES.tenant], ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']),
+        new iam.PolicyStatement({
+          sid: 'Email',
+          actions: ['ses:SendEmail'],
+          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
+        }),
+        // The reminders' schedules: in this stack's group only.
+        new iam.PolicyStatement({
+          sid: 'Schedules',
+          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+          resources: [`arn:${Aws.PARTITION}:scheduler:${Aws.REGION}:${Aws.ACCOUNT_ID}:schedule/${scheduleGroup.ref}/*`],
+        }),
+        // A schedule names the role the scheduler assumes: that one only, for the scheduler only.
+        new iam.PolicyStatement({
+          sid: 'PassTheSchedulerRole',
+          actions: ['iam:PassRole'],
+          resources: [schedulerRole.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+      ],
+    });
+    new events.Rule(this, 'VisitNotifierRule', {
+      description: 'Visit notifier - scheduled visits booked, moved or cancelled (e-mails, reminder schedules).',
+      eventBus: bus,
+      eventPattern: {
+        source: ['embedcare'],
+        detailType: ['Visit Created', 'Visit Updated'],
+        detail: { data: { type: ['SCHEDULED'] } },
+      },
+      targets: [
+        new targets.LambdaFunction(visitNotifier, {
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+          deadLetterQueue: visitNotifierDlq,
+        }),
+      ],
+    });
+    alarm('VisitNotifierDlqAlarm', {
+      alarmDescription: "visit-notifier dead-lettered events (a booking's e-mail or its reminders not arranged).",
+      metric: visitNotifierDlq.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+
+    // The visit sweeper: every five minutes, the visits time moved (NO_SHOW,
+    // EXPIRED) that nobody read, with their events, read by the hour their
+    // task is due in (gsi1 DUE#{hour}); never a scan. A failed run is the
+    // next run's work (the tasks stay).
+    const sweeper = rustFunction('VisitSweeper', VISIT_SWEEPER_CRATE, {
+      description: 'Schedule -> the visits time moved (NO_SHOW, EXPIRED) that nobody read, with their events',
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      statements: [
+        // The visit, its room and franchise; the move's transaction and the
+        // removal or re-arming of its due task: the franchise's partitions only.
+        tableStatement([KEY_PREFIXES.tenant], [...TABLE_ITEM_ACTIONS, 'dynamodb:DeleteItem']),
+        new iam.PolicyStatement({
+          sid: 'Indexes',
+          actions: ['dynamodb:Query'],
+          resources: [`${table.tableArn}/index/gsi1`],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [KEY_PREFIXES.dueIndex] } },
+        }),
+      ],
+    });
+    new events.Rule(this, 'VisitSweeperSchedule', {
+      description: 'Visit sweeper - every five minutes.',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(sweeper)],
+    });
+
     // Bad input is a 4xx, never a 5xx: any 5xx is a bug or an outage.
     alarm('HttpApi5xxAlarm', {
       alarmDescription: 'The HTTP API returned 5xx responses.',
@@ -1063,16 +1190,22 @@ export class EmbedcareStack extends Stack {
       value: notifierDlq.queueUrl,
     });
     notifierDlqUrl.condition = hasSesSender;
+    const visitNotifierDlqUrl = new CfnOutput(this, 'VisitNotifierDlqUrl', {
+      description: 'Visit events the visit notifier gave up on (alarmed).',
+      value: visitNotifierDlq.queueUrl,
+    });
+    visitNotifierDlqUrl.condition = hasSesSender;
     const ses = new CfnOutput(this, 'SesSenderEmailOutput', { description: "The SES sender of the patient notifier's e-mails.", value: sesSender.valueAsString });
     ses.condition = hasSesSender;
     ses.overrideLogicalId('SesSenderEmail');
 
-    // The notifier exists only with an SES sender: every resource under a
-    // construct whose id starts with PatientNotifier (log group, role and its
-    // policy, function, rule and its permission, queue and its policy,
-    // alarms) gets the condition HasSesSender.
+    // The notifiers exist only with an SES sender: every resource under a
+    // construct whose id starts with PatientNotifier or VisitNotifier (log
+    // group, role and its policy, function, rule and its permission, queue
+    // and its policy, alarms; the visit notifier's schedule group and the
+    // scheduler's role) gets the condition HasSesSender.
     for (const child of this.node.children) {
-      if (!child.node.id.startsWith('PatientNotifier')) continue;
+      if (!child.node.id.startsWith('PatientNotifier') && !child.node.id.startsWith('VisitNotifier')) continue;
       for (const c of child.node.findAll()) {
         if (c instanceof CfnResource) c.cfnOptions.condition = hasSesSender;
       }

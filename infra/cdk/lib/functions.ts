@@ -33,6 +33,12 @@ export const KEY_PREFIXES = {
   /** gsi1's OUTBOX#PENDING#{shard} and OUTBOX#DEAD#{shard}: the outbox items
    * not relayed yet, and the dead letters (queried by the re-drive only). */
   outboxIndex: 'OUTBOX#*',
+  /** CORS#{digest of an origin}: the browser-origin index the patient
+   * side's preflights read (written with a franchise's allowed origins). */
+  corsOrigin: 'CORS#*',
+  /** gsi1's DUE#{hour}: the visits' due tasks of one hour, every franchise
+   * together (ids only; queried by the visit sweeper only). */
+  dueIndex: 'DUE#*',
 };
 
 /** What a vendor call touches: its key, its franchise's data, its account's users. */
@@ -57,7 +63,25 @@ export interface ApiFunctionSpec {
    * subscription stream's connections (EMBEDCARE_WORK_QUEUE_URL,
    * EMBEDCARE_WEBSOCKET_ENDPOINT). */
   readonly delivers?: boolean;
+  /** Browser calls with CORS (the patient side's API): each path of
+   * `routes` also gets an OPTIONS route, answered by the function (the
+   * franchises' origins are data, not API Gateway settings). */
+  readonly cors?: boolean;
+  /** Public page routes (the embedded app, the patient app): the public
+   * route throttles instead of the API's. */
+  readonly public?: boolean;
 }
+
+/** The OPTIONS routes of a CORS function: one per path of its routes. */
+export function preflightRoutes(routes: string[]): string[] {
+  const paths = [...new Set(routes.map((r) => r.split(' ')[1]))];
+  return paths.map((p) => `OPTIONS ${p}`);
+}
+
+/** A vendor call of the patient side: also the origin index (preflights). */
+const CLINIC_KEYS = [...VENDOR_KEYS, KEY_PREFIXES.corsOrigin];
+const DELETE = 'dynamodb:DeleteItem';
+const QUERY = 'dynamodb:Query';
 
 const EMBEDDABLE_VIEWS = [
   'consultation/view',
@@ -107,6 +131,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     description: 'ANY /{locale}/embed/{proxy+}, GET /embed/static/{proxy+} and GET /sdk/{proxy+}',
     // The pages, their static files, and the host-page SDK (public code).
     routes: ['ANY /{locale}/embed/{proxy+}', 'GET /embed/static/{proxy+}', 'GET /sdk/{proxy+}'],
+    public: true,
     // Launches, sessions and the franchise's data, and the signed-in employee
     // (a user of the franchise's account); never an API key. The pages list a
     // franchise's consultations and follow-ups: Query on the GSIs.
@@ -184,6 +209,103 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     tableActions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
     delivers: true,
   },
+  // ---- the patient side (issue 11): its API (CORS for the franchises'
+  // origins), the patient app's pages. The visit notifier and sweeper are
+  // event-driven: see the stack.
+  {
+    crate: 'patient-sso',
+    id: 'PatientSso',
+    description: '/v2/patients/sso (issue, revoke), POST /v2/patients/logout',
+    routes: ['POST /v2/patients/sso', 'DELETE /v2/patients/sso/{tokenId}', 'POST /v2/patients/logout'],
+    // The patient upserted by key, the SSO token (deleted when revoked or
+    // at logout), the user x-integration-user names, the origin index.
+    leadingKeys: CLINIC_KEYS,
+    queriesIndexes: false,
+    tableActions: [...TABLE_ITEM_ACTIONS, DELETE],
+    cors: true,
+  },
+  {
+    crate: 'rooms',
+    id: 'Rooms',
+    description: '/v2/rooms (create, list, read, update), GET /v2/availability',
+    routes: ['GET /v2/rooms', 'POST /v2/rooms', 'GET /v2/rooms/{code}', 'PATCH /v2/rooms/{code}', 'GET /v2/availability'],
+    // Rooms listed on gsi1; a provider's booked cells by Query on the table
+    // (T#{tenant}#CELLS#{provider}).
+    leadingKeys: CLINIC_KEYS,
+    queriesIndexes: true,
+    tableActions: [...TABLE_ITEM_ACTIONS, QUERY],
+    cors: true,
+  },
+  {
+    crate: 'providers',
+    id: 'Providers',
+    description: '/v2/providers (list, upsert), /v2/providers/{userId}/availability',
+    routes: [
+      'GET /v2/providers',
+      'PUT /v2/providers/{userId}',
+      'GET /v2/providers/{userId}/availability',
+      'PUT /v2/providers/{userId}/availability',
+    ],
+    // Providers listed on gsi1.
+    leadingKeys: CLINIC_KEYS,
+    queriesIndexes: true,
+    cors: true,
+  },
+  {
+    crate: 'intakes',
+    id: 'Intakes',
+    description: '/v2/intakes (create, read, update)',
+    routes: ['POST /v2/intakes', 'GET /v2/intakes/{intakeId}', 'PATCH /v2/intakes/{intakeId}'],
+    leadingKeys: CLINIC_KEYS,
+    queriesIndexes: false,
+    cors: true,
+  },
+  {
+    crate: 'visits',
+    id: 'Visits',
+    description: '/v2/visits (walk-in, scheduled, eConsult; list, read, each move, chat)',
+    // Each move its own route (the router's /v2/visits/{visitId}/{move} is one template).
+    routes: [
+      'GET /v2/visits',
+      'POST /v2/visits',
+      'POST /v2/visits/walkin',
+      'POST /v2/visits/econsult',
+      'GET /v2/visits/{visitId}',
+      'POST /v2/visits/{visitId}/accept',
+      'POST /v2/visits/{visitId}/start',
+      'POST /v2/visits/{visitId}/complete',
+      'POST /v2/visits/{visitId}/no-show',
+      'POST /v2/visits/{visitId}/cancel',
+      'GET /v2/visits/{visitId}/messages',
+      'POST /v2/visits/{visitId}/messages',
+    ],
+    // A move removes the visit's due task and the cells it held
+    // (DeleteItem); the chat and a provider's cells by Query on the table;
+    // lists, queues and eConsults on the GSIs.
+    leadingKeys: CLINIC_KEYS,
+    queriesIndexes: true,
+    tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
+    cors: true,
+  },
+  {
+    crate: 'patient-app',
+    id: 'PatientApp',
+    description: 'ANY /auth, /u/clinic, /visits/{proxy+}, /members/appointment/{visitId}; GET /clinic/static/{proxy+}',
+    routes: [
+      'ANY /auth',
+      'ANY /u/clinic',
+      'ANY /visits/{proxy+}',
+      'ANY /members/appointment/{visitId}',
+      'GET /clinic/static/{proxy+}',
+    ],
+    // Patient tokens and sessions (an SSO token burnt at a once=1 login),
+    // visits, rooms, join codes, the chat: the franchise's partitions only;
+    // never an API key, a user or an account.
+    leadingKeys: [KEY_PREFIXES.tenant],
+    queriesIndexes: true,
+    tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
+    public: true,
+  },
 ];
 
 /** The stream-driven relay (no route): see the stack. */
@@ -199,3 +321,10 @@ export const DISPATCHER_CRATE = 'event-dispatcher';
 export const STREAM_CRATE = 'event-stream';
 /** The scheduled outbox re-drive (no route): see the stack. */
 export const REDRIVE_CRATE = 'outbox-redrive';
+
+/** The visit notifier: a rule on Visit Created|Updated and the target of
+ * the reminders' schedules (no route; only with an SES sender): see the stack. */
+export const VISIT_NOTIFIER_CRATE = 'visit-notifier';
+
+/** The scheduled visit sweeper (no route): see the stack. */
+export const VISIT_SWEEPER_CRATE = 'visit-sweeper';

@@ -34,6 +34,13 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
       'connection of that one API (<api>/*) is the narrowest resource.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<VisitNotifierScheduleGroup>/*]',
+    reason:
+      'scheduler:CreateSchedule and scheduler:DeleteSchedule of the visit notifier, on the schedules of the ' +
+      "stack's own schedule group: one schedule per reminder, named at run time from its franchise, visit and " +
+      'kind, so every schedule of that one group (<group>/*) is the narrowest resource.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-SQS3',
     reason:
       'OutboxRelayDlq is itself a dead-letter queue (the relay mapping\'s on-failure destination; cdk-nag only ' +

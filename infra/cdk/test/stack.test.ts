@@ -9,7 +9,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EmbedcareStack, REPO_ROOT } from '../lib/embedcare-stack';
-import { API_FUNCTIONS, KEY_PREFIXES } from '../lib/functions';
+import { API_FUNCTIONS, KEY_PREFIXES, preflightRoutes } from '../lib/functions';
 
 const app = new App({ postCliContext: { 'aws:cdk:bundling-stacks': [] } });
 const stack = new EmbedcareStack(app, 'Embedcare');
@@ -133,7 +133,7 @@ test('patient notifier: rule on SENT consultations, retries, DLQ, only with an S
   assert.ok(conditional.length >= 10, String(conditional));
   // And the dispatcher's e-mail to the operator.
   assert.ok(
-    conditional.every((id) => id.startsWith('PatientNotifier') || id.startsWith('EventDispatcherEmailPolicy')),
+    conditional.every((id) => id.startsWith('PatientNotifier') || id.startsWith('VisitNotifier') || id.startsWith('EventDispatcherEmailPolicy')),
     String(conditional),
   );
   assert.ok(conditional.some((id) => id.startsWith('EventDispatcherEmailPolicy')), String(conditional));
@@ -309,11 +309,12 @@ test('route throttles: every route, public pages apart from the vendor API', () 
   const httpApi = Object.entries(resources('AWS::ApiGatewayV2::Api')).find(([, a]) => a.Properties.ProtocolType === 'HTTP')![0];
   const stage = Object.values(resources('AWS::ApiGatewayV2::Stage')).find((st) => st.Properties.ApiId.Ref === httpApi)!;
   const settings = stage.Properties.RouteSettings as Record<string, any>;
-  const keys = API_FUNCTIONS.flatMap((s) => s.routes);
+  const routesOf = (s: (typeof API_FUNCTIONS)[number]) => [...s.routes, ...(s.cors ? preflightRoutes(s.routes) : [])];
+  const keys = API_FUNCTIONS.flatMap(routesOf);
   assert.deepEqual(Object.keys(settings).sort(), [...keys].sort());
   for (const spec of API_FUNCTIONS) {
-    const kind = spec.crate === 'embed-pages' ? 'Public' : 'Api';
-    for (const key of spec.routes) {
+    const kind = spec.public ? 'Public' : 'Api';
+    for (const key of routesOf(spec)) {
       assert.deepEqual(settings[key], {
         ThrottlingBurstLimit: { Ref: `${kind}RouteBurstLimit` },
         ThrottlingRateLimit: { Ref: `${kind}RouteRateLimit` },

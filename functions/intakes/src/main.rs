@@ -1,0 +1,14 @@
+//! Lambda `intakes`: the intakes (`POST /v2/intakes`, `GET` and `PATCH
+//! /v2/intakes/{intakeId}`); CORS for the franchises' origins.
+//! Wiring only; everything worth testing is in `shared`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::http::init_logging();
+    // Configuration and AWS clients, once per instance (cold start).
+    let app = shared::runtime::lambda_app().await?;
+    lambda_http::run(shared::lambda::http::service(shared::http::intakes_router(
+        app,
+    )))
+    .await
+}

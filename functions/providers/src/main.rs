@@ -1,0 +1,15 @@
+//! Lambda `providers`: the providers (`GET /v2/providers`,
+//! `PUT /v2/providers/{userId}`) and their weekly availability
+//! (`/v2/providers/{userId}/availability`); CORS for the franchises' origins.
+//! Wiring only; everything worth testing is in `shared`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::http::init_logging();
+    // Configuration and AWS clients, once per instance (cold start).
+    let app = shared::runtime::lambda_app().await?;
+    lambda_http::run(shared::lambda::http::service(
+        shared::http::providers_router(app),
+    ))
+    .await
+}

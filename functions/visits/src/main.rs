@@ -1,0 +1,16 @@
+//! Lambda `visits`: the visits: walk-in, scheduled and eConsult
+//! creation, lists and reads, the moves (`/v2/visits/{visitId}/accept`,
+//! `start`, `complete`, `no-show`, `cancel`) and the chat
+//! (`/v2/visits/{visitId}/messages`); CORS for the franchises' origins.
+//! Wiring only; everything worth testing is in `shared`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::http::init_logging();
+    // Configuration and AWS clients, once per instance (cold start).
+    let app = shared::runtime::lambda_app().await?;
+    lambda_http::run(shared::lambda::http::service(shared::http::visits_router(
+        app,
+    )))
+    .await
+}
