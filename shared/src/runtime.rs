@@ -135,6 +135,7 @@ pub async fn delivery_ports() -> Result<(Ports, Arc<crate::delivery::sqs::SqsQue
         resolver: Arc::new(crate::delivery::resolver::SystemResolver),
         work: work.clone(),
         connections: Arc::new(connections),
+        visit_live: None,
     };
     Ok((ports, work))
 }
