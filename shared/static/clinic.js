@@ -21,6 +21,7 @@
       ws.onopen = function () {
         tries = 0;
         pinger = setInterval(function () { send({ type: "ping" }); }, 15000);
+        send({ type: "sync" });
         if (opts.onOpen) opts.onOpen();
       };
       ws.onmessage = function (e) {

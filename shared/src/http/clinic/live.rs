@@ -147,12 +147,6 @@ async fn serve(
 
 /// An `error` frame for a refused client frame.
 fn error_frame(e: &Error) -> String {
-    let status = crate::http::error::status(e);
-    let message = if status.is_server_error() {
-        tracing::error!(error = %e, "a live frame failed");
-        "Internal server error".to_owned()
-    } else {
-        e.to_string()
-    };
-    fanout::error_frame(status.as_u16(), &message)
+    let (code, message) = crate::http::error::frame_error(e);
+    fanout::error_frame(code, &message)
 }

@@ -195,7 +195,9 @@ pub struct Clinic {
     pub headers: HeaderMap,
 }
 
-async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
+/// The actor of a request's credentials (the API key, with the provider
+/// it names, or a bearer token); also of a live socket's.
+pub async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
     if headers.contains_key("api-key") {
         let caller = extract::caller(app, headers).await?;
         let user = super::wire::integration_user(headers, None)?;

@@ -7,7 +7,10 @@
 //!   connection is written twice, in the visit's partition (`LIVE#{id}`,
 //!   what the fan-out queries) and under its own id (what a later frame,
 //!   carrying only the id, is read by), both with a TTL;
-//! - a client frame: `{"type": "ping"}` → `pong`; `{"type": "chat",
+//! - a client frame: `{"type": "ping"}` → `pong`; `{"type": "sync"}` →
+//!   `ready` again (the visit now: what a client asks for on opening
+//!   where nothing can be sent before the handshake ends, API Gateway);
+//!   `{"type": "chat",
 //!   "text": …}` → stored through the chat (`chat::post`, as the person
 //!   who connected, whose token must still hold), then fanned out to
 //!   every connection of the visit, the sender's included;
@@ -134,6 +137,11 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
         serde_json::from_str(text).map_err(|_| Error::invalid("A frame is a JSON object"))?;
     match frame["type"].as_str() {
         Some("ping") => Ok(Some(fanout::frame("pong", json!({})))),
+        Some("sync") => {
+            let actor = actor_of(app, c).await?;
+            let (v, _, _) = chat::member(app, &actor, &c.visit_id).await?;
+            Ok(Some(ready_frame(&v)))
+        }
         Some("chat") => {
             let text = frame["text"]
                 .as_str()
@@ -142,7 +150,7 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
             chat::post(app, &actor, &c.visit_id, text).await?;
             Ok(None)
         }
-        _ => Err(Error::invalid("type must be chat or ping")),
+        _ => Err(Error::invalid("type must be chat, ping or sync")),
     }
 }
 
