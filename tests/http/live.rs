@@ -54,12 +54,18 @@ async fn served() -> (TestApp, SocketAddr) {
 }
 
 /// Opens the visit's socket with these headers.
-async fn open(addr: SocketAddr, visit: &str, headers: &[(&str, String)]) -> Result<Socket, WsError> {
+async fn open(
+    addr: SocketAddr,
+    visit: &str,
+    headers: &[(&str, String)],
+) -> Result<Socket, WsError> {
     let url = format!("ws://{addr}/v2/visits/{visit}/live");
     let mut req = url.into_client_request().unwrap();
     for (k, v) in headers {
-        req.headers_mut()
-            .insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        req.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
     }
     tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
 }
@@ -95,7 +101,9 @@ async fn next(s: &mut Socket) -> Value {
 }
 
 async fn say(s: &mut Socket, frame: Value) {
-    s.send(Message::Text(frame.to_string().into())).await.unwrap();
+    s.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
 }
 
 fn refused_with(r: Result<Socket, WsError>) -> u16 {
@@ -109,7 +117,10 @@ fn refused_with(r: Result<Socket, WsError>) -> u16 {
 async fn live_count(t: &TestApp, visit: &str) -> usize {
     let tenant = TenantKey::parse("demo").unwrap();
     let id = VisitId::parse(visit).unwrap();
-    fanout::connections(&t.app, &tenant, &id).await.unwrap().len()
+    fanout::connections(&t.app, &tenant, &id)
+        .await
+        .unwrap()
+        .len()
 }
 
 /// The guest session a join page hands its script.
@@ -137,7 +148,9 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     assert_eq!(ready["v"], 1);
     assert_eq!(ready["type"], "ready");
     assert_eq!(ready["visit"]["status"], "WAITING");
-    let mut doctor = open(addr, &id, &provider(&t, "dr-nguyen")).await.expect("provider");
+    let mut doctor = open(addr, &id, &provider(&t, "dr-nguyen"))
+        .await
+        .expect("provider");
     assert_eq!(next(&mut doctor).await["type"], "ready");
     assert_eq!(live_count(&t, &id).await, 2);
 
@@ -154,7 +167,11 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     }
 
     // Chat over the socket, both ways; the sender gets its own message too.
-    say(&mut patient, json!({"type": "chat", "text": "Hello doctor"})).await;
+    say(
+        &mut patient,
+        json!({"type": "chat", "text": "Hello doctor"}),
+    )
+    .await;
     for s in [&mut doctor, &mut patient] {
         let f = next(s).await;
         assert_eq!(f["type"], "chat", "{f}");
@@ -184,7 +201,16 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     assert_eq!(next(&mut doctor).await["message"]["text"], "From the API");
     assert_eq!(next(&mut patient).await["message"]["text"], "From the API");
     // Stored through the chat: the API lists all three.
-    let r = call(&t, Method::GET, &format!("/v2/visits/{id}/messages"), None, Some(&token), &[], None).await;
+    let r = call(
+        &t,
+        Method::GET,
+        &format!("/v2/visits/{id}/messages"),
+        None,
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
     let texts: Vec<_> = r.json()["items"]
         .as_array()
         .unwrap()
@@ -196,10 +222,20 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     // Ping, and frames it refuses (to the sender alone).
     say(&mut patient, json!({"type": "ping"})).await;
     assert_eq!(next(&mut patient).await["type"], "pong");
-    patient.send(Message::Text("not json".into())).await.unwrap();
+    patient
+        .send(Message::Text("not json".into()))
+        .await
+        .unwrap();
     let e = next(&mut patient).await;
-    assert_eq!((e["type"].as_str(), e["code"].as_u64()), (Some("error"), Some(400)));
-    say(&mut patient, json!({"type": "chat", "text": "x".repeat(2001)})).await;
+    assert_eq!(
+        (e["type"].as_str(), e["code"].as_u64()),
+        (Some("error"), Some(400))
+    );
+    say(
+        &mut patient,
+        json!({"type": "chat", "text": "x".repeat(2001)}),
+    )
+    .await;
     assert_eq!(next(&mut patient).await["code"], 400);
 
     // The patient closes: its item goes; the provider still hears moves.
@@ -213,7 +249,10 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     let r = crate::clinic::provider_move(&t, &id, "complete", "dr-nguyen").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let f = next(&mut doctor).await;
-    assert_eq!((f["status"].as_str(), f["previousStatus"].as_str()), (Some("COMPLETED"), Some("IN_PROGRESS")));
+    assert_eq!(
+        (f["status"].as_str(), f["previousStatus"].as_str()),
+        (Some("COMPLETED"), Some("IN_PROGRESS"))
+    );
     // The chat is closed with the visit: refused on the socket as by the API.
     say(&mut doctor, json!({"type": "chat", "text": "late"})).await;
     assert_eq!(next(&mut doctor).await["code"], 409);
@@ -229,7 +268,10 @@ async fn only_the_visits_people_may_connect() {
 
     // No credentials, a bad token: 401.
     assert_eq!(refused_with(open(addr, &id, &[]).await), 401);
-    assert_eq!(refused_with(open(addr, &id, &browser("demo.nope.nope")).await), 401);
+    assert_eq!(
+        refused_with(open(addr, &id, &browser("demo.nope.nope")).await),
+        401
+    );
     // Another patient of the franchise: the visit is not theirs (404).
     let (_, other) = sso(&t, "P-LIVE-3").await;
     assert_eq!(refused_with(open(addr, &id, &browser(&other)).await), 404);
@@ -248,28 +290,56 @@ async fn only_the_visits_people_may_connect() {
     let foreign = r.json()["token"]["token"].as_str().unwrap().to_owned();
     assert_eq!(refused_with(open(addr, &id, &browser(&foreign)).await), 404);
     // A user who is not a provider of the room: 403.
-    assert_eq!(refused_with(open(addr, &id, &provider(&t, "not-a-provider")).await), 403);
+    assert_eq!(
+        refused_with(open(addr, &id, &provider(&t, "not-a-provider")).await),
+        403
+    );
     // A guest of another visit: 404; of this one: in, and in the chat.
     let (_, third) = sso(&t, "P-LIVE-5").await;
     let w = walkin(&t, &third).await;
     let elsewhere = guest_session(&t, w["code"].as_str().unwrap()).await;
-    assert_eq!(refused_with(open(addr, &id, &browser(&elsewhere)).await), 404);
+    assert_eq!(
+        refused_with(open(addr, &id, &browser(&elsewhere)).await),
+        404
+    );
     // A visit id that is not one: 404.
-    assert_eq!(refused_with(open(addr, "nope", &browser(&token)).await), 404);
+    assert_eq!(
+        refused_with(open(addr, "nope", &browser(&token)).await),
+        404
+    );
     assert_eq!(live_count(&t, &id).await, 0, "a refusal writes nothing");
 
     let guest = guest_session(&t, v["code"].as_str().unwrap()).await;
-    let mut g = open(addr, &id, &browser(&guest)).await.expect("the visit's guest");
+    let mut g = open(addr, &id, &browser(&guest))
+        .await
+        .expect("the visit's guest");
     assert_eq!(next(&mut g).await["visit"]["status"], "IN_PROGRESS");
-    let mut p = open(addr, &id, &browser(&token)).await.expect("the patient");
+    let mut p = open(addr, &id, &browser(&token))
+        .await
+        .expect("the patient");
     next(&mut p).await;
     say(&mut g, json!({"type": "chat", "text": "Hi, I am Sam"})).await;
     let f = next(&mut p).await;
-    assert_eq!((f["message"]["author"].as_str(), f["message"]["authorName"].as_str()), (Some("GUEST"), Some("Sam")));
+    assert_eq!(
+        (
+            f["message"]["author"].as_str(),
+            f["message"]["authorName"].as_str()
+        ),
+        (Some("GUEST"), Some("Sam"))
+    );
     // The other visit's people heard nothing of it: their visit has no
     // connection at all.
     assert_eq!(live_count(&t, w["visitId"].as_str().unwrap()).await, 0);
     // A plain GET (no upgrade) is the API's answer.
-    let r = call(&t, Method::GET, &format!("/v2/visits/{id}/live"), None, Some(&token), &[], None).await;
+    let r = call(
+        &t,
+        Method::GET,
+        &format!("/v2/visits/{id}/live"),
+        None,
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", r.text());
 }

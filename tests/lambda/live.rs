@@ -25,17 +25,28 @@ use tower::ServiceExt;
 use super::events::{Recorder, server};
 use super::{BASE_URL, Function, build, dynamo, sdk_config};
 
-async fn call(app: &AppState, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Value {
+async fn call(
+    app: &AppState,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Value {
     let mut b = axum::http::Request::builder().method(method).uri(path);
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
     let req = match body {
-        Some(j) => b.header("content-type", "application/json").body(Body::from(j.to_string())),
+        Some(j) => b
+            .header("content-type", "application/json")
+            .body(Body::from(j.to_string())),
         None => b.body(Body::empty()),
     }
     .unwrap();
-    let res = shared::http::app_router(app.clone()).oneshot(req).await.unwrap();
+    let res = shared::http::app_router(app.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -43,7 +54,26 @@ async fn call(app: &AppState, method: Method, path: &str, headers: &[(&str, &str
     v
 }
 
-fn ws_event(route: &str, connection: &str, headers: Value, query: Value, body: Option<&str>) -> Value {
+async fn sso(app: &AppState, key: &str, k: &str) -> String {
+    let body = json!({"patient": {"keys": [{"subSystem": "portal", "key": k}], "firstName": "Ana", "lastName": "Lopez"}});
+    let r = call(
+        app,
+        Method::POST,
+        "/v2/patients/sso",
+        &[("api-key", key)],
+        Some(body),
+    )
+    .await;
+    r["token"]["token"].as_str().unwrap().to_owned()
+}
+
+fn ws_event(
+    route: &str,
+    connection: &str,
+    headers: Value,
+    query: Value,
+    body: Option<&str>,
+) -> Value {
     json!({
         "requestContext": {
             "routeKey": route, "connectionId": connection, "eventType": route.trim_start_matches('$').to_uppercase(),
@@ -71,59 +101,121 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
     let mut config = Config::new(BASE_URL);
     config.secret = shared::crypto::Secret::new(super::SECRET.as_bytes().to_vec()).unwrap();
     let ports = Ports {
-        visit_live: Some(Arc::new(ApiGatewayConnections::new(&sdk_config(), &endpoint))),
+        visit_live: Some(Arc::new(ApiGatewayConnections::new(
+            &sdk_config(),
+            &endpoint,
+        ))),
         ..Ports::default()
     };
     let app = App::with_ports(Arc::new(store), Arc::new(SystemClock), config, ports);
     let world = demo::seed(&app, &[]).await.unwrap();
     let key = world.api_key.as_str();
-    let sso = |k: &'static str| {
-        let app = app.clone();
-        async move {
-            let body = json!({"patient": {"keys": [{"subSystem": "portal", "key": k}], "firstName": "Ana", "lastName": "Lopez"}});
-            let r = call(&app, Method::POST, "/v2/patients/sso", &[("api-key", world.api_key.as_str())], Some(body)).await;
-            r["token"]["token"].as_str().unwrap().to_owned()
-        }
-    };
-    let token = sso("lambda-live-1").await;
+    let token = sso(&app, key, "lambda-live-1").await;
     let bearer = format!("Bearer {token}");
-    let intake = call(&app, Method::POST, "/v2/intakes", &[("authorization", &bearer)],
-        Some(json!({"reasonForVisit": "Cough", "type": "WALKIN", "roomCode": "clinic"}))).await;
-    let visit = call(&app, Method::POST, "/v2/visits/walkin", &[("authorization", &bearer)],
-        Some(json!({"intakeId": intake["intakeId"]}))).await;
+    let intake = call(
+        &app,
+        Method::POST,
+        "/v2/intakes",
+        &[("authorization", &bearer)],
+        Some(json!({"reasonForVisit": "Cough", "type": "WALKIN", "roomCode": "clinic"})),
+    )
+    .await;
+    let visit = call(
+        &app,
+        Method::POST,
+        "/v2/visits/walkin",
+        &[("authorization", &bearer)],
+        Some(json!({"intakeId": intake["intakeId"]})),
+    )
+    .await;
     let id = visit["visitId"].as_str().unwrap().to_owned();
-    let doctor = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, json!({"userId": "dr-nguyen"}).to_string());
-    call(&app, Method::POST, &format!("/v2/visits/{id}/start"), &[("api-key", key), ("x-integration-user", &doctor)], None).await;
+    let doctor = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        json!({"userId": "dr-nguyen"}).to_string(),
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("/v2/visits/{id}/start"),
+        &[("api-key", key), ("x-integration-user", &doctor)],
+        None,
+    )
+    .await;
 
-    let mut f = Function::start_with(&bins[0], &table, &[("EMBEDCARE_VISIT_LIVE_ENDPOINT", endpoint.as_str())]).await;
+    let mut f = Function::start_with(
+        &bins[0],
+        &table,
+        &[("EMBEDCARE_VISIT_LIVE_ENDPOINT", endpoint.as_str())],
+    )
+    .await;
     let q = json!({"visitId": id});
     let browser = json!({"Sec-WebSocket-Protocol": format!("embedcare.live.v1, bearer.{token}")});
-    let r = f.invoke_raw(ws_event("$connect", "conn-p", browser, q.clone(), None)).await;
+    let r = f
+        .invoke_raw(ws_event("$connect", "conn-p", browser, q.clone(), None))
+        .await;
     assert_eq!(r["statusCode"], 200, "{r}");
     assert_eq!(r["headers"]["Sec-WebSocket-Protocol"], "embedcare.live.v1");
     let provider = json!({"Api-Key": key, "x-integration-user": doctor});
-    let r = f.invoke_raw(ws_event("$connect", "conn-d", provider, q.clone(), None)).await;
+    let r = f
+        .invoke_raw(ws_event("$connect", "conn-d", provider, q.clone(), None))
+        .await;
     assert_eq!(r["statusCode"], 200, "{r}");
     // Another patient, no credentials: refused with their status.
-    let other = sso("lambda-live-2").await;
-    let r = f.invoke_raw(ws_event("$connect", "conn-x", json!({"Authorization": format!("Bearer {other}")}), q.clone(), None)).await;
+    let other = sso(&app, key, "lambda-live-2").await;
+    let r = f
+        .invoke_raw(ws_event(
+            "$connect",
+            "conn-x",
+            json!({"Authorization": format!("Bearer {other}")}),
+            q.clone(),
+            None,
+        ))
+        .await;
     assert_eq!(r["statusCode"], 404, "{r}");
-    let r = f.invoke_raw(ws_event("$connect", "conn-y", json!({}), q.clone(), None)).await;
+    let r = f
+        .invoke_raw(ws_event("$connect", "conn-y", json!({}), q.clone(), None))
+        .await;
     assert_eq!(r["statusCode"], 401, "{r}");
     let tenant = TenantKey::parse("demo").unwrap();
     let visit_id = VisitId::parse(&id).unwrap();
-    assert_eq!(fanout::connections(&app, &tenant, &visit_id).await.unwrap().len(), 2);
+    assert_eq!(
+        fanout::connections(&app, &tenant, &visit_id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     let posted = |conn: &str| -> Vec<Value> {
-        frames.seen.lock().unwrap().iter()
+        frames
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
             .filter(|s| s.method == Method::POST && s.path == format!("/@connections/{conn}"))
             .map(|s| serde_json::from_slice(&s.body).unwrap())
             .collect()
     };
     // $default: sync and ping answer the sender; a chat reaches both.
-    let r = f.invoke_raw(ws_event("$default", "conn-p", json!({}), json!(null), Some(r#"{"type":"sync"}"#))).await;
+    let r = f
+        .invoke_raw(ws_event(
+            "$default",
+            "conn-p",
+            json!({}),
+            json!(null),
+            Some(r#"{"type":"sync"}"#),
+        ))
+        .await;
     assert_eq!(r["statusCode"], 200);
-    let r = f.invoke_raw(ws_event("$default", "conn-p", json!({}), json!(null), Some(r#"{"type":"chat","text":"Hello doctor"}"#))).await;
+    let r = f
+        .invoke_raw(ws_event(
+            "$default",
+            "conn-p",
+            json!({}),
+            json!(null),
+            Some(r#"{"type":"chat","text":"Hello doctor"}"#),
+        ))
+        .await;
     assert_eq!(r["statusCode"], 200);
     let to_p = posted("conn-p");
     assert_eq!(to_p[0]["type"], "ready");
@@ -134,16 +226,51 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
     assert_eq!(to_d[0]["message"]["text"], "Hello doctor");
     assert_eq!(to_d[0]["message"]["author"], "PATIENT");
     // A frame of a connection that holds no visit.
-    f.invoke_raw(ws_event("$default", "conn-y", json!({}), json!(null), Some(r#"{"type":"ping"}"#))).await;
+    f.invoke_raw(ws_event(
+        "$default",
+        "conn-y",
+        json!({}),
+        json!(null),
+        Some(r#"{"type":"ping"}"#),
+    ))
+    .await;
     assert_eq!(posted("conn-y")[0]["code"], 404);
 
     // $disconnect: the patient's items go; a move reaches the provider.
-    let r = f.invoke_raw(ws_event("$disconnect", "conn-p", json!({}), json!(null), None)).await;
+    let r = f
+        .invoke_raw(ws_event(
+            "$disconnect",
+            "conn-p",
+            json!({}),
+            json!(null),
+            None,
+        ))
+        .await;
     assert_eq!(r["statusCode"], 200);
-    assert_eq!(fanout::connections(&app, &tenant, &visit_id).await.unwrap().len(), 1);
-    call(&app, Method::POST, &format!("/v2/visits/{id}/complete"), &[("api-key", key), ("x-integration-user", &doctor)], None).await;
+    assert_eq!(
+        fanout::connections(&app, &tenant, &visit_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("/v2/visits/{id}/complete"),
+        &[("api-key", key), ("x-integration-user", &doctor)],
+        None,
+    )
+    .await;
     let to_d = posted("conn-d");
     assert_eq!(to_d.len(), 2, "{to_d:?}");
-    assert_eq!((to_d[1]["type"].as_str(), to_d[1]["status"].as_str()), (Some("visit"), Some("COMPLETED")));
-    assert_eq!(posted("conn-p").len(), 2, "nothing more to the closed connection");
+    assert_eq!(
+        (to_d[1]["type"].as_str(), to_d[1]["status"].as_str()),
+        (Some("visit"), Some("COMPLETED"))
+    );
+    assert_eq!(
+        posted("conn-p").len(),
+        2,
+        "nothing more to the closed connection"
+    );
 }

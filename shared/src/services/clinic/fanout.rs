@@ -67,7 +67,11 @@ pub fn error_frame(code: u16, message: &str) -> String {
 }
 
 /// The visit's live connections (one `Query`; expired ones are absent).
-pub async fn connections(app: &App, tenant: &TenantKey, visit: &VisitId) -> Result<Vec<LiveConnection>> {
+pub async fn connections(
+    app: &App,
+    tenant: &TenantKey,
+    visit: &VisitId,
+) -> Result<Vec<LiveConnection>> {
     let mut q = Query::partition(Index::Table, keys::visit_partition(tenant, visit));
     q.sort = SortCond::BeginsWith(keys::LIVE_PREFIX.to_owned());
     let page = app.store.query(&q).await?;

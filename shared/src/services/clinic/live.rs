@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 
 use super::{Actor, chat, fanout, tokens};
 use crate::app::App;
+use crate::domain::VisitId;
 use crate::domain::clinic::live::{LIVE_TTL_MS, Seat};
 use crate::domain::clinic::{LiveConnection, Visit};
-use crate::domain::VisitId;
 use crate::error::{Error, Result};
 use crate::services::auth;
 use crate::store::{Write, items, keys};
