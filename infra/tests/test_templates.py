@@ -63,9 +63,11 @@ REDRIVE = "outbox-redrive"
 DISPATCHER = "event-dispatcher"
 STREAM = "event-stream"
 V2_EVENTS = "v2-events"
+# The visits' live connections: the room pages' WebSocket API, its own.
+LIVE = "visit-live"
 # Functions with no HTTP API route: driven by the table's stream, a rule, a
 # schedule, SQS, or the WebSocket API.
-EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM}
+EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM, LIVE}
 # The patient side's API (openapi/openapi.json): documented and served by
 # the routers, its functions (patient-sso, rooms, providers, intakes,
 # visits) not in the templates yet. See test_every_openapi_route_is_wired.
@@ -111,6 +113,9 @@ LEADING_KEYS = {
     DISPATCHER: {"T#*"},
     # WSCONN#{connectionId}: a live connection's record.
     STREAM: {"APIKEY#*", "T#*", "WSCONN#*"},
+    # A visit's connections in its partition, its chat, a lapse's writes;
+    # a provider's key and user; WSCONN#{connectionId}/LIVE: the record.
+    LIVE: VENDOR_KEYS | {"WSCONN#*"},
 }
 # Index queries: every index partition the listing functions query is a
 # franchise's; the re-drive queries gsi1's outbox partitions only
@@ -587,6 +592,8 @@ class Both(unittest.TestCase):
                         expected_env |= DELIVERY_ENV
                     if crate == DISPATCHER:
                         expected_env.add("EMBEDCARE_SES_SENDER")
+                    if crate == LIVE:
+                        expected_env.add("EMBEDCARE_VISIT_LIVE_ENDPOINT")
                     self.assertEqual(set(s["env"]), expected_env)
                     self.assertEqual(m.env_value(lid, "EMBEDCARE_STORE"), "dynamodb")
                     table_ref = refs(m.env_value(lid, "EMBEDCARE_TABLE"))
@@ -719,6 +726,11 @@ class Both(unittest.TestCase):
             | {("execute-api:ManageConnections", "websocket-api"), ("ses:SendEmail", "ses-identity")},
             STREAM: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")}
             | {("sqs:SendMessage", "queue"), ("execute-api:ManageConnections", "websocket-api")},
+            # Keyed reads and writes, Query of a visit's partition (its
+            # connections); frames to its connections.
+            LIVE: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                                          "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")}
+            | {("execute-api:ManageConnections", "websocket-api")},
         }
         common = {("logs:CreateLogStream", "own-log-group"), ("logs:PutLogEvents", "own-log-group"),
                   ("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
@@ -1273,14 +1285,20 @@ class Both(unittest.TestCase):
         found = {name: self.dispatcher(name, m) for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
 
-    def stream_api(self, name, m):
+    def stream_api(self, name, m, crate=STREAM, posters=(V2_EVENTS, STREAM, DISPATCHER),
+                   endpoint_var="EMBEDCARE_WEBSOCKET_ENDPOINT"):
         apis = {lid: a for lid, a in m.of_type("AWS::ApiGatewayV2::Api").items()
                 if a["Properties"]["ProtocolType"] == "WEBSOCKET"}
-        self.assertEqual(len(apis), 1, f"{name}: one WebSocket API")
-        (api_lid, api), = apis.items()
+        self.assertEqual(len(apis), 2, f"{name}: two WebSocket APIs (the stream's, the visits')")
         routes = m.routes("WEBSOCKET")
-        fn = m.functions()[STREAM]
-        self.assertEqual(routes, {fn: {"$connect", "$disconnect", "$default"}}, f"{name}: the stream's routes")
+        fn = m.functions()[crate]
+        self.assertEqual(routes.get(fn), {"$connect", "$disconnect", "$default"}, f"{name}: {crate}'s routes")
+        self.assertEqual(set(routes), {m.functions()[STREAM], m.functions()[LIVE]})
+        integ_api = {m.api_of(i) for i in m.of_type("AWS::ApiGatewayV2::Integration").values()
+                     if fn in [r for r, _ in refs(i["Properties"]["IntegrationUri"])]}
+        self.assertEqual(len(integ_api), 1)
+        api_lid = integ_api.pop()
+        api = apis[api_lid]
         for lid, r in m.of_type("AWS::ApiGatewayV2::Route").items():
             if m.api_of(r) == api_lid:
                 self.assertEqual(r["Properties"]["AuthorizationType"], "NONE", "the function authenticates at $connect")
@@ -1291,11 +1309,13 @@ class Both(unittest.TestCase):
         self.assertFalse([v for v in fmt.values() if "path" in v or "querystring" in v.lower()])
         self.assertEqual(refs(sp["DefaultRouteSettings"]["ThrottlingRateLimit"]), [("ApiRouteRateLimit", None)])
         # The endpoint every function posts frames to is this API's stage.
-        for crate in (V2_EVENTS, STREAM, DISPATCHER):
-            endpoint = tokens(m, m.env_value(m.functions()[crate], "EMBEDCARE_WEBSOCKET_ENDPOINT"))
+        for poster in posters:
+            value = m.env_value(m.functions()[poster], endpoint_var)
+            endpoint = tokens(m, value)
             self.assertEqual(endpoint, ["https://", ("ref", "AWS::ApiGatewayV2::Api"), ".execute-api.",
                                         ("ref", "AWS::Region"), ".", ("ref", "AWS::URLSuffix"), f"/{sp['StageName']}"],
-                             f"{name}: {crate}")
+                             f"{name}: {poster}")
+            self.assertIn(api_lid, [r for r, _ in refs(value)], f"{name}: {poster} posts to {crate}'s API")
         # Invoked by this API only.
         perms = [x for x in m.of_type("AWS::Lambda::Permission").values()
                  if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
@@ -1303,15 +1323,21 @@ class Both(unittest.TestCase):
         self.assertEqual(perms[0]["Properties"]["Principal"], "apigateway.amazonaws.com")
         self.assertIn(api_lid, [r for r, _ in refs(perms[0]["Properties"]["SourceArn"])])
         # ManageConnections only on this API.
-        for crate in (V2_EVENTS, STREAM, DISPATCHER):
-            for actions, kinds, _ in m.statements(m.functions()[crate]):
+        for poster in posters:
+            for actions, kinds, _ in m.statements(m.functions()[poster]):
                 if "execute-api:ManageConnections" in actions:
-                    self.assertEqual(kinds, {"websocket-api"}, f"{name}: {crate}")
+                    self.assertEqual(kinds, {"websocket-api"}, f"{name}: {poster}")
         return {"selection": api["Properties"]["RouteSelectionExpression"], "stage": sp["StageName"], "log": fmt}
 
     def test_stream_api(self):
         found = {name: self.stream_api(name, m) for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
+
+    def test_visit_live_api(self):
+        found = {name: self.stream_api(name, m, LIVE, (LIVE,), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
+                 for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["stage"], "live")
 
     def test_no_function_may_reach_loopback(self):
         """Local mode's exception (webhooks to 127.0.0.1) is the local binary's:
@@ -1341,7 +1367,8 @@ class Both(unittest.TestCase):
         for name, m in self.models.items():
             with self.subTest(template=name):
                 self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn",
-                                      "DeploymentSecretArn", "EventStreamUrl", "EventsDlqUrl", "WorkDlqUrl"},
+                                      "DeploymentSecretArn", "EventStreamUrl", "EventsDlqUrl", "WorkDlqUrl",
+                                      "VisitLiveUrl"},
                                      set(m.t["Outputs"]))
 
 
