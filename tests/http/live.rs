@@ -3,8 +3,9 @@
 //! client per person. Two people of one visit get each other's chat
 //! within a second (sent on the socket or through the REST API), a move
 //! of the visit reaches both, a client of another visit or franchise is
-//! refused at connect (before the upgrade, nothing written), and a closed
-//! connection's item is removed.
+//! refused at connect (before the upgrade, nothing written), a closed
+//! connection's item is removed, and a socket whose token was revoked is
+//! closed at its next ping.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -326,6 +327,27 @@ async fn only_the_visits_people_may_connect() {
             f["message"]["authorName"].as_str()
         ),
         (Some("GUEST"), Some("Sam"))
+    );
+    // The patient logs out: their socket's next ping is refused, and closed.
+    let r = call(
+        &t,
+        Method::POST,
+        "/v2/patients/logout",
+        None,
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    say(&mut p, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut p).await["code"], 401);
+    let closed = tokio::time::timeout(SECOND, p.next())
+        .await
+        .expect("closed within a second");
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
+        "{closed:?}"
     );
     // The other visit's people heard nothing of it: their visit has no
     // connection at all.

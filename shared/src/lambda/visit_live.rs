@@ -95,15 +95,20 @@ pub async fn handle_visit_live_event(app: &AppState, event: &Value) -> Value {
         }
         _ => {
             let body = event["body"].as_str().unwrap_or_default();
+            let mut end = false;
             let reply = match live::connection(app, connection_id).await {
                 Ok(Some(c)) => match live::on_frame(app, &c, body).await {
                     Ok(reply) => reply,
                     Err(e) => {
+                        end = live::ends_connection(&e);
                         let (code, message) = frame_error(&e);
                         Some(fanout::error_frame(code, &message))
                     }
                 },
-                Ok(None) => Some(fanout::error_frame(404, "This connection holds no visit")),
+                Ok(None) => {
+                    end = true;
+                    Some(fanout::error_frame(404, "This connection holds no visit"))
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "a live frame's connection could not be read");
                     return json!({"statusCode": 500});
@@ -113,6 +118,11 @@ pub async fn handle_visit_live_event(app: &AppState, event: &Value) -> Value {
                 && let Err(e) = sender.send(connection_id, &r).await
             {
                 tracing::warn!(error = ?e, "a live frame's answer was not posted");
+            }
+            // API Gateway closes without a code: the frame said why; its
+            // $disconnect removes the items.
+            if let (true, Some(c)) = (end, app.visit_live.as_ref()) {
+                let _ = c.close(connection_id, 4401, "closed").await;
             }
             ok
         }

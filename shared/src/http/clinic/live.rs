@@ -116,12 +116,15 @@ async fn serve(
         tokio::select! {
             msg = incoming.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = match live::on_frame(&app, &c, &text).await {
-                        Ok(reply) => reply,
-                        Err(e) => Some(error_frame(&e)),
+                    let (reply, end) = match live::on_frame(&app, &c, &text).await {
+                        Ok(reply) => (reply, false),
+                        Err(e) => (Some(error_frame(&e)), live::ends_connection(&e)),
                     };
                     if let Some(r) = reply {
                         let _ = connections.send(&id, &r).await;
+                    }
+                    if end {
+                        let _ = connections.close(&id, 4401, "Authentication failed").await;
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {

@@ -7,7 +7,8 @@
 //!   connection is written twice, in the visit's partition (`LIVE#{id}`,
 //!   what the fan-out queries) and under its own id (what a later frame,
 //!   carrying only the id, is read by), both with a TTL;
-//! - a client frame: `{"type": "ping"}` → `pong`; `{"type": "sync"}` →
+//! - a client frame: `{"type": "ping"}` → `pong` while the person's token
+//!   still holds (else `401`, and the edge closes the connection); `{"type": "sync"}` →
 //!   `ready` again (the visit now: what a client asks for on opening
 //!   where nothing can be sent before the handshake ends, API Gateway);
 //!   `{"type": "chat",
@@ -129,6 +130,12 @@ pub async fn disconnect(app: &App, c: &LiveConnection) -> Result<()> {
     fanout::forget(app, c).await
 }
 
+/// Whether a frame's refusal ends the connection (its credential no
+/// longer holds).
+pub fn ends_connection(e: &Error) -> bool {
+    matches!(e, Error::Unauthorized)
+}
+
 /// One client frame: the answer for the sender alone, if any (`pong`);
 /// a chat message reaches everyone through the fan-out. A bad frame or a
 /// refused message is an `Err`, which the edge sends as an `error` frame.
@@ -136,7 +143,12 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
     let frame: Value =
         serde_json::from_str(text).map_err(|_| Error::invalid("A frame is a JSON object"))?;
     match frame["type"].as_str() {
-        Some("ping") => Ok(Some(fanout::frame("pong", json!({})))),
+        Some("ping") => {
+            // The person still holds their seat (a token revoked by a
+            // logout, an expired one: `401`, and the edge closes).
+            actor_of(app, c).await?;
+            Ok(Some(fanout::frame("pong", json!({}))))
+        }
         Some("sync") => {
             let actor = actor_of(app, c).await?;
             let (v, _, _) = chat::member(app, &actor, &c.visit_id).await?;
