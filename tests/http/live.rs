@@ -358,7 +358,7 @@ async fn only_the_visits_people_may_connect() {
         Method::GET,
         &format!("/v2/visits/{id}/live"),
         None,
-        Some(&token),
+        Some(&guest),
         &[],
         None,
     )
