@@ -65,6 +65,8 @@ REDRIVE = "outbox-redrive"
 DISPATCHER = "event-dispatcher"
 STREAM = "event-stream"
 V2_EVENTS = "v2-events"
+# The visits' live connections: the room pages' WebSocket API, its own.
+LIVE = "visit-live"
 # Functions with no HTTP API route: driven by the table's stream, a rule, a
 # schedule, SQS, or the WebSocket API.
 # The patient side's: the visit notifier (a rule on Visit Created|Updated,
@@ -72,7 +74,7 @@ V2_EVENTS = "v2-events"
 # visit sweeper (a schedule).
 VISIT_NOTIFIER = "visit-notifier"
 VISIT_SWEEPER = "visit-sweeper"
-EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM, VISIT_NOTIFIER, VISIT_SWEEPER}
+EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM, VISIT_NOTIFIER, VISIT_SWEEPER, LIVE}
 # The patient side's API: browser calls with CORS, each path with an
 # OPTIONS route (the preflight, answered by the function from the origin
 # index: the franchises' origins are data, not API Gateway settings).
@@ -110,6 +112,9 @@ LEADING_KEYS = {
     DISPATCHER: {"T#*"},
     # WSCONN#{connectionId}: a live connection's record.
     STREAM: {"APIKEY#*", "T#*", "WSCONN#*"},
+    # A visit's connections in its partition, its chat, a lapse's writes;
+    # a provider's key and user; WSCONN#{connectionId}/LIVE: the record.
+    LIVE: VENDOR_KEYS | {"WSCONN#*"},
     "patient-sso": CLINIC_KEYS,
     "rooms": CLINIC_KEYS,
     "providers": CLINIC_KEYS,
@@ -601,6 +606,8 @@ class Both(unittest.TestCase):
                         expected_env |= DELIVERY_ENV
                     if crate == DISPATCHER:
                         expected_env.add("EMBEDCARE_SES_SENDER")
+                    if crate == LIVE:
+                        expected_env.add("EMBEDCARE_VISIT_LIVE_ENDPOINT")
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
                     self.assertEqual(set(s["env"]), expected_env)
@@ -766,6 +773,11 @@ class Both(unittest.TestCase):
             | {("execute-api:ManageConnections", "websocket-api"), ("ses:SendEmail", "ses-identity")},
             STREAM: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")}
             | {("sqs:SendMessage", "queue"), ("execute-api:ManageConnections", "websocket-api")},
+            # Keyed reads and writes, Query of a visit's partition (its
+            # connections); frames to its connections.
+            LIVE: {(a, "table") for a in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                                          "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")}
+            | {("execute-api:ManageConnections", "websocket-api")},
             # The patient side. DeleteItem: a revoked or burnt token, a move's
             # due task and released cells; Query on the table: a visit's chat,
             # a provider's cells.
@@ -1465,14 +1477,20 @@ class Both(unittest.TestCase):
         found = {name: self.dispatcher(name, m) for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
 
-    def stream_api(self, name, m):
+    def stream_api(self, name, m, crate=STREAM, posters=(V2_EVENTS, STREAM, DISPATCHER),
+                   endpoint_var="EMBEDCARE_WEBSOCKET_ENDPOINT"):
         apis = {lid: a for lid, a in m.of_type("AWS::ApiGatewayV2::Api").items()
                 if a["Properties"]["ProtocolType"] == "WEBSOCKET"}
-        self.assertEqual(len(apis), 1, f"{name}: one WebSocket API")
-        (api_lid, api), = apis.items()
+        self.assertEqual(len(apis), 2, f"{name}: two WebSocket APIs (the stream's, the visits')")
         routes = m.routes("WEBSOCKET")
-        fn = m.functions()[STREAM]
-        self.assertEqual(routes, {fn: {"$connect", "$disconnect", "$default"}}, f"{name}: the stream's routes")
+        fn = m.functions()[crate]
+        self.assertEqual(routes.get(fn), {"$connect", "$disconnect", "$default"}, f"{name}: {crate}'s routes")
+        self.assertEqual(set(routes), {m.functions()[STREAM], m.functions()[LIVE]})
+        integ_api = {m.api_of(i) for i in m.of_type("AWS::ApiGatewayV2::Integration").values()
+                     if fn in [r for r, _ in refs(i["Properties"]["IntegrationUri"])]}
+        self.assertEqual(len(integ_api), 1)
+        api_lid = integ_api.pop()
+        api = apis[api_lid]
         for lid, r in m.of_type("AWS::ApiGatewayV2::Route").items():
             if m.api_of(r) == api_lid:
                 self.assertEqual(r["Properties"]["AuthorizationType"], "NONE", "the function authenticates at $connect")
@@ -1483,11 +1501,13 @@ class Both(unittest.TestCase):
         self.assertFalse([v for v in fmt.values() if "path" in v or "querystring" in v.lower()])
         self.assertEqual(refs(sp["DefaultRouteSettings"]["ThrottlingRateLimit"]), [("ApiRouteRateLimit", None)])
         # The endpoint every function posts frames to is this API's stage.
-        for crate in (V2_EVENTS, STREAM, DISPATCHER):
-            endpoint = tokens(m, m.env_value(m.functions()[crate], "EMBEDCARE_WEBSOCKET_ENDPOINT"))
+        for poster in posters:
+            value = m.env_value(m.functions()[poster], endpoint_var)
+            endpoint = tokens(m, value)
             self.assertEqual(endpoint, ["https://", ("ref", "AWS::ApiGatewayV2::Api"), ".execute-api.",
                                         ("ref", "AWS::Region"), ".", ("ref", "AWS::URLSuffix"), f"/{sp['StageName']}"],
-                             f"{name}: {crate}")
+                             f"{name}: {poster}")
+            self.assertIn(api_lid, [r for r, _ in refs(value)], f"{name}: {poster} posts to {crate}'s API")
         # Invoked by this API only.
         perms = [x for x in m.of_type("AWS::Lambda::Permission").values()
                  if fn in [r for r, _ in refs(x["Properties"]["FunctionName"])]]
@@ -1495,15 +1515,21 @@ class Both(unittest.TestCase):
         self.assertEqual(perms[0]["Properties"]["Principal"], "apigateway.amazonaws.com")
         self.assertIn(api_lid, [r for r, _ in refs(perms[0]["Properties"]["SourceArn"])])
         # ManageConnections only on this API.
-        for crate in (V2_EVENTS, STREAM, DISPATCHER):
-            for actions, kinds, _ in m.statements(m.functions()[crate]):
+        for poster in posters:
+            for actions, kinds, _ in m.statements(m.functions()[poster]):
                 if "execute-api:ManageConnections" in actions:
-                    self.assertEqual(kinds, {"websocket-api"}, f"{name}: {crate}")
+                    self.assertEqual(kinds, {"websocket-api"}, f"{name}: {poster}")
         return {"selection": api["Properties"]["RouteSelectionExpression"], "stage": sp["StageName"], "log": fmt}
 
     def test_stream_api(self):
         found = {name: self.stream_api(name, m) for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
+
+    def test_visit_live_api(self):
+        found = {name: self.stream_api(name, m, LIVE, (LIVE,), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
+                 for name, m in self.models.items()}
+        self.assertEqual(found["SAM"], found["CDK"])
+        self.assertEqual(found["SAM"]["stage"], "live")
 
     def test_no_function_may_reach_loopback(self):
         """Local mode's exception (webhooks to 127.0.0.1) is the local binary's:
@@ -1533,7 +1559,8 @@ class Both(unittest.TestCase):
         for name, m in self.models.items():
             with self.subTest(template=name):
                 self.assertLessEqual({"ApiUrl", "EventBusName", "EventBusArn", "TableName", "TableStreamArn",
-                                      "DeploymentSecretArn", "EventStreamUrl", "EventsDlqUrl", "WorkDlqUrl"},
+                                      "DeploymentSecretArn", "EventStreamUrl", "EventsDlqUrl", "WorkDlqUrl",
+                                      "VisitLiveUrl"},
                                      set(m.t["Outputs"]))
 
 

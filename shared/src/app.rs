@@ -27,6 +27,10 @@ pub struct Ports {
     pub resolver: Arc<dyn Resolver>,
     pub work: Arc<dyn WorkQueue>,
     pub connections: Arc<dyn Connections>,
+    /// The visits' live connections (the room pages' sockets): where a
+    /// chat message or a visit's move is fanned out. `None`: this process
+    /// tells no one (a function not wired to the visit-live API).
+    pub visit_live: Option<Arc<dyn Connections>>,
 }
 
 impl Default for Ports {
@@ -35,6 +39,7 @@ impl Default for Ports {
             resolver: Arc::new(SystemResolver),
             work: Arc::new(NoQueue),
             connections: Arc::new(NoConnections),
+            visit_live: None,
         }
     }
 }
@@ -56,6 +61,8 @@ pub struct App {
     pub resolver: Arc<dyn Resolver>,
     pub work: Arc<dyn WorkQueue>,
     pub connections: Arc<dyn Connections>,
+    /// The visits' live connections, if this process reaches them.
+    pub visit_live: Option<Arc<dyn Connections>>,
     /// Hashes patient key values into store keys (a key derived from the
     /// secret).
     pub patient_keys: KeyedDigest,
@@ -89,6 +96,7 @@ impl App {
             resolver: ports.resolver,
             work: ports.work,
             connections: ports.connections,
+            visit_live: ports.visit_live,
             rate_limits,
         })
     }

@@ -97,8 +97,20 @@ pub async fn lambda_app() -> Result<AppState, String> {
     lambda_app_with(Ports::default()).await
 }
 
-/// [`lambda_app`] with the ports of event delivery.
-pub async fn lambda_app_with(ports: Ports) -> Result<AppState, String> {
+/// [`lambda_app`] with the ports of event delivery. A function built with
+/// `aws-events` and given `EMBEDCARE_VISIT_LIVE_ENDPOINT` (the visit-live
+/// WebSocket API's `https://{api}.execute-api.{region}.amazonaws.com/{stage}`)
+/// tells the visits' live connections of the chat messages and moves it
+/// writes.
+pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
+    #[cfg(feature = "aws-events")]
+    if ports.visit_live.is_none()
+        && let Ok(endpoint) = std::env::var(VISIT_LIVE_ENDPOINT)
+        && !endpoint.trim().is_empty()
+    {
+        let c = crate::delivery::apigw::ApiGatewayConnections::new(&aws_config().await?, &endpoint);
+        ports.visit_live = Some(Arc::new(c));
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let kind = StoreKind::from_env(StoreKind::Dynamodb)?;
     let data_dir = std::env::var("EMBEDCARE_DATA_DIR").ok();
@@ -108,6 +120,19 @@ pub async fn lambda_app_with(ports: Ports) -> Result<AppState, String> {
         return Err("EMBEDCARE_APP_BASE_URL must be set".into());
     }
     Ok(App::with_ports(store, clock, config, ports))
+}
+
+/// Where the visits' live connections are posted to (API Gateway).
+pub const VISIT_LIVE_ENDPOINT: &str = "EMBEDCARE_VISIT_LIVE_ENDPOINT";
+
+/// The app of the `visit-live` function: [`lambda_app_with`], the visit
+/// WebSocket API's endpoint required.
+#[cfg(feature = "aws-events")]
+pub async fn visit_live_app() -> Result<AppState, String> {
+    if std::env::var(VISIT_LIVE_ENDPOINT).is_err() {
+        return Err(format!("{VISIT_LIVE_ENDPOINT} must be set"));
+    }
+    lambda_app_with(Ports::default()).await
 }
 
 /// The work queue on SQS: `EMBEDCARE_WORK_QUEUE_URL`.
@@ -135,6 +160,7 @@ pub async fn delivery_ports() -> Result<(Ports, Arc<crate::delivery::sqs::SqsQue
         resolver: Arc::new(crate::delivery::resolver::SystemResolver),
         work: work.clone(),
         connections: Arc::new(connections),
+        visit_live: None,
     };
     Ok((ports, work))
 }

@@ -3,9 +3,51 @@
 // continues with a form POST of the same path (the session from the
 // frame's sessionStorage, or the SSO/appointment token). Live parts (the
 // queue place, the visit's status, the chat) are refreshed from the API
-// with the session as a bearer token.
+// with the session as a bearer token: through the visit's live socket
+// when it opens (embedcareLive below), by polling the API when it cannot.
 (function () {
   "use strict";
+  // One live socket of a visit's room page, for the patient's, the
+  // guest's and the provider's rooms alike: opts {url, token, onFrame,
+  // onOpen}. The credential travels as the subprotocol "bearer.{token}"
+  // (a browser's WebSocket sends no other header; never in the URL).
+  // Reconnects with backoff (1 s doubling to 30 s, jittered); a ping
+  // every 15 s. Returns {send(frame) -> bool, isOpen(), close()}.
+  function embedcareLive(opts) {
+    var ws = null, tries = 0, stopped = false, pinger = null;
+    function open() {
+      if (stopped) return;
+      try { ws = new WebSocket(opts.url, ["embedcare.live.v1", "bearer." + opts.token]); } catch (e) { ws = null; later(); return; }
+      ws.onopen = function () {
+        tries = 0;
+        pinger = setInterval(function () { send({ type: "ping" }); }, 15000);
+        send({ type: "sync" });
+        if (opts.onOpen) opts.onOpen();
+      };
+      ws.onmessage = function (e) {
+        var f = null;
+        try { f = JSON.parse(e.data); } catch (x) { return; }
+        if (f && f.v === 1 && opts.onFrame) opts.onFrame(f);
+      };
+      ws.onclose = function () { ws = null; clearInterval(pinger); later(); };
+    }
+    function later() {
+      if (stopped) return;
+      tries += 1;
+      setTimeout(open, Math.min(30000, 1000 * Math.pow(2, Math.min(tries - 1, 5))) + Math.floor(Math.random() * 500));
+    }
+    function send(f) {
+      if (ws && ws.readyState === 1) { ws.send(JSON.stringify(f)); return true; }
+      return false;
+    }
+    open();
+    return {
+      send: send,
+      isOpen: function () { return !!ws && ws.readyState === 1; },
+      close: function () { stopped = true; if (ws) ws.close(); }
+    };
+  }
+  window.embedcareLive = embedcareLive;
   var el = document.getElementById("clinic-context");
   var ctx = el ? JSON.parse(el.textContent) : {};
   function frameKey() {
@@ -97,7 +139,7 @@
     seen[li.getAttribute("data-message")] = true; last = li.getAttribute("data-at");
   });
   function add(m) {
-    if (seen[m.messageId]) return;
+    if (!log || seen[m.messageId]) return;
     seen[m.messageId] = true; last = m.at;
     var li = document.createElement("li");
     li.setAttribute("data-message", m.messageId);
@@ -113,11 +155,34 @@
   if (form) form.addEventListener("submit", function (e) {
     e.preventDefault();
     var t = document.getElementById("chat-text");
+    if (sock.send({ type: "chat", text: t.value })) { t.value = ""; return; }
     api("POST", "/v2/visits/" + id + "/messages", { text: t.value }).then(function (r) {
       if (r.status === 201) { add(r.body); t.value = ""; }
     });
   });
+  function catchUp() {
+    if (status !== "IN_PROGRESS") return;
+    var q = last ? "?after=" + encodeURIComponent(last) : "";
+    api("GET", "/v2/visits/" + id + "/messages" + q).then(function (r) {
+      if (r.status === 200) r.body.items.forEach(add);
+    });
+  }
+  var sock = embedcareLive({
+    url: ctx.liveUrl || (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v2/visits/" + id + "/live",
+    token: session,
+    onOpen: catchUp,
+    onFrame: function (f) {
+      var now = f.type === "ready" ? f.visit : f.type === "visit" ? f : null;
+      if (now && now.status !== status) { sock.close(); go(location.pathname); return; }
+      if (f.type === "chat") add(f.message);
+    }
+  });
+  var ticks = 0;
   function tick() {
+    ticks += 1;
+    // The socket brings moves and messages; while it is open only the
+    // queue place is polled, and slowly.
+    if (sock.isOpen() && (status !== "WAITING" || ticks % 5 !== 0)) return;
     api("GET", "/v2/visits/" + id).then(function (r) {
       if (r.status !== 200) return;
       if (r.body.status !== status) { go(location.pathname); return; }
@@ -126,12 +191,7 @@
         p.textContent = p.textContent.replace(/\d+/, r.body.queuePosition).replace(/\d+ min/, r.body.estimatedWaitMinutes + " min");
       }
     });
-    if (status === "IN_PROGRESS") {
-      var q = last ? "?after=" + encodeURIComponent(last) : "";
-      api("GET", "/v2/visits/" + id + "/messages" + q).then(function (r) {
-        if (r.status === 200) r.body.items.forEach(add);
-      });
-    }
+    if (!sock.isOpen()) catchUp();
   }
   setInterval(tick, 2000);
 })();

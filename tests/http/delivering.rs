@@ -52,6 +52,7 @@ pub async fn spawn_delivering() -> Delivering {
                 resolver: resolver.clone(),
                 work: q,
                 connections: connections.clone(),
+                visit_live: None,
             }
         },
         |c| c.webhook_allow_loopback = true,

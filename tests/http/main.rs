@@ -15,6 +15,7 @@ mod helpers;
 mod launches;
 #[path = "../support/life.rs"]
 mod life;
+mod live;
 mod notifier;
 mod outbox;
 mod pages;

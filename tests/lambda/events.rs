@@ -26,18 +26,18 @@ use super::{BASE_URL, Function, build, dynamo, sdk_config};
 
 /// One request a local server received.
 #[derive(Debug, Clone)]
-struct Seen {
-    method: Method,
-    path: String,
+pub(super) struct Seen {
+    pub(super) method: Method,
+    pub(super) path: String,
     headers: HeaderMap,
-    body: Bytes,
+    pub(super) body: Bytes,
 }
 
 #[derive(Clone, Default)]
-struct Recorder {
-    seen: Arc<Mutex<Vec<Seen>>>,
+pub(super) struct Recorder {
+    pub(super) seen: Arc<Mutex<Vec<Seen>>>,
     /// Where to forward (moto), if anywhere.
-    forward: Option<String>,
+    pub(super) forward: Option<String>,
 }
 
 async fn record(
@@ -78,7 +78,7 @@ async fn record(
     }
 }
 
-async fn server(recorder: Recorder) -> String {
+pub(super) async fn server(recorder: Recorder) -> String {
     let app = axum::Router::new().fallback(record).with_state(recorder);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -9,6 +9,7 @@ mod dynamo;
 mod events;
 #[path = "../support/life.rs"]
 mod life;
+mod live;
 #[path = "../http/verify.rs"]
 mod verify;
 

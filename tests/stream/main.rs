@@ -58,6 +58,7 @@ async fn server(dir: &Path, clock: &ManualClock, key: Option<String>) -> Server 
         resolver: Arc::new(SystemResolver),
         work: queue.clone(),
         connections: connections.clone(),
+        visit_live: None,
     };
     let app = App::with_ports(
         Arc::new(store),

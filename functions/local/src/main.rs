@@ -229,6 +229,8 @@ async fn serve(
             resolver: Arc::new(SystemResolver),
             work: q,
             connections: connections.clone(),
+            // The room pages' sockets live in the same registry.
+            visit_live: Some(connections.clone()),
         };
         (config, ports)
     })

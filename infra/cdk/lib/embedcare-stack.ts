@@ -55,6 +55,7 @@ import {
   REDRIVE_CRATE,
   RELAY_CRATE,
   STREAM_CRATE,
+  LIVE_CRATE,
   TABLE_ITEM_ACTIONS,
   VISIT_NOTIFIER_CRATE,
   VISIT_SWEEPER_CRATE,
@@ -1139,6 +1140,81 @@ export class EmbedcareStack extends Stack {
       description: 'Visit sweeper - every five minutes.',
       schedule: events.Schedule.rate(Duration.minutes(5)),
       targets: [new targets.LambdaFunction(sweeper)],
+    // The visits' live connections (the room pages' sockets): a WebSocket
+    // API of their own (browsers, not vendors' servers). $connect lets in
+    // only the visit's patient, provider and guests (the page's credential
+    // as the subprotocol bearer.{token}; refused: the handshake fails with
+    // 401, 403 or 404), $default takes chat/ping/sync frames, $disconnect
+    // forgets the connection; one function routed on the route key.
+    const liveApi = new CfnApi(this, 'VisitLiveApi', {
+      name: `${Aws.STACK_NAME}-visit-live`,
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: '$request.body.action',
+      description: "embedcare's visit rooms' live connections (chat and visit moves, for browsers).",
+    });
+    const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
+    const live = rustFunction('VisitLive', LIVE_CRATE, {
+      description: "The visits' live connections' WebSocket API routes ($connect, $default, $disconnect)",
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      env: { EMBEDCARE_VISIT_LIVE_ENDPOINT: liveEndpoint },
+      statements: [
+        // A provider's key, the franchise, the visit and its connections
+        // (Query of its partition), its chat, a patient-side token, the room,
+        // the provider, a lapse's writes; the user an x-integration-user
+        // names; the connection's record (WSCONN#{id}).
+        tableStatement(
+          [KEY_PREFIXES.apiKey, KEY_PREFIXES.tenant, KEY_PREFIXES.user, KEY_PREFIXES.connection],
+          ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        ),
+        // Frames to the visits' connections, on this WebSocket API only.
+        new iam.PolicyStatement({
+          sid: 'Connections',
+          actions: ['execute-api:ManageConnections'],
+          resources: [`arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${liveApi.ref}/*`],
+        }),
+      ],
+    });
+    const liveIntegration = new CfnIntegration(this, 'VisitLiveIntegration', {
+      apiId: liveApi.ref,
+      integrationType: 'AWS_PROXY',
+      integrationUri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${live.functionArn}/invocations`,
+    });
+    const liveRoutes = (
+      [['VisitLiveRouteConnect', '$connect'], ['VisitLiveRouteDisconnect', '$disconnect'], ['VisitLiveRouteDefault', '$default']] as const
+    ).map(
+      ([id, routeKey]) =>
+        new CfnRoute(this, id, {
+          apiId: liveApi.ref,
+          routeKey,
+          authorizationType: 'NONE',
+          target: `integrations/${liveIntegration.ref}`,
+        }),
+    );
+    const liveLogs = logGroup('VisitLiveAccessLogGroup');
+    const liveStage = new CfnStage(this, 'VisitLiveStage', {
+      apiId: liveApi.ref,
+      stageName: 'live',
+      autoDeploy: true,
+      defaultRouteSettings: { throttlingBurstLimit: apiBurst.valueAsNumber, throttlingRateLimit: apiRate.valueAsNumber },
+      accessLogSettings: {
+        destinationArn: liveLogs.logGroupArn,
+        format: JSON.stringify({
+          requestId: '$context.requestId',
+          requestTime: '$context.requestTime',
+          routeKey: '$context.routeKey',
+          status: '$context.status',
+          connectionId: '$context.connectionId',
+          integrationError: '$context.integrationErrorMessage',
+        }),
+      },
+    });
+    for (const r of liveRoutes) liveStage.node.addDependency(r);
+    new lambda.CfnPermission(this, 'VisitLivePermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: live.functionName,
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: `arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${liveApi.ref}/*`,
     });
 
     // Bad input is a 4xx, never a 5xx: any 5xx is a bug or an outage.
@@ -1168,6 +1244,10 @@ export class EmbedcareStack extends Stack {
     new CfnOutput(this, 'EventStreamUrl', {
       description: "The subscription stream, for vendors' servers (wss://…?queue=<name>, Authorization - api-key <key>).",
       value: `wss://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
+    });
+    new CfnOutput(this, 'VisitLiveUrl', {
+      description: "The visit rooms' live connections (wss://…?visitId=<id>).",
+      value: `wss://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`,
     });
     new CfnOutput(this, 'EventsDlqUrl', { description: 'Bus events the dispatcher could not fan out (alarmed).', value: eventsDlq.queueUrl });
     new CfnOutput(this, 'WorkDlqUrl', { description: 'Webhook attempts and stream chores SQS gave up on (alarmed).', value: workDlq.queueUrl });

@@ -319,6 +319,8 @@ export const DISPATCHER_CRATE = 'event-dispatcher';
 
 /** The subscription stream's WebSocket API routes: see the stack. */
 export const STREAM_CRATE = 'event-stream';
+/** The visits' live connections' WebSocket API routes: see the stack. */
+export const LIVE_CRATE = 'visit-live';
 /** The scheduled outbox re-drive (no route): see the stack. */
 export const REDRIVE_CRATE = 'outbox-redrive';
 

@@ -27,6 +27,12 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
       'infra/table-definition.json), which IAM names as <table ARN>/index/<name>; the wildcard stays inside this table.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<VisitLiveApi>/*]',
+    reason:
+      'execute-api:ManageConnections (PostToConnection) on the visits\' own WebSocket API: its connection ids ' +
+      'are only known at run time, so every connection of that one API (<api>/*) is the narrowest resource.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<EventStreamApi>/*]',
     reason:
       'execute-api:ManageConnections (PostToConnection, DeleteConnection, GetConnection) on the subscription ' +

@@ -163,7 +163,9 @@ test('dispatcher: every bus event to its queue; two SQS sources with partial bat
     RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsDlq'), 'Arn'] }, maxReceiveCount: 5 },
   });
   template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
-  template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: Match.stringLikeRegexp('^\\$') }, 3);
+  // Two WebSocket APIs (the stream's, the visits'), three $ routes each.
+  template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' }, 2);
+  template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: Match.stringLikeRegexp('^\\$') }, 6);
 });
 
 test('table matches infra/table-definition.json', () => {

@@ -27,6 +27,18 @@ struct ErrorInfo {
     message: String,
 }
 
+/// An error as a live socket's `error` frame says it: the status's code,
+/// and the message (a 5xx's only as "Internal server error", its cause
+/// logged).
+pub fn frame_error(e: &Error) -> (u16, String) {
+    let status = status(e);
+    if status.is_server_error() {
+        tracing::error!(error = %e, "a live frame failed");
+        return (status.as_u16(), "Internal server error".to_owned());
+    }
+    (status.as_u16(), e.to_string())
+}
+
 /// The status of an error. A lost race that no service turned into a
 /// `Conflict`, a backend failure and a bug are all a bare 500 (logged with
 /// their cause).

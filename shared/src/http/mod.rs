@@ -172,6 +172,7 @@ pub fn all_routes_of(app: &AppState) -> Router<AppState> {
         .merge(clinic::intakes_routes(app.clone()))
         .merge(clinic::visits_routes(app.clone()))
         .merge(clinic::pages_routes())
+        .merge(clinic::live_routes())
 }
 
 /// Every route of the functions that need no app to be built.

@@ -3,7 +3,8 @@
 //! `lambda`); the relay reads a DynamoDB stream event (`stream.rs`); the
 //! patient notifier reads an EventBridge envelope (`eventbridge.rs`); the
 //! dispatcher reads SQS events (`sqs.rs`), the subscription stream's
-//! function API Gateway WebSocket events (`websocket.rs`); the visit
+//! function API Gateway WebSocket events (`websocket.rs`), as the visits'
+//! live connections' (`visit_live.rs`); the visit
 //! notifier, a visit event or a reminder's timer (`visits.rs`); the
 //! visit sweeper needs none (`services::clinic::due`). Each function's
 //! `main.rs` only wires these.
@@ -13,5 +14,6 @@ pub mod eventbridge;
 pub mod http;
 pub mod sqs;
 pub mod stream;
+pub mod visit_live;
 pub mod visits;
 pub mod websocket;

@@ -248,6 +248,14 @@ pub fn connection_key(connection_id: &str) -> Key {
     Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
 }
 
+/// A visit's live connection (the visit-live WebSocket API, or the local
+/// server's socket), by its id: who holds it and for which visit (its
+/// later frames carry nothing else). Beside the stream's record, under
+/// another sort key.
+pub fn live_record_key(connection_id: &str) -> Key {
+    Key::new(format!("WSCONN#{connection_id}"), "LIVE")
+}
+
 // ---- the patient side: rooms, providers, visits ---------------------------
 
 /// The index item of an origin some franchise allows (`digest`: of the
@@ -315,6 +323,18 @@ pub fn visit_partition(tenant: &TenantKey, id: &VisitId) -> String {
 
 pub fn visit_key(tenant: &TenantKey, id: &VisitId) -> Key {
     Key::new(visit_partition(tenant, id), "VISIT")
+}
+
+/// The sort key prefix of a visit's live connections.
+pub const LIVE_PREFIX: &str = "LIVE#";
+
+/// One live connection of a visit, in its partition: the visit's
+/// connections are one `Query` (`begins_with LIVE#`).
+pub fn live_connection_key(tenant: &TenantKey, visit: &VisitId, connection_id: &str) -> Key {
+    Key::new(
+        visit_partition(tenant, visit),
+        format!("{LIVE_PREFIX}{connection_id}"),
+    )
 }
 
 /// The sort key prefix of a visit's chat messages.

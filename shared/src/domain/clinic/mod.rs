@@ -1,6 +1,7 @@
 //! The patient side of a clinic: waiting rooms and their opening hours,
 //! providers and their availability, intakes, live visits (walk-in,
-//! scheduled, asynchronous) with their state machine, the chat of a visit,
+//! scheduled, asynchronous) with their state machine, the chat of a visit
+//! and who holds its live connections,
 //! and the tokens that carry their franchise (SSO tokens, patient-app
 //! sessions, guest join codes). Pure rules, no I/O; time zones come from
 //! `jiff`'s bundled database.
@@ -9,6 +10,7 @@ pub mod availability;
 pub mod chat;
 pub mod hours;
 pub mod intake;
+pub mod live;
 pub mod provider;
 pub mod room;
 pub mod token;
@@ -18,6 +20,7 @@ pub use availability::{Availability, DatedHours};
 pub use chat::{Author, ChatMessage};
 pub use hours::{ClockTime, LocalDate, Span, TimeZoneName, Weekday, WeeklyHours};
 pub use intake::{Concern, Intake};
+pub use live::{LiveConnection, Seat};
 pub use provider::Provider;
 pub use room::{Durations, Localized, Room, RoomCode, VisitType};
 pub use token::{ClinicToken, JoinCode, PresentedToken, TokenKind};

@@ -110,12 +110,5 @@ pub fn visit(app: &App, v: &Visit, live: Option<(u64, u64)>) -> Value {
 }
 
 pub fn message(m: &ChatMessage) -> Value {
-    json!({
-        "messageId": m.message_id,
-        "visitId": m.visit_id,
-        "author": m.author,
-        "authorName": m.author_name,
-        "text": m.text,
-        "at": iso_ms(m.at),
-    })
+    crate::services::clinic::fanout::message_json(m)
 }

@@ -13,6 +13,8 @@
 //! is answered for the origins some franchise allows.
 
 mod json;
+#[cfg(feature = "local")]
+pub mod live;
 pub mod pages;
 mod rooms;
 mod sso;
@@ -51,6 +53,9 @@ pub const VISITS_ECONSULT: &str = "/v2/visits/econsult";
 pub const VISIT: &str = "/v2/visits/{visitId}";
 pub const VISIT_MOVE: &str = "/v2/visits/{visitId}/{move}";
 pub const VISIT_MESSAGES: &str = "/v2/visits/{visitId}/messages";
+/// The visit's live connection (a WebSocket: the local server's; in AWS
+/// the visit-live WebSocket API). Not a vendor route of the HTTP API.
+pub const VISIT_LIVE: &str = "/v2/visits/{visitId}/live";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -87,6 +92,15 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The patient app's pages (Lambda `patient-app`).
 pub fn pages_routes() -> Router<AppState> {
     pages::routes()
+}
+
+/// `GET /v2/visits/{visitId}/live` on the local server (feature `local`,
+/// with its connections layered on the router); nothing elsewhere.
+pub fn live_routes() -> Router<AppState> {
+    #[cfg(feature = "local")]
+    return Router::new().route(VISIT_LIVE, axum::routing::get(live::upgrade));
+    #[cfg(not(feature = "local"))]
+    Router::new()
 }
 
 /// `/v2/patients/…` (Lambda `patient-sso`).
@@ -181,7 +195,9 @@ pub struct Clinic {
     pub headers: HeaderMap,
 }
 
-async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
+/// The actor of a request's credentials (the API key, with the provider
+/// it names, or a bearer token); also of a live socket's.
+pub async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
     if headers.contains_key("api-key") {
         let caller = extract::caller(app, headers).await?;
         let user = super::wire::integration_user(headers, None)?;

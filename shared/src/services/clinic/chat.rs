@@ -1,6 +1,7 @@
 //! A visit's chat: messages stored in the visit's partition, readable and
 //! writable only by the visit's patient, its provider (a provider of the
-//! room) and its guests, once the visit is in progress.
+//! room) and its guests, once the visit is in progress; a message stored
+//! reaches the visit's live connections (`fanout.rs`).
 
 use super::Actor;
 use super::rooms;
@@ -72,6 +73,7 @@ pub async fn post(
             now + KEEP_MS,
         )?))
         .await?;
+    super::fanout::chat_posted(app, actor.tenant(), &m).await;
     Ok((m, v))
 }
 

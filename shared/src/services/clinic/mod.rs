@@ -2,13 +2,16 @@
 //! (`tokens.rs`), rooms, providers and availability (`rooms.rs`), free
 //! slots and bookings (`slots.rs`), intakes (`intakes.rs`), visits and
 //! their moves (`visits.rs`), their reads and lists (`reads.rs`), the chat
-//! (`chat.rs`), the tasks time makes due (`due.rs`: lapses, the local
+//! (`chat.rs`), the visit's live connections (`live.rs`: who may hold
+//! one, their frames; `fanout.rs`: what they are told), the tasks time makes due (`due.rs`: lapses, the local
 //! reminders) and the patient's messages about a scheduled visit
 //! (`reminders.rs`: at booking, 24 h and 1 h before).
 
 pub mod chat;
 pub mod due;
+pub mod fanout;
 pub mod intakes;
+pub mod live;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;

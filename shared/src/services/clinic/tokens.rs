@@ -155,6 +155,24 @@ pub async fn verify(app: &App, raw: &str, kinds: &[TokenKind]) -> Result<(Clinic
 pub async fn actor_of(app: &App, raw: &str) -> Result<Actor> {
     let kinds = [TokenKind::Sso, TokenKind::Session, TokenKind::Guest];
     let (t, franchise) = verify(app, raw, &kinds).await?;
+    actor_from(t, franchise)
+}
+
+/// The actor of a token verified before (a live connection's, whose later
+/// frames carry only its id): still there, still live, else `401`.
+pub async fn actor_of_held(app: &App, tenant: &TenantKey, token_id: &str) -> Result<Actor> {
+    let key = keys::clinic_token_key(tenant, token_id);
+    let t: ClinicToken = crate::services::find(app, &key)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    if t.expires_at <= app.now_ms() {
+        return Err(Error::Unauthorized);
+    }
+    let franchise = franchise_of(app, tenant).await?;
+    actor_from(t, franchise)
+}
+
+fn actor_from(t: ClinicToken, franchise: Franchise) -> Result<Actor> {
     match (t.kind, t.patient_id, t.visit_id) {
         (TokenKind::Guest, _, Some(visit_id)) => Ok(Actor::Guest {
             franchise,

@@ -468,7 +468,8 @@ pub async fn act(app: &App, actor: &Actor, id: &VisitId, mv: Move) -> Result<(Vi
 /// Saves `v` moved to `to` (after `edit`) with its event, at the version
 /// read and the status read; frees a cancelled booking's cells; counts a
 /// walk-in that left the queue on its room, in the same transaction (an
-/// addition: concurrent moves each add theirs).
+/// addition: concurrent moves each add theirs); then tells the visit's
+/// live connections (every move is saved here).
 async fn save_move(
     app: &App,
     franchise: &crate::domain::Franchise,
@@ -524,5 +525,6 @@ async fn save_move(
         saved,
         "The visit changed meanwhile; reload it and try again",
     )?;
+    super::fanout::visit_moved(app, &v, previous).await;
     Ok((v, event))
 }
