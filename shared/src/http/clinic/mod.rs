@@ -1,6 +1,8 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
-//! (`visits.rs`); the request formats (`wire.rs`) and the resources' JSON
+//! (`visits.rs`), the live encounter's participants, end, fulfilment and
+//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
 //! Who calls: the vendor's server with its API key (`Api-key`,
@@ -12,6 +14,9 @@
 //! only (never `*`, no credentials); a preflight, which carries no token,
 //! is answered for the origins some franchise allows.
 
+mod concerns;
+mod encounter;
+mod invitation_page;
 mod json;
 pub mod pages;
 mod rooms;
@@ -51,6 +56,18 @@ pub const VISITS_ECONSULT: &str = "/v2/visits/econsult";
 pub const VISIT: &str = "/v2/visits/{visitId}";
 pub const VISIT_MOVE: &str = "/v2/visits/{visitId}/{move}";
 pub const VISIT_MESSAGES: &str = "/v2/visits/{visitId}/messages";
+pub const VISIT_PARTICIPANTS: &str = "/v2/visits/{visitId}/participants";
+pub const VISIT_PARTICIPANT: &str = "/v2/visits/{visitId}/participants/{participantId}";
+pub const VISIT_PARTICIPANT_TOKENS: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/tokens";
+pub const VISIT_PARTICIPANT_INVITATION: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/invitation";
+pub const VISIT_PARTICIPANT_DISMISS: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/dismiss";
+pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
+pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
+pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
+pub const CONCERNS: &str = "/v2/concerns";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -82,11 +99,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v2/visits/{visitId}/cancel"),
     ("get", VISIT_MESSAGES),
     ("post", VISIT_MESSAGES),
+    ("get", VISIT_PARTICIPANTS),
+    ("post", VISIT_PARTICIPANTS),
+    ("get", VISIT_PARTICIPANT),
+    ("patch", VISIT_PARTICIPANT),
+    ("post", VISIT_PARTICIPANT_TOKENS),
+    ("delete", VISIT_PARTICIPANT_INVITATION),
+    ("post", VISIT_PARTICIPANT_DISMISS),
+    ("post", VISIT_END),
+    ("post", VISIT_FULFIL),
+    ("put", VISIT_INTAKE),
+    ("get", CONCERNS),
+    ("post", CONCERNS),
 ];
 
 /// The patient app's pages (Lambda `patient-app`).
 pub fn pages_routes() -> Router<AppState> {
-    pages::routes()
+    pages::routes().merge(invitation_page::routes())
 }
 
 /// `/v2/patients/…` (Lambda `patient-sso`).
@@ -104,14 +133,14 @@ pub fn providers_routes(app: AppState) -> Router<AppState> {
     with_cors(rooms::providers_routes(), app)
 }
 
-/// `/v2/intakes…` (Lambda `intakes`).
+/// `/v2/intakes…`, `/v2/concerns` (Lambda `intakes`).
 pub fn intakes_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::intakes_routes(), app)
+    with_cors(visits::intakes_routes().merge(concerns::routes()), app)
 }
 
 /// `/v2/visits…` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::visits_routes(), app)
+    with_cors(visits::visits_routes().merge(encounter::routes()), app)
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {
@@ -181,7 +210,7 @@ pub struct Clinic {
     pub headers: HeaderMap,
 }
 
-async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
+pub(super) async fn actor_of(app: &AppState, headers: &HeaderMap) -> Result<Actor> {
     if headers.contains_key("api-key") {
         let caller = extract::caller(app, headers).await?;
         let user = super::wire::integration_user(headers, None)?;

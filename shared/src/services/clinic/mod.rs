@@ -4,11 +4,17 @@
 //! their moves (`visits.rs`), their reads and lists (`reads.rs`), the chat
 //! (`chat.rs`), the tasks time makes due (`due.rs`: lapses, the local
 //! reminders) and the patient's messages about a scheduled visit
-//! (`reminders.rs`: at booking, 24 h and 1 h before).
+//! (`reminders.rs`: at booking, 24 h and 1 h before); the live
+//! encounter: its participants and their invitations (`participants.rs`),
+//! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
+//! and the visit's intake (`concerns.rs`).
 
 pub mod chat;
+pub mod concerns;
 pub mod due;
+pub mod encounter;
 pub mod intakes;
+pub mod participants;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;
@@ -17,7 +23,7 @@ pub mod tokens;
 pub mod visits;
 
 use crate::domain::clinic::TokenKind;
-use crate::domain::{Franchise, PatientId, TenantKey, UserId, VisitId};
+use crate::domain::{Franchise, ParticipantId, PatientId, TenantKey, UserId, VisitId};
 
 /// Who acts on the patient side.
 #[derive(Debug, Clone)]
@@ -41,6 +47,8 @@ pub enum Actor {
         visit_id: VisitId,
         name: String,
         token_id: String,
+        /// The participant an invitation made of this guest, if one did.
+        participant_id: Option<ParticipantId>,
     },
     /// A provider in the embedded provider views (their session's user).
     Provider { franchise: Franchise, user: UserId },
