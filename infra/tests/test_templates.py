@@ -81,6 +81,15 @@ NOT_DEPLOYED_YET = {
     "POST /v2/visits/{visitId}/complete", "POST /v2/visits/{visitId}/no-show",
     "POST /v2/visits/{visitId}/cancel", "GET /v2/visits/{visitId}/messages",
     "POST /v2/visits/{visitId}/messages",
+    # The live encounter (issue 12): the visits and intakes functions' routes.
+    "GET /v2/visits/{visitId}/participants", "POST /v2/visits/{visitId}/participants",
+    "GET /v2/visits/{visitId}/participants/{participantId}",
+    "PATCH /v2/visits/{visitId}/participants/{participantId}",
+    "POST /v2/visits/{visitId}/participants/{participantId}/tokens",
+    "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
+    "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
+    "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
+    "PUT /v2/visits/{visitId}/intake", "GET /v2/concerns", "POST /v2/concerns",
 }
 
 # Parameter -> condition of the notifier's resources.

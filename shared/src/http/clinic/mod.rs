@@ -99,14 +99,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v2/visits/{visitId}/cancel"),
     ("get", VISIT_MESSAGES),
     ("post", VISIT_MESSAGES),
-];
-
-/// The live encounter's routes (participants, invitations, end, fulfil,
-/// the visit's intake; the concerns catalogue), served by the `visits`
-/// and `intakes` routers. Not in [`ROUTES`] (nor `vendor_routes()`) yet:
-/// their OpenAPI operations are still to be written, and the OpenAPI
-/// test requires every listed route documented and called.
-pub const ENCOUNTER_ROUTES: &[(&str, &str)] = &[
+    // The live encounter.
     ("get", VISIT_PARTICIPANTS),
     ("post", VISIT_PARTICIPANTS),
     ("get", VISIT_PARTICIPANT),
