@@ -81,6 +81,20 @@ EVENT_DRIVEN = {RELAY, NOTIFIER, REDRIVE, DISPATCHER, STREAM, VISIT_NOTIFIER, VI
 CORS_CRATES = {"patient-sso", "rooms", "providers", "intakes", "visits"}
 # What the visit notifier is given to arrange reminders (EventBridge Scheduler).
 SCHEDULER_ENV = {"EMBEDCARE_SCHEDULE_GROUP", "EMBEDCARE_SCHEDULE_TARGET_ARN", "EMBEDCARE_SCHEDULER_ROLE_ARN"}
+# The live encounter (issue 12, part 1; openapi/openapi.json): documented
+# and served by the visits and intakes routers, not routed by the HTTP API
+# yet. Each must leave this list once wired (a wired route still listed
+# fails test_every_openapi_route_is_wired).
+NOT_DEPLOYED_YET = {
+    "GET /v2/visits/{visitId}/participants", "POST /v2/visits/{visitId}/participants",
+    "GET /v2/visits/{visitId}/participants/{participantId}",
+    "PATCH /v2/visits/{visitId}/participants/{participantId}",
+    "POST /v2/visits/{visitId}/participants/{participantId}/tokens",
+    "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
+    "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
+    "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
+    "PUT /v2/visits/{visitId}/intake", "GET /v2/concerns", "POST /v2/concerns",
+}
 # Parameter -> condition of the notifier's resources.
 SES_SENDER_PARAMETER = "SesSenderEmail"
 SES_CONDITION = "HasSesSender"
@@ -697,11 +711,13 @@ class Both(unittest.TestCase):
             for method in item
             if method in ("get", "post", "put", "patch", "delete")
         }
-        wanted = documented
+        self.assertLessEqual(NOT_DEPLOYED_YET, documented, "a pending route is not documented")
+        wanted = documented - NOT_DEPLOYED_YET
         self.assertTrue(wanted)
         for name, m in self.models.items():
             with self.subTest(template=name):
                 wired = {k for v in self.function_routes(m).values() for k in v}
+                self.assertFalse(NOT_DEPLOYED_YET & wired, f"{name}: wired now: leave NOT_DEPLOYED_YET")
                 self.assertLessEqual(wanted, wired, f"{name}: OpenAPI routes not wired")
                 # Preflights (OPTIONS) are CORS, not operations of the document.
                 api_routes = {k for k in wired if (" /embeddable/" in k or " /v2/" in k) and not k.startswith("OPTIONS ")}

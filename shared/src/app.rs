@@ -12,6 +12,7 @@ use crate::delivery::connections::{Connections, NoConnections};
 use crate::delivery::queue::{NoQueue, WorkQueue};
 use crate::delivery::resolver::{Resolver, SystemResolver};
 use crate::domain::{ApiKeyRecord, Franchise};
+use crate::notify::Notifier;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::cursor::CursorCodec;
@@ -66,6 +67,10 @@ pub struct App {
     /// Hashes patient key values into store keys (a key derived from the
     /// secret).
     pub patient_keys: KeyedDigest,
+    /// Sends a visit's participants their invitation links (e-mail): set
+    /// once by the process that has a sender (`App::set_notifier`); unset,
+    /// no invitation is mailed (its link is still answered).
+    pub notifier: std::sync::OnceLock<Arc<dyn Notifier>>,
 }
 
 pub type AppState = Arc<App>;
@@ -98,7 +103,13 @@ impl App {
             connections: ports.connections,
             visit_live: ports.visit_live,
             rate_limits,
+            notifier: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The notifier of invitation links (the first one set stays).
+    pub fn set_notifier(&self, notifier: Arc<dyn Notifier>) {
+        let _ = self.notifier.set(notifier);
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -119,7 +119,13 @@ pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
     if config.app_base_url.is_empty() {
         return Err("EMBEDCARE_APP_BASE_URL must be set".into());
     }
-    Ok(App::with_ports(store, clock, config, ports))
+    let app = App::with_ports(store, clock, config, ports);
+    // A function with a sender mails the invitations of a visit's
+    // participants (`services::clinic::participants::invite`).
+    if std::env::var("EMBEDCARE_SES_SENDER").is_ok_and(|s| !s.trim().is_empty()) {
+        app.set_notifier(Arc::new(ses_notifier().await?));
+    }
+    Ok(app)
 }
 
 /// Where the visits' live connections are posted to (API Gateway).

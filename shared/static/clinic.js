@@ -93,7 +93,7 @@
       post("/auth", fields);
       return;
     }
-    if (location.pathname.indexOf("/members/appointment/") === 0) {
+    if (location.pathname.indexOf("/members/appointment/") === 0 || location.pathname.indexOf("/members/invitation/") === 0) {
       var tok = q.get("token") || "";
       history.replaceState(null, "", location.pathname);
       post(location.pathname, { link: tok, locale: q.get("locale") || "" });

@@ -8,6 +8,7 @@ mod cursors;
 mod delivering;
 #[path = "../support/dynamo.rs"]
 mod dynamo;
+mod encounter;
 mod event_list;
 mod event_queues;
 mod guards;

@@ -8,6 +8,7 @@
 
 mod clinic;
 mod document;
+mod encounter;
 mod errors;
 mod events;
 mod responses;

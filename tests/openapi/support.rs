@@ -43,7 +43,15 @@ pub const CREATED: [&str; 4] = [
 /// The subscription stream: a WebSocket upgrade (`101`).
 pub const SUBSCRIBE: &str = "/v2/events/subscribe";
 /// `POST`s that take no body.
-const BODILESS: [&str; 3] = ["/cancel", "/rotate-secret", "/redeliver"];
+const BODILESS: [&str; 7] = [
+    "/cancel",
+    "/rotate-secret",
+    "/redeliver",
+    "/tokens",
+    "/dismiss",
+    "/end",
+    "/fulfil",
+];
 /// A well-formed key that no store knows.
 pub const BAD_KEY: &str = "ek_0123456789abcdef_notTheRightSecretAtAll0123";
 
@@ -233,13 +241,16 @@ pub fn is_v1(path: &str) -> bool {
 
 /// The patient side's routes that create something (`201`, no
 /// `Idempotency-Key`: their uniqueness is by conditions).
-pub const CLINIC_CREATED: [&str; 6] = [
+pub const CLINIC_CREATED: [&str; 9] = [
     "/v2/rooms",
     "/v2/intakes",
     "/v2/visits",
     "/v2/visits/walkin",
     "/v2/visits/econsult",
     "/v2/visits/{visitId}/messages",
+    "/v2/visits/{visitId}/participants",
+    "/v2/visits/{visitId}/participants/{participantId}/tokens",
+    "/v2/concerns",
 ];
 
 /// The patient's logout: a `POST` with no body, `204`.

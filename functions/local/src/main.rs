@@ -281,6 +281,8 @@ async fn serve(
     // moves the visits time ends and sends the reminders the store keeps.
     let bus = Arc::new(LocalBus::new(true));
     let notifier = Arc::new(LocalNotifier::default());
+    // It mails the invitations of a visit's participants too (/dev/messages).
+    app.set_notifier(notifier.clone());
     // Webhooks and the subscription stream: every event is fanned out
     // before it is published in process (what the rule to the events queue
     // and the dispatcher function do in AWS).

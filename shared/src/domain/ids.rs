@@ -61,6 +61,8 @@ ids! {
     VisitId, "visit id";
     /// A message of a visit's chat.
     MessageId, "message id";
+    /// A person in a visit's room.
+    ParticipantId, "participant id";
 }
 
 #[cfg(test)]

@@ -71,6 +71,13 @@ pub const CLINIC_VISIT_START: &str = "/visits/start/{visitId}";
 pub const CLINIC_VISIT: &str = "/visits/{visitId}";
 pub const CLINIC_APPOINTMENT: &str = "/members/appointment/{visitId}";
 pub const CLINIC_JOIN: &str = "/visits/join/{code}";
+/// A participant's invitation link (its token in the query, posted by the
+/// shell's script).
+pub const CLINIC_INVITATION: &str = "/members/invitation/{visitId}";
+
+pub fn clinic_invitation(visit: &str) -> String {
+    format!("/members/invitation/{visit}")
+}
 
 pub fn clinic_visit_start(visit: &str) -> String {
     format!("/visits/start/{visit}")

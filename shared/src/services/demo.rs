@@ -69,6 +69,7 @@ async fn seed_clinic(app: &App, tenant: &str) -> Result<()> {
         hours: Some(None),
         closed_message: None,
         one_time_links: Some(true),
+        related_person_invites: None,
     };
     rooms::create_room(app, &tenant, code.clone(), input).await?;
     for user in &ids {

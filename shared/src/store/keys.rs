@@ -19,7 +19,7 @@ use crate::domain::clinic::RoomCode;
 use crate::domain::subscription::QueueName;
 use crate::domain::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
-    PatientId, TenantKey, UserId, VisitId,
+    ParticipantId, PatientId, TenantKey, UserId, VisitId,
 };
 
 pub fn account_key(account: &AccountId) -> Key {
@@ -351,6 +351,28 @@ pub fn message_key(tenant: &TenantKey, visit: &VisitId, at: i64, id: &MessageId)
 /// The sort key after which a visit's messages are newer than `at`.
 pub fn message_after(at: i64) -> String {
     format!("{MESSAGE_PREFIX}{at:013}#~")
+}
+
+/// The sort key prefix of a visit's participants (in its partition).
+pub const PARTICIPANT_PREFIX: &str = "PART#";
+
+/// A participant of a visit, in the visit's partition.
+pub fn participant_key(tenant: &TenantKey, visit: &VisitId, id: &ParticipantId) -> Key {
+    Key::new(
+        visit_partition(tenant, visit),
+        format!("{PARTICIPANT_PREFIX}{id}"),
+    )
+}
+
+/// The partition of a franchise's own concerns (beside the bundled
+/// catalogue): a few dozen items, read whole.
+pub fn concerns_partition(tenant: &TenantKey) -> String {
+    format!("T#{tenant}#CONCERNS")
+}
+
+/// One of a franchise's own concerns, by its code.
+pub fn concern_key(tenant: &TenantKey, code: &str) -> Key {
+    Key::new(concerns_partition(tenant), format!("CONCERN#{code}"))
 }
 
 /// A guest join code's item (`code_hash`: the SHA-256 of the code).

@@ -23,6 +23,7 @@ pub mod cursor;
 pub mod dynamodb;
 #[cfg(feature = "embedded")]
 pub mod embedded;
+pub mod encounter_items;
 pub mod items;
 pub mod keys;
 pub mod metered;

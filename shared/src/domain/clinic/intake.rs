@@ -20,6 +20,30 @@ pub struct Concern {
     pub primary: bool,
 }
 
+/// The health history of an intake: health data, never in an event or a
+/// log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthHistory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_notes: Option<String>,
+    #[serde(default)]
+    pub allergies: Vec<String>,
+    #[serde(default)]
+    pub medications: Vec<String>,
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    #[serde(default)]
+    pub surgeries: Vec<String>,
+}
+
+/// At most this many entries in each list of a health history.
+pub const MAX_HISTORY_ENTRIES: usize = 50;
+/// An entry of a health history, at most this many characters.
+pub const MAX_HISTORY_ENTRY: usize = 200;
+/// The additional notes, at most this many characters.
+pub const MAX_NOTES: usize = 2000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Intake {
@@ -40,6 +64,9 @@ pub struct Intake {
     pub concerns: Vec<Concern>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Metadata>,
+    /// What the patient told of their health (`PUT /v2/visits/{id}/intake`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthHistory>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,

@@ -110,6 +110,9 @@ pub struct Room {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_message: Option<Localized>,
     pub one_time_links: bool,
+    /// Whether a patient may invite a related person into a visit's room.
+    #[serde(default)]
+    pub related_person_invites: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::{PatientId, VisitId};
+use crate::domain::ids::{ParticipantId, PatientId, VisitId};
 use crate::domain::types::TenantKey;
 
 // Alike the other vocabularies by nature (see `ConsultationStatus`).
@@ -16,8 +16,12 @@ named_enum! {
         Sso = "SSO",
         /// A patient's browser session, from an SSO login.
         Session = "SESSION",
-        /// A guest's browser session, from a join code: one visit only.
+        /// A guest's browser session, from a join code or an invitation:
+        /// one visit only.
         Guest = "GUEST",
+        /// A participant's single-use invitation link (24 h): redeemed
+        /// once for a guest session of its visit.
+        Invitation = "INVITATION",
     }
 }
 
@@ -33,6 +37,9 @@ pub struct ClinicToken {
     pub visit_id: Option<VisitId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guest_name: Option<String>,
+    /// The participant an invitation, or the session it opened, is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<ParticipantId>,
     pub secret_hash: String,
     pub created_at: i64,
     pub expires_at: i64,

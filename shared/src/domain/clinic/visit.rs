@@ -141,12 +141,68 @@ pub struct Visit {
     /// The hash of a scheduled visit's one-time appointment secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_hash: Option<String>,
+    /// When the visit was marked fulfilled, and by whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<Fulfilment>,
+    /// What its durations were, once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durations: Option<VisitDurations>,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,
 }
 
+/// Who marked a visit fulfilled, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fulfilment {
+    pub at: i64,
+    /// `PROVIDER` or `PATIENT`.
+    pub by: String,
+    /// The provider's user id or the patient's id.
+    pub by_id: String,
+}
+
+/// The times of a visit that ended, in milliseconds: waiting (from when the
+/// patient was there, [`Visit::arrived_at`], to the start), the visit
+/// (start to end), and the time participants were disconnected (0 until
+/// presence records it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitDurations {
+    pub waiting_ms: i64,
+    pub visit_ms: i64,
+    pub disconnected_ms: i64,
+}
+
 impl Visit {
+    /// When the patient was there to be seen: a walk-in or an eConsult at
+    /// its creation, a scheduled visit at its start (or at its creation
+    /// when booked late), or earlier when `patient_joined` (the patient's
+    /// participant joined) says so.
+    pub fn arrived_at(&self, patient_joined: Option<i64>) -> i64 {
+        let planned = match self.visit_type {
+            VisitType::Scheduled => self.start.unwrap_or(self.created_at).max(self.created_at),
+            _ => self.created_at,
+        };
+        patient_joined.map_or(planned, |j| j.max(self.created_at))
+    }
+
+    /// The durations of a visit that has just ended at `now`.
+    pub fn durations_at(
+        &self,
+        now: i64,
+        patient_joined: Option<i64>,
+        disconnected_ms: i64,
+    ) -> VisitDurations {
+        let started = self.actual_start.unwrap_or(now);
+        VisitDurations {
+            waiting_ms: (started - self.arrived_at(patient_joined)).max(0),
+            visit_ms: (now - started).max(0),
+            disconnected_ms,
+        }
+    }
+
     /// Moves to `to`, or says why not (`409`). Returns the previous status.
     pub fn move_to(&mut self, to: VisitStatus, now: i64) -> crate::error::Result<VisitStatus> {
         let previous = check_move("visit", &mut self.status, to, VisitStatus::can_move_to)?;
@@ -261,6 +317,8 @@ mod tests {
             ticket: None,
             queue_position: None,
             link_hash: None,
+            fulfilment: None,
+            durations: None,
             created_at: 100,
             updated_at: 100,
             version: 1,

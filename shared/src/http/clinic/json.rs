@@ -27,6 +27,7 @@ pub fn room(r: &Room, public: bool, open: bool) -> Value {
     if !public {
         v["providerIds"] = json!(r.provider_ids);
         v["oneTimeLinks"] = json!(r.one_time_links);
+        v["relatedPersonInvites"] = json!(r.related_person_invites);
         v["createdAt"] = iso_ms(r.created_at).into();
         v["updatedAt"] = iso_ms(r.updated_at).into();
         v["version"] = json!(r.version);
@@ -103,6 +104,13 @@ pub fn visit(app: &App, v: &Visit, live: Option<(u64, u64)>) -> Value {
         "actualEnd": iso(v.actual_end),
         "queuePosition": position,
         "estimatedWaitMinutes": wait,
+        "durations": v.durations.map(|d| json!({
+            "waitingSeconds": d.waiting_ms / 1000,
+            "visitSeconds": d.visit_ms / 1000,
+            "disconnectedSeconds": d.disconnected_ms / 1000,
+        })),
+        "fulfilledAt": v.fulfilment.as_ref().map(|f| iso_ms(f.at)),
+        "fulfilledBy": v.fulfilment.as_ref().map(|f| json!({"type": f.by, "id": f.by_id})),
         "createdAt": iso_ms(v.created_at),
         "updatedAt": iso_ms(v.updated_at),
         "version": v.version,

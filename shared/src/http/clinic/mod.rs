@@ -1,6 +1,8 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
-//! (`visits.rs`); the request formats (`wire.rs`) and the resources' JSON
+//! (`visits.rs`), the live encounter's participants, end, fulfilment and
+//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
 //! Who calls: the vendor's server with its API key (`Api-key`,
@@ -12,6 +14,9 @@
 //! only (never `*`, no credentials); a preflight, which carries no token,
 //! is answered for the origins some franchise allows.
 
+mod concerns;
+mod encounter;
+mod invitation_page;
 mod json;
 #[cfg(feature = "local")]
 pub mod live;
@@ -56,6 +61,18 @@ pub const VISIT_MESSAGES: &str = "/v2/visits/{visitId}/messages";
 /// The visit's live connection (a WebSocket: the local server's; in AWS
 /// the visit-live WebSocket API). Not a vendor route of the HTTP API.
 pub const VISIT_LIVE: &str = "/v2/visits/{visitId}/live";
+pub const VISIT_PARTICIPANTS: &str = "/v2/visits/{visitId}/participants";
+pub const VISIT_PARTICIPANT: &str = "/v2/visits/{visitId}/participants/{participantId}";
+pub const VISIT_PARTICIPANT_TOKENS: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/tokens";
+pub const VISIT_PARTICIPANT_INVITATION: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/invitation";
+pub const VISIT_PARTICIPANT_DISMISS: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/dismiss";
+pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
+pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
+pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
+pub const CONCERNS: &str = "/v2/concerns";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -87,11 +104,24 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v2/visits/{visitId}/cancel"),
     ("get", VISIT_MESSAGES),
     ("post", VISIT_MESSAGES),
+    // The live encounter.
+    ("get", VISIT_PARTICIPANTS),
+    ("post", VISIT_PARTICIPANTS),
+    ("get", VISIT_PARTICIPANT),
+    ("patch", VISIT_PARTICIPANT),
+    ("post", VISIT_PARTICIPANT_TOKENS),
+    ("delete", VISIT_PARTICIPANT_INVITATION),
+    ("post", VISIT_PARTICIPANT_DISMISS),
+    ("post", VISIT_END),
+    ("post", VISIT_FULFIL),
+    ("put", VISIT_INTAKE),
+    ("get", CONCERNS),
+    ("post", CONCERNS),
 ];
 
 /// The patient app's pages (Lambda `patient-app`).
 pub fn pages_routes() -> Router<AppState> {
-    pages::routes()
+    pages::routes().merge(invitation_page::routes())
 }
 
 /// `GET /v2/visits/{visitId}/live` on the local server (feature `local`,
@@ -118,14 +148,14 @@ pub fn providers_routes(app: AppState) -> Router<AppState> {
     with_cors(rooms::providers_routes(), app)
 }
 
-/// `/v2/intakes…` (Lambda `intakes`).
+/// `/v2/intakes…`, `/v2/concerns` (Lambda `intakes`).
 pub fn intakes_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::intakes_routes(), app)
+    with_cors(visits::intakes_routes().merge(concerns::routes()), app)
 }
 
 /// `/v2/visits…` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::visits_routes(), app)
+    with_cors(visits::visits_routes().merge(encounter::routes()), app)
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {

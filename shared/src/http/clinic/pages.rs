@@ -241,7 +241,7 @@ impl<'a> Page<'a> {
 }
 
 /// The shell: the same bytes for every address and everyone.
-async fn shell() -> Response {
+pub(super) async fn shell() -> Response {
     let p = Page::new(
         &EN,
         "shell",
@@ -262,7 +262,7 @@ async fn join_form() -> Response {
     p.respond(StatusCode::OK, Framers::Anyone)
 }
 
-fn ended(locale: Locale) -> Response {
+pub(super) fn ended(locale: Locale) -> Response {
     let w = words(locale);
     let p = Page::new(
         w,
@@ -285,17 +285,17 @@ pub struct Posted {
     #[serde(default)]
     once: String,
     #[serde(default)]
-    locale: String,
+    pub(super) locale: String,
     #[serde(default)]
     disable_navigation: String,
     #[serde(default)]
-    link: String,
+    pub(super) link: String,
     #[serde(default)]
     name: String,
 }
 
 impl Posted {
-    fn locale(&self, franchise: &Franchise) -> Locale {
+    pub(super) fn locale(&self, franchise: &Franchise) -> Locale {
         Locale::parse(&self.locale).unwrap_or_else(|| franchise.language.into())
     }
     fn nav(&self) -> bool {
@@ -305,11 +305,11 @@ impl Posted {
 
 /// What a page needs of its request: who, in which language, with which
 /// navigation, and the session token the script must keep (when new).
-struct Seat {
-    actor: Actor,
-    locale: Locale,
-    nav: bool,
-    new_session: Option<String>,
+pub(super) struct Seat {
+    pub(super) actor: Actor,
+    pub(super) locale: Locale,
+    pub(super) nav: bool,
+    pub(super) new_session: Option<String>,
 }
 
 fn context(seat: &Seat, path: &str, extra: Value) -> Value {
@@ -462,7 +462,12 @@ async fn room(
         .unwrap_or_else(|_| ended(seat.locale))
 }
 
-async fn room_page(app: &App, seat: &Seat, id: &VisitId, path: &str) -> Result<Response> {
+pub(super) async fn room_page(
+    app: &App,
+    seat: &Seat,
+    id: &VisitId,
+    path: &str,
+) -> Result<Response> {
     let w = words(seat.locale);
     let v = visits::visit_for(app, &seat.actor, id).await?;
     let room = rooms::room(app, &v.tenant_key, &v.room_code).await?;

@@ -130,6 +130,10 @@ pub fn room_input(
         None => None,
         Some(_) => Some(f.opt_bool("oneTimeLinks")?),
     };
+    let related_person_invites = match body.get("relatedPersonInvites") {
+        None => None,
+        Some(_) => Some(f.opt_bool("relatedPersonInvites")?),
+    };
     Ok((
         code,
         RoomInput {
@@ -140,6 +144,7 @@ pub fn room_input(
             hours,
             closed_message,
             one_time_links,
+            related_person_invites,
         },
     ))
 }

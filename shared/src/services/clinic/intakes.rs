@@ -77,6 +77,7 @@ pub async fn create_intake(app: &App, actor: &Actor, new: NewIntake) -> Result<I
         location: new.location,
         concerns: new.concerns,
         custom: new.custom,
+        health: None,
         created_at: now,
         updated_at: now,
         version: 1,

@@ -5,13 +5,19 @@
 //! (`chat.rs`), the visit's live connections (`live.rs`: who may hold
 //! one, their frames; `fanout.rs`: what they are told), the tasks time makes due (`due.rs`: lapses, the local
 //! reminders) and the patient's messages about a scheduled visit
-//! (`reminders.rs`: at booking, 24 h and 1 h before).
+//! (`reminders.rs`: at booking, 24 h and 1 h before); the live
+//! encounter: its participants and their invitations (`participants.rs`),
+//! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
+//! and the visit's intake (`concerns.rs`).
 
 pub mod chat;
+pub mod concerns;
 pub mod due;
+pub mod encounter;
 pub mod fanout;
 pub mod intakes;
 pub mod live;
+pub mod participants;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;
@@ -20,7 +26,7 @@ pub mod tokens;
 pub mod visits;
 
 use crate::domain::clinic::TokenKind;
-use crate::domain::{Franchise, PatientId, TenantKey, UserId, VisitId};
+use crate::domain::{Franchise, ParticipantId, PatientId, TenantKey, UserId, VisitId};
 
 /// Who acts on the patient side.
 #[derive(Debug, Clone)]
@@ -44,6 +50,8 @@ pub enum Actor {
         visit_id: VisitId,
         name: String,
         token_id: String,
+        /// The participant an invitation made of this guest, if one did.
+        participant_id: Option<ParticipantId>,
     },
     /// A provider in the embedded provider views (their session's user).
     Provider { franchise: Franchise, user: UserId },

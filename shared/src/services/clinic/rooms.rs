@@ -27,6 +27,7 @@ pub struct RoomInput {
     pub hours: Option<Option<WeeklyHours>>,
     pub closed_message: Option<Option<Localized>>,
     pub one_time_links: Option<bool>,
+    pub related_person_invites: Option<bool>,
 }
 
 pub const ROOM_NOT_FOUND: &str = "Room not found";
@@ -52,6 +53,7 @@ pub async fn create_room(
         hours: input.hours.flatten(),
         closed_message: input.closed_message.flatten(),
         one_time_links: input.one_time_links.unwrap_or(true),
+        related_person_invites: input.related_person_invites.unwrap_or(false),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -107,6 +109,10 @@ pub async fn update_room(
     if let Some(v) = input.one_time_links {
         r.one_time_links = v;
         changed.push("oneTimeLinks");
+    }
+    if let Some(v) = input.related_person_invites {
+        r.related_person_invites = v;
+        changed.push("relatedPersonInvites");
     }
     if changed.is_empty() {
         return Ok(r);

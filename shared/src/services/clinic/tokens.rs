@@ -27,7 +27,7 @@ pub struct Issued {
     pub record: ClinicToken,
 }
 
-fn new_token(
+pub(crate) fn new_token(
     tenant: &TenantKey,
     kind: TokenKind,
     patient: Option<PatientId>,
@@ -48,6 +48,7 @@ fn new_token(
         patient_id: patient,
         visit_id: visit,
         guest_name,
+        participant_id: None,
         secret_hash: hash_secret(&presented.secret),
         created_at: now,
         expires_at: now + ttl_ms,
@@ -179,6 +180,7 @@ fn actor_from(t: ClinicToken, franchise: Franchise) -> Result<Actor> {
             visit_id,
             name: t.guest_name.unwrap_or_default(),
             token_id: t.token_id,
+            participant_id: t.participant_id,
         }),
         (kind, Some(patient_id), _) if kind != TokenKind::Guest => Ok(Actor::Patient {
             franchise,

@@ -122,6 +122,8 @@ fn blank_visit(intake: &Intake, t: VisitType, room: &RoomCode, now: i64) -> Visi
         ticket: None,
         queue_position: None,
         link_hash: None,
+        fulfilment: None,
+        durations: None,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -473,13 +475,35 @@ pub async fn act(app: &App, actor: &Actor, id: &VisitId, mv: Move) -> Result<(Vi
 async fn save_move(
     app: &App,
     franchise: &crate::domain::Franchise,
-    mut v: Visit,
+    v: Visit,
     to: VisitStatus,
     edit: impl FnOnce(&mut Visit) -> Result<()>,
 ) -> Result<(Visit, Event)> {
+    save_move_with(app, franchise, v, to, edit, Vec::new(), false).await
+}
+
+/// [`save_move`] with `more` writes in its transaction (the encounter's:
+/// its participants' moves); with `stay`, `to` may be the status it has (a
+/// fulfilment of a completed visit): a change at the version read, with
+/// its event.
+pub(crate) async fn save_move_with(
+    app: &App,
+    franchise: &crate::domain::Franchise,
+    mut v: Visit,
+    to: VisitStatus,
+    edit: impl FnOnce(&mut Visit) -> Result<()>,
+    more: Vec<Write>,
+    stay: bool,
+) -> Result<(Visit, Event)> {
     let expected = v.version;
     let now = app.now_ms();
-    let previous = v.move_to(to, now)?;
+    let previous = if stay && to == v.status {
+        v.updated_at = now;
+        v.version += 1;
+        v.status
+    } else {
+        v.move_to(to, now)?
+    };
     edit(&mut v)?;
     let event = Event::visit(&v, Some(previous), now);
     let cond = Cond::And(vec![
@@ -514,6 +538,7 @@ async fn save_move(
             Some(Cond::Exists),
         ));
     }
+    writes.extend(more);
     writes.push(outbox::write(&event, now)?);
     // The room's counter is written by every walk-in that joins its queue:
     // a move cancelled by one of those (no condition failed) is run again.
