@@ -1140,6 +1140,8 @@ export class EmbedcareStack extends Stack {
       description: 'Visit sweeper - every five minutes.',
       schedule: events.Schedule.rate(Duration.minutes(5)),
       targets: [new targets.LambdaFunction(sweeper)],
+    });
+
     // The visits' live connections (the room pages' sockets): a WebSocket
     // API of their own (browsers, not vendors' servers). $connect lets in
     // only the visit's patient, provider and guests (the page's credential
