@@ -254,10 +254,18 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
   {
     crate: 'intakes',
     id: 'Intakes',
-    description: '/v2/intakes (create, read, update)',
-    routes: ['POST /v2/intakes', 'GET /v2/intakes/{intakeId}', 'PATCH /v2/intakes/{intakeId}'],
+    description: "/v2/intakes (create, read, update), /v2/concerns (the catalogue, a franchise's own)",
+    routes: [
+      'POST /v2/intakes',
+      'GET /v2/intakes/{intakeId}',
+      'PATCH /v2/intakes/{intakeId}',
+      'GET /v2/concerns',
+      'POST /v2/concerns',
+    ],
     leadingKeys: CLINIC_KEYS,
     queriesIndexes: false,
+    // The franchise's own concerns: Query of T#{tenant}#CONCERNS.
+    tableActions: [...TABLE_ITEM_ACTIONS, QUERY],
     cors: true,
   },
   {
@@ -278,6 +286,17 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/visits/{visitId}/cancel',
       'GET /v2/visits/{visitId}/messages',
       'POST /v2/visits/{visitId}/messages',
+      // The live encounter: participants, invitations, end, fulfil, the intake.
+      'GET /v2/visits/{visitId}/participants',
+      'POST /v2/visits/{visitId}/participants',
+      'GET /v2/visits/{visitId}/participants/{participantId}',
+      'PATCH /v2/visits/{visitId}/participants/{participantId}',
+      'POST /v2/visits/{visitId}/participants/{participantId}/tokens',
+      'DELETE /v2/visits/{visitId}/participants/{participantId}/invitation',
+      'POST /v2/visits/{visitId}/participants/{participantId}/dismiss',
+      'POST /v2/visits/{visitId}/end',
+      'POST /v2/visits/{visitId}/fulfil',
+      'PUT /v2/visits/{visitId}/intake',
     ],
     // A move removes the visit's due task and the cells it held
     // (DeleteItem); the chat and a provider's cells by Query on the table;
@@ -290,12 +309,13 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
   {
     crate: 'patient-app',
     id: 'PatientApp',
-    description: 'ANY /auth, /u/clinic, /visits/{proxy+}, /members/appointment/{visitId}; GET /clinic/static/{proxy+}',
+    description: 'ANY /auth, /u/clinic, /visits/{proxy+}, /members/appointment/{visitId}, /members/invitation/{visitId}; GET /clinic/static/{proxy+}',
     routes: [
       'ANY /auth',
       'ANY /u/clinic',
       'ANY /visits/{proxy+}',
       'ANY /members/appointment/{visitId}',
+      'ANY /members/invitation/{visitId}',
       'GET /clinic/static/{proxy+}',
     ],
     // Patient tokens and sessions (an SSO token burnt at a once=1 login),
