@@ -185,15 +185,22 @@ pub const FIRST_RETRY_MS: i64 = 30 * 1000;
 /// …up to this.
 pub const MAX_RETRY_MS: i64 = 3600 * 1000;
 
+/// No retry comes sooner than this: a copy of the attempt's message (the
+/// queues deliver at least once) handled just after the attempt then finds
+/// the retry not yet due and waits, so one attempt stays one request. (A
+/// one-second floor let a copy handled a second later make the retry at
+/// once: seen as two requests of one attempt in `tests/lambda/events.rs`.)
+pub const MIN_RETRY_MS: i64 = 5 * 1000;
+
 /// The pause before retry `n` (1 for the first): "full jitter", a uniform
 /// draw (`random` is any random number) below `min(MAX, FIRST · 2ⁿ⁻¹)`, at
-/// least one second.
+/// least [`MIN_RETRY_MS`].
 pub fn retry_delay_ms(n: u32, random: u64) -> i64 {
     let bound = FIRST_RETRY_MS
         .saturating_mul(1_i64 << n.saturating_sub(1).min(20))
         .min(MAX_RETRY_MS);
     let draw = (random % bound.unsigned_abs()) as i64;
-    draw.max(1000)
+    draw.max(MIN_RETRY_MS)
 }
 
 named_enum! {
@@ -386,7 +393,7 @@ mod tests {
         // The first retry within 30 s; the bounds double up to an hour.
         for r in [0, 1, 29_999, 123_456_789, u64::MAX] {
             let d = retry_delay_ms(1, r);
-            assert!((1000..30_000).contains(&d), "{d}");
+            assert!((MIN_RETRY_MS..FIRST_RETRY_MS).contains(&d), "{d}");
             assert!(retry_delay_ms(3, r) < 120_000);
             assert!(retry_delay_ms(40, r) < MAX_RETRY_MS);
         }
