@@ -16,6 +16,8 @@ use crate::notify::Notifier;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 use crate::store::cursor::CursorCodec;
+use crate::video::VideoRooms;
+use crate::video::webrtc::WebRtcRooms;
 
 /// The purpose the webhook secrets' sealing key is derived for.
 const WEBHOOK_SECRETS: &str = "embedcare/webhook-secret/v1";
@@ -71,6 +73,12 @@ pub struct App {
     /// once by the process that has a sender (`App::set_notifier`); unset,
     /// no invitation is mailed (its link is still answered).
     pub notifier: std::sync::OnceLock<Arc<dyn Notifier>>,
+    /// The room pages' video: WebRTC peer to peer everywhere (its ICE
+    /// servers from the configuration, its signalling tokens).
+    pub webrtc: WebRtcRooms,
+    /// The video rooms of the API's join data when not WebRTC (Chime in
+    /// the `visits` function: `App::set_video`).
+    video_rooms: std::sync::OnceLock<Arc<dyn VideoRooms>>,
 }
 
 pub type AppState = Arc<App>;
@@ -94,7 +102,6 @@ impl App {
             cursors: CursorCodec::new(&config.secret),
             webhook_secrets: config.secret.sealing_key(WEBHOOK_SECRETS),
             patient_keys: KeyedDigest::new(&config.secret),
-            config,
             keys: TtlCache::new(ttl_ms, 10_000),
             unknown_keys: TtlCache::new(ttl_ms, 10_000),
             franchises: TtlCache::new(ttl_ms, 10_000),
@@ -104,12 +111,29 @@ impl App {
             visit_live: ports.visit_live,
             rate_limits,
             notifier: std::sync::OnceLock::new(),
+            webrtc: WebRtcRooms::new(config.ice_servers.clone(), &config.secret),
+            video_rooms: std::sync::OnceLock::new(),
+            config,
         })
     }
 
     /// The notifier of invitation links (the first one set stays).
     pub fn set_notifier(&self, notifier: Arc<dyn Notifier>) {
         let _ = self.notifier.set(notifier);
+    }
+
+    /// The video rooms of a visit's meeting and the API's join data (the
+    /// first set stays).
+    pub fn set_video(&self, rooms: Arc<dyn VideoRooms>) {
+        let _ = self.video_rooms.set(rooms);
+    }
+
+    /// The video rooms: those set, else WebRTC.
+    pub fn video(&self) -> &dyn VideoRooms {
+        match self.video_rooms.get() {
+            Some(v) => v.as_ref(),
+            None => &self.webrtc,
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

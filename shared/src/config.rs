@@ -40,6 +40,15 @@ pub struct Config {
     /// binary sets it, no template does). Off, a webhook goes to public
     /// `https` addresses only.
     pub webhook_allow_loopback: bool,
+    /// The room pages' ICE (STUN/TURN) servers, a JSON list of
+    /// RTCIceServer. `EMBEDCARE_ICE_SERVERS`, default `[]` (one machine
+    /// needs none).
+    pub ice_servers: serde_json::Value,
+    /// The visits' live socket as the browser reaches it, when it is not
+    /// this origin's `/v2/visits/{visitId}/live` (in AWS: the visit-live
+    /// WebSocket API's `wss://{api}.execute-api.{region}.amazonaws.com/{stage}`,
+    /// asked with `?visitId=`). `EMBEDCARE_VISIT_LIVE_URL`.
+    pub visit_live_url: Option<String>,
 }
 
 impl Config {
@@ -55,6 +64,8 @@ impl Config {
             rate_limit_burst: 100,
             secret: Secret::ephemeral(),
             webhook_allow_loopback: false,
+            ice_servers: serde_json::json!([]),
+            visit_live_url: None,
         }
     }
 
@@ -86,6 +97,12 @@ impl Config {
         c.session_ttl_s = env_num("EMBEDCARE_SESSION_TTL_SECONDS", c.session_ttl_s, 60, 86_400)?;
         c.cache_ttl_s = env_num("EMBEDCARE_CACHE_TTL_SECONDS", c.cache_ttl_s, 0, 60)?;
         c.webhook_allow_loopback = env_num(LOOPBACK_VAR, 0, 0, 1)? == 1;
+        if let Ok(text) = std::env::var("EMBEDCARE_ICE_SERVERS")
+            && !text.trim().is_empty()
+        {
+            c.ice_servers = crate::video::webrtc::parse_ice_servers(&text)?;
+        }
+        c.visit_live_url = live_url(std::env::var("EMBEDCARE_VISIT_LIVE_URL").ok())?;
         c.rate_limit_per_s = env_num(
             "EMBEDCARE_RATE_LIMIT_PER_SECOND",
             c.rate_limit_per_s.into(),
@@ -105,6 +122,27 @@ impl Config {
             30 * 24 * 3600,
         )?;
         Ok(c)
+    }
+}
+
+/// `EMBEDCARE_VISIT_LIVE_URL`: a `wss://` (or, on a laptop, `ws://`) URL
+/// without a query.
+fn live_url(raw: Option<String>) -> Result<Option<String>, String> {
+    let Some(raw) = raw.map(|s| s.trim().trim_end_matches('/').to_owned()) else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match url::Url::parse(&raw) {
+        Ok(u)
+            if matches!(u.scheme(), "wss" | "ws") && u.query().is_none() && u.host().is_some() =>
+        {
+            Ok(Some(raw))
+        }
+        _ => Err(format!(
+            "EMBEDCARE_VISIT_LIVE_URL must be a wss:// URL without a query, not {raw:?}"
+        )),
     }
 }
 
@@ -183,6 +221,13 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::write(&path, "short").unwrap();
+        assert!(
+            live_url(Some("wss://a.example.org/live".into()))
+                .unwrap()
+                .is_some()
+        );
+        assert!(live_url(Some("https://a.example.org".into())).is_err());
+        assert!(live_url(Some("wss://a.example.org/?visitId=x".into())).is_err());
         assert!(secret_file(&path).is_err());
     }
 }

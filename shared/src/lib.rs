@@ -22,6 +22,7 @@ pub mod runtime;
 pub mod schedule;
 pub mod services;
 pub mod store;
+pub mod video;
 
 pub use app::{App, AppState};
 pub use config::Config;

@@ -120,12 +120,30 @@ pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
         return Err("EMBEDCARE_APP_BASE_URL must be set".into());
     }
     let app = App::with_ports(store, clock, config, ports);
+    // The `visits` function's video rooms: Chime SDK meetings, when its
+    // stack says so (`EMBEDCARE_VIDEO=chime`); else the WebRTC default.
+    #[cfg(feature = "chime")]
+    if std::env::var("EMBEDCARE_VIDEO").is_ok_and(|v| v == "chime") {
+        app.set_video(Arc::new(chime_rooms().await?));
+    }
     // A function with a sender mails the invitations of a visit's
     // participants (`services::clinic::participants::invite`).
     if std::env::var("EMBEDCARE_SES_SENDER").is_ok_and(|s| !s.trim().is_empty()) {
         app.set_notifier(Arc::new(ses_notifier().await?));
     }
     Ok(app)
+}
+
+/// The Chime SDK meetings adapter, its media in the function's region.
+#[cfg(feature = "chime")]
+pub async fn chime_rooms() -> Result<crate::video::chime::ChimeRooms, String> {
+    let config = aws_config().await?;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or("AWS_REGION must be set for Chime")?;
+    let client = aws_sdk_chimesdkmeetings::Client::new(&config);
+    Ok(crate::video::chime::ChimeRooms::new(client, region))
 }
 
 /// Where the visits' live connections are posted to (API Gateway).

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::http::clinic::actor_of;
 use crate::http::error::{frame_error, status};
-use crate::services::clinic::{fanout, live};
+use crate::services::clinic::{fanout, live, video};
 
 /// The event's headers, a browser's subprotocol token as a bearer one.
 fn headers_of(event: &Value) -> HeaderMap {
@@ -64,7 +64,28 @@ pub async fn handle_visit_live_event(app: &AppState, event: &Value) -> Value {
     match ctx["routeKey"].as_str().unwrap_or_default() {
         "$connect" => {
             let headers = headers_of(event);
-            let actor = match actor_of(app, &headers).await {
+            // A signalling token of the room page's video holds for its
+            // visit; any other credential is the visit calls'.
+            let offered = event["headers"]
+                .as_object()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("sec-websocket-protocol"))
+                })
+                .and_then(|(_, v)| v.as_str())
+                .and_then(live::protocol_token);
+            let visit = event["queryStringParameters"]["visitId"]
+                .as_str()
+                .unwrap_or_default();
+            let signal = match offered {
+                Some(t) => video::socket_actor(app, t, visit).await,
+                None => None,
+            };
+            let actor = match signal {
+                Some(r) => r,
+                None => actor_of(app, &headers).await,
+            };
+            let actor = match actor {
                 Ok(a) => a,
                 Err(e) => return refused(&e),
             };

@@ -1,6 +1,6 @@
 //! The live encounter's API: a visit's participants
 //! (`/v2/visits/{visitId}/participants…`: add, change, list, invite,
-//! decline, dismiss), its end and fulfilment, its intake
+//! decline, dismiss; a participant's video key), its end and fulfilment, its intake
 //! (`PUT /v2/visits/{visitId}/intake`); all served by the `visits` router.
 
 use axum::Router;
@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::{
     Clinic, ClinicJson, VISIT_END, VISIT_FULFIL, VISIT_INTAKE, VISIT_PARTICIPANT,
     VISIT_PARTICIPANT_DISMISS, VISIT_PARTICIPANT_INVITATION, VISIT_PARTICIPANT_TOKENS,
-    VISIT_PARTICIPANTS, json as clinic_json,
+    VISIT_PARTICIPANT_VIDEO_KEY, VISIT_PARTICIPANTS, json as clinic_json,
 };
 use crate::app::{App, AppState};
 use crate::clock::iso_ms;
@@ -32,6 +32,7 @@ use crate::services::clinic::encounter::{self, Ended};
 use crate::services::clinic::participants::{
     self, NewParticipant, PARTICIPANT_NOT_FOUND, ParticipantChange,
 };
+use crate::services::clinic::video;
 use crate::services::clinic::visits::VISIT_NOT_FOUND;
 
 pub fn routes() -> Router<AppState> {
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route(VISIT_PARTICIPANT_TOKENS, post(invite))
         .route(VISIT_PARTICIPANT_INVITATION, delete(decline))
         .route(VISIT_PARTICIPANT_DISMISS, post(dismiss))
+        .route(VISIT_PARTICIPANT_VIDEO_KEY, get(video_key))
         .route(VISIT_END, post(end))
         .route(VISIT_FULFIL, post(fulfil))
         .route(VISIT_INTAKE, put(put_intake))
@@ -217,6 +219,13 @@ async fn dismiss(c: Clinic, Path((id, pid)): Path<(String, String)>) -> Result<R
     let p =
         participants::dismiss(&c.app, &c.actor, &visit_id(&id)?, &participant_id(&pid)?).await?;
     Ok(json_response(StatusCode::OK, &participant(&p)))
+}
+
+/// `GET …/participants/{participantId}/video-key`: the video rooms'
+/// join data (`services::clinic::video::video_key`).
+async fn video_key(c: Clinic, Path((id, pid)): Path<(String, String)>) -> Result<Response> {
+    let key = video::video_key(&c.app, &c.actor, &visit_id(&id)?, &participant_id(&pid)?).await?;
+    Ok(json_response(StatusCode::OK, &key))
 }
 
 async fn visit_json(app: &App, v: &crate::domain::clinic::Visit) -> Value {

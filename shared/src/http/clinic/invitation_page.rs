@@ -10,11 +10,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::pages::{Posted, Seat, ended, room_page, shell};
+use super::page::{Posted, ended, shell};
+use super::room::enter;
 use crate::app::AppState;
 use crate::domain::links::{self, CLINIC_INVITATION};
 use crate::domain::{Locale, VisitId};
-use crate::services::clinic::{participants, tokens};
+use crate::services::clinic::participants;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(CLINIC_INVITATION, get(shell).post(redeem))
@@ -33,17 +34,6 @@ async fn redeem(
     let Ok((issued, v)) = participants::redeem(&app, &posted.link, &id).await else {
         return ended(locale);
     };
-    let Ok(actor) = tokens::actor_of(&app, &issued.token).await else {
-        return ended(locale);
-    };
-    let seat = Seat {
-        locale: posted.locale(actor.franchise()),
-        nav: false,
-        new_session: Some(issued.token),
-        actor,
-    };
     let path = links::clinic_visit(v.visit_id.as_str());
-    room_page(&app, &seat, &v.visit_id, &path)
-        .await
-        .unwrap_or_else(|_| ended(locale))
+    enter(&app, &posted, issued, &v.visit_id, false, &path).await
 }

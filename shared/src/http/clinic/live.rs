@@ -27,7 +27,7 @@ use crate::delivery::connections::{Connections, LocalConnections, Outbound};
 use crate::domain::clinic::LiveConnection;
 use crate::domain::clinic::live::LIVE_TTL_MS;
 use crate::error::Error;
-use crate::services::clinic::{fanout, live};
+use crate::services::clinic::{fanout, live, video};
 
 /// The request's credentials, the subprotocol's token as a bearer one.
 fn credentials(headers: &HeaderMap) -> HeaderMap {
@@ -54,7 +54,21 @@ pub async fn upgrade(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let actor = match actor_of(&app, &credentials(&headers)).await {
+    // A signalling token of the room page's video (`services::clinic::video`)
+    // holds for its visit; any other credential is the visit calls'.
+    let offered = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(live::protocol_token);
+    let signal = match offered {
+        Some(t) => video::socket_actor(&app, t, &id).await,
+        None => None,
+    };
+    let actor = match signal {
+        Some(r) => r,
+        None => actor_of(&app, &credentials(&headers)).await,
+    };
+    let actor = match actor {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
@@ -74,7 +88,7 @@ pub async fn upgrade(
             return e.into_response();
         }
     };
-    let ready = live::ready_frame(&v);
+    let ready = live::ready_frame(&v, &c.connection_id);
     upgrade
         .protocols([live::PROTOCOL])
         .on_upgrade(move |socket| serve(app, connections, socket, c, outbound, ready))

@@ -1,7 +1,7 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
-//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! intake, a participant's video key (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -20,7 +20,9 @@ mod invitation_page;
 mod json;
 #[cfg(feature = "local")]
 pub mod live;
+mod page;
 pub mod pages;
+mod room;
 mod rooms;
 mod sso;
 mod visits;
@@ -69,6 +71,9 @@ pub const VISIT_PARTICIPANT_INVITATION: &str =
     "/v2/visits/{visitId}/participants/{participantId}/invitation";
 pub const VISIT_PARTICIPANT_DISMISS: &str =
     "/v2/visits/{visitId}/participants/{participantId}/dismiss";
+/// A participant's video join data (the video rooms' adapter's).
+pub const VISIT_PARTICIPANT_VIDEO_KEY: &str =
+    "/v2/visits/{visitId}/participants/{participantId}/video-key";
 pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
 pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
@@ -112,6 +117,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", VISIT_PARTICIPANT_TOKENS),
     ("delete", VISIT_PARTICIPANT_INVITATION),
     ("post", VISIT_PARTICIPANT_DISMISS),
+    ("get", VISIT_PARTICIPANT_VIDEO_KEY),
     ("post", VISIT_END),
     ("post", VISIT_FULFIL),
     ("put", VISIT_INTAKE),

@@ -108,9 +108,13 @@ pub async fn connect(
     Ok((c, v))
 }
 
-/// The `ready` frame a new connection gets: the visit as it is now.
-pub fn ready_frame(v: &Visit) -> String {
-    fanout::frame("ready", json!({"visit": fanout::visit_state(v, None)}))
+/// The `ready` frame a new connection gets: the visit as it is now, and
+/// the connection's own id (what the others' `signal` frames address).
+pub fn ready_frame(v: &Visit, connection_id: &str) -> String {
+    fanout::frame(
+        "ready",
+        json!({"visit": fanout::visit_state(v, None), "connectionId": connection_id}),
+    )
 }
 
 /// Writes the connection's items again with a fresh TTL (a local socket
@@ -152,7 +156,7 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
         Some("sync") => {
             let actor = actor_of(app, c).await?;
             let (v, _, _) = chat::member(app, &actor, &c.visit_id).await?;
-            Ok(Some(ready_frame(&v)))
+            Ok(Some(ready_frame(&v, &c.connection_id)))
         }
         Some("chat") => {
             let text = frame["text"]
@@ -162,7 +166,11 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
             chat::post(app, &actor, &c.visit_id, text).await?;
             Ok(None)
         }
-        _ => Err(Error::invalid("type must be chat, ping or sync")),
+        Some("signal") => {
+            super::signal::relay(app, c, &frame, text).await?;
+            Ok(None)
+        }
+        _ => Err(Error::invalid("type must be chat, ping, signal or sync")),
     }
 }
 

@@ -8,7 +8,9 @@
 //! (`reminders.rs`: at booking, 24 h and 1 h before); the live
 //! encounter: its participants and their invitations (`participants.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
-//! and the visit's intake (`concerns.rs`).
+//! and the visit's intake (`concerns.rs`); its video (`video.rs`: the
+//! meeting, the join data, the signalling token) and the video
+//! signalling over the live connection (`signal.rs`).
 
 pub mod chat;
 pub mod concerns;
@@ -21,8 +23,10 @@ pub mod participants;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;
+pub mod signal;
 pub mod slots;
 pub mod tokens;
+pub mod video;
 pub mod visits;
 
 use crate::domain::clinic::TokenKind;

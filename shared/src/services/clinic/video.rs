@@ -1,0 +1,194 @@
+//! A visit's video, over the port `crate::video::VideoRooms`:
+//!
+//! - the meeting opens when the visit starts and closes when it ends
+//!   ([`visit_moved`], called by the one save of a visit's moves, after
+//!   it is written; best effort: a failure is logged, and a join ensures
+//!   the meeting again);
+//! - `GET /v2/visits/{visitId}/participants/{participantId}/video-key`
+//!   ([`video_key`]): the adapter's join data for that participant, asked
+//!   by that participant's own session or by a provider of the visit's
+//!   room (the franchise's key alone names no one: `403`), once the visit
+//!   is in progress (`409` before and after);
+//! - the room page's own join data ([`page_join`]): WebRTC always (the
+//!   page's client; Chime's is for vendors' own clients), with a
+//!   signalling token of the page's seat;
+//! - a signalling token as the live connection's credential
+//!   ([`socket_actor`]): it holds for its visit only, and as the seat it
+//!   names, whose own credential must still hold.
+
+use serde_json::Value;
+
+use super::participants;
+use super::rooms::{self, require_provider};
+use super::visits::visit_for;
+use super::{Actor, tokens};
+use crate::app::App;
+use crate::domain::clinic::live::Seat;
+use crate::domain::clinic::{Participant, ParticipantType, Visit, VisitStatus};
+use crate::domain::{FranchiseStatus, ParticipantId, VisitId};
+use crate::error::{Error, Result};
+use crate::services::auth;
+use crate::video::Room;
+use crate::video::webrtc::SIGNAL_PREFIX;
+
+fn room(v: &Visit) -> Room<'_> {
+    Room {
+        tenant: &v.tenant_key,
+        visit: &v.visit_id,
+    }
+}
+
+/// The seat an actor takes on the visit's live connection, if it takes
+/// one.
+fn seat_of(actor: &Actor) -> Option<Seat> {
+    match actor {
+        Actor::Patient {
+            patient_id,
+            token_id,
+            ..
+        } => Some(Seat::Patient {
+            patient_id: patient_id.clone(),
+            token_id: token_id.clone(),
+        }),
+        Actor::Guest { token_id, .. } => Some(Seat::Guest {
+            token_id: token_id.clone(),
+        }),
+        other => other
+            .provider_user()
+            .map(|u| Seat::Provider { user_id: u.clone() }),
+    }
+}
+
+fn seat_json(seat: &Seat) -> Option<Value> {
+    serde_json::to_value(seat).ok()
+}
+
+/// The visit moved from `previous`: its meeting opens on the start and
+/// closes at the end. Never fails (what failed goes to the log).
+pub async fn visit_moved(app: &App, v: &Visit, previous: VisitStatus) {
+    let r = if v.status == VisitStatus::InProgress && previous != VisitStatus::InProgress {
+        app.video().open(room(v)).await
+    } else if v.status.is_final() && previous == VisitStatus::InProgress {
+        app.video().close(room(v)).await
+    } else {
+        return;
+    };
+    if let Err(e) = r {
+        tracing::warn!(visit = %v.visit_id, error = %e, "the visit's meeting did not follow its move");
+    }
+}
+
+/// The seat of a participant's own session, when the caller is that
+/// participant; for a provider asking, the participant's seat when it has
+/// one of its own (a guest's redeemed session, a practitioner's user).
+fn participant_seat(actor: &Actor, p: &Participant) -> Result<Option<Seat>> {
+    match actor {
+        Actor::Guest { participant_id, .. } => {
+            if participant_id.as_ref() == Some(&p.participant_id) {
+                Ok(seat_of(actor))
+            } else {
+                Err(Error::forbidden(
+                    "Only this participant or the provider gets its video key",
+                ))
+            }
+        }
+        Actor::Patient { .. } => {
+            if p.participant_type == ParticipantType::Patient {
+                Ok(seat_of(actor))
+            } else {
+                Err(Error::forbidden(
+                    "Only this participant or the provider gets its video key",
+                ))
+            }
+        }
+        _ => Ok(match (p.participant_type, &p.session_id, &p.user_id) {
+            (ParticipantType::Practitioner, _, Some(user)) => Some(Seat::Provider {
+                user_id: user.clone(),
+            }),
+            (ParticipantType::Guest | ParticipantType::RelatedPerson, Some(session), _) => {
+                Some(Seat::Guest {
+                    token_id: session.clone(),
+                })
+            }
+            _ => None,
+        }),
+    }
+}
+
+/// `GET …/participants/{participantId}/video-key`.
+pub async fn video_key(
+    app: &App,
+    actor: &Actor,
+    id: &VisitId,
+    pid: &ParticipantId,
+) -> Result<Value> {
+    let v = visit_for(app, actor, id).await?;
+    if matches!(actor, Actor::Vendor { .. } | Actor::Provider { .. }) {
+        let user = actor
+            .provider_user()
+            .ok_or_else(|| Error::forbidden("Name the provider in x-integration-user"))?;
+        let r = rooms::room(app, actor.tenant(), &v.room_code).await?;
+        require_provider(app, &r, user).await?;
+    }
+    let p = participants::get(app, actor, id, pid).await?;
+    if p.status.is_final() {
+        return Err(Error::conflict(format!(
+            "A {} participant has no video key",
+            p.status.as_str()
+        )));
+    }
+    let seat = participant_seat(actor, &p)?;
+    if v.status != VisitStatus::InProgress {
+        return Err(Error::conflict("The video opens when the visit starts"));
+    }
+    let seat = seat.as_ref().and_then(seat_json);
+    let attendee = crate::video::Attendee {
+        participant_id: &p.participant_id,
+        seat: seat.as_ref(),
+    };
+    app.video()
+        .join(room(&v), attendee, app.now_ms())
+        .await
+        .map_err(|e| Error::Unavailable(format!("video rooms: {e}")))
+}
+
+/// The room page's join data (WebRTC), for the actor's seat.
+pub fn page_join(app: &App, actor: &Actor, v: &Visit) -> Value {
+    let seat = seat_of(actor).as_ref().and_then(seat_json);
+    app.webrtc.join_data(room(v), seat.as_ref(), app.now_ms())
+}
+
+/// The actor a live connection's credential stands for when it is a
+/// signalling token (`None`: it is not one, the usual credentials
+/// apply). A token of another visit, forged or expired is a `401`.
+pub async fn socket_actor(app: &App, token: &str, visit: &str) -> Option<Result<Actor>> {
+    if !token.starts_with(SIGNAL_PREFIX) {
+        return None;
+    }
+    Some(signal_actor(app, token, visit).await)
+}
+
+async fn signal_actor(app: &App, token: &str, visit: &str) -> Result<Actor> {
+    let claims = app
+        .webrtc
+        .key()
+        .open(token, app.now_ms())
+        .filter(|c| c.visit.as_str() == visit)
+        .ok_or(Error::Unauthorized)?;
+    let seat: Seat = serde_json::from_value(claims.seat).map_err(|_| Error::Unauthorized)?;
+    match seat {
+        Seat::Patient { token_id, .. } | Seat::Guest { token_id } => {
+            tokens::actor_of_held(app, &claims.tenant, &token_id).await
+        }
+        Seat::Provider { user_id } => {
+            let franchise = auth::franchise(app, &claims.tenant)
+                .await?
+                .filter(|f| f.status != FranchiseStatus::Offboarded)
+                .ok_or(Error::Unauthorized)?;
+            Ok(Actor::Provider {
+                franchise,
+                user: user_id,
+            })
+        }
+    }
+}
