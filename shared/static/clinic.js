@@ -172,11 +172,14 @@
     token: session,
     onOpen: catchUp,
     onFrame: function (f) {
+      if (window.embedcareVideo) window.embedcareVideo.frame(f);
       var now = f.type === "ready" ? f.visit : f.type === "visit" ? f : null;
       if (now && now.status !== status) { sock.close(); go(location.pathname); return; }
       if (f.type === "chat") add(f.message);
     }
   });
+  // The video (video.js, when the room shows it) signals over this socket.
+  if (window.embedcareVideo) window.embedcareVideo.attach(sock);
   var ticks = 0;
   function tick() {
     ticks += 1;

@@ -93,7 +93,7 @@ impl Reach {
             View::FranchiseManagement | View::FranchiseOnboarding | View::FranchiseOffboarding => {
                 Some(Reach::Administration { view })
             }
-            View::VisitsWaitingRoom | View::VisitsSchedule => {
+            View::VisitsWaitingRoom | View::VisitsSchedule | View::VisitsRoom => {
                 Some(Reach::Provider { room_code: None })
             }
         }

@@ -25,6 +25,9 @@ pub enum View {
     /// The provider's schedule: today's appointments and the availability
     /// editor.
     VisitsSchedule,
+    /// A visit's room with video, for a provider of its room
+    /// (`?visitId=`).
+    VisitsRoom,
 }
 
 /// Who the redeemed session acts for.
@@ -52,7 +55,7 @@ pub enum Needs {
 }
 
 impl View {
-    pub const ALL: [View; 15] = [
+    pub const ALL: [View; 16] = [
         View::ConsultationStart,
         View::ConsultationDashboard,
         View::ConsultationDetails,
@@ -68,6 +71,7 @@ impl View {
         View::Statistics,
         View::VisitsWaitingRoom,
         View::VisitsSchedule,
+        View::VisitsRoom,
     ];
 
     /// The `{area}/{view}` path segments.
@@ -88,6 +92,7 @@ impl View {
             View::Statistics => ("statistics", "dashboard"),
             View::VisitsWaitingRoom => ("visits", "waiting-room"),
             View::VisitsSchedule => ("visits", "schedule"),
+            View::VisitsRoom => ("visits", "room"),
         }
     }
 
@@ -114,7 +119,10 @@ impl View {
     /// A provider's view (the patient side's visits): its session reaches
     /// the rooms its user is a provider of.
     pub fn is_provider(self) -> bool {
-        matches!(self, View::VisitsWaitingRoom | View::VisitsSchedule)
+        matches!(
+            self,
+            View::VisitsWaitingRoom | View::VisitsSchedule | View::VisitsRoom
+        )
     }
 
     pub fn needs(self) -> Needs {
@@ -129,7 +137,8 @@ impl View {
             | View::FranchiseOffboarding
             | View::Statistics
             | View::VisitsWaitingRoom
-            | View::VisitsSchedule => Needs::Nothing,
+            | View::VisitsSchedule
+            | View::VisitsRoom => Needs::Nothing,
         }
     }
 }

@@ -17,9 +17,9 @@ use crate::app::AppState;
 use crate::clock::day_of;
 use crate::domain::clinic::RoomCode;
 use crate::domain::types::nfc;
-use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View};
+use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View, VisitId};
 use crate::error::{Error, Result};
-use crate::services::clinic::rooms;
+use crate::services::clinic::{rooms, video};
 use crate::services::launch::{self, LaunchRequest, PatientRef};
 
 pub const CONSULTATION_CREATE: &str = "/embeddable/consultation/create";
@@ -57,6 +57,7 @@ pub const EMBEDDABLE: &[(&str, View)] = &[
     ("/embeddable/statistics", View::Statistics),
     ("/embeddable/visits/waiting-room", View::VisitsWaitingRoom),
     ("/embeddable/visits/schedule", View::VisitsSchedule),
+    ("/embeddable/visits/room", View::VisitsRoom),
 ];
 
 /// `POST /embeddable/consultation/create` (Lambda `consultation-create`).
@@ -184,6 +185,7 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
         req.prefill = plan_prefill(&q)?;
     }
     req.user = integration_user(&v.headers, None)?;
+    let mut room_visit = None;
     if view.is_provider() {
         req.room_code = q
             .get("roomCode")?
@@ -196,6 +198,17 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
             .user
             .as_ref()
             .ok_or_else(|| Error::invalid("x-integration-user naming the provider is required"))?;
+        if view == View::VisitsRoom {
+            // The room of one visit: a provider of its room only (a visit
+            // of another franchise is a 404).
+            let id = extract::id::<VisitId>("visitId", q.get("visitId")?)?
+                .ok_or_else(|| Error::invalid("visitId is required"))?;
+            req.room_code = Some(
+                video::provider_room_launch(&v.app, &v.caller.franchise, &user.user_id, &id)
+                    .await?,
+            );
+            room_visit = Some(id);
+        }
         rooms::check_provider_launch(
             &v.app,
             &v.caller.franchise.tenant_key,
@@ -205,7 +218,10 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
         )
         .await?;
     }
-    let launch = launch::issue(&v.app, &v.caller, &req).await?;
+    let mut launch = launch::issue(&v.app, &v.caller, &req).await?;
+    if let Some(id) = room_visit {
+        launch.iframe_url.push_str(&format!("&visitId={id}"));
+    }
     if wants_json(&v.headers) {
         return Ok(json_response(StatusCode::OK, &launch_json(&launch, false)));
     }

@@ -206,7 +206,7 @@ const OFFBOARDING: &[View] = &[V::FranchiseOffboarding, V::FranchiseManagement];
 /// A provider's views, and what they do there: their rooms' visits are
 /// checked by the views and actions themselves (`views/visits.rs`,
 /// `actions.rs`: a room the session's user is not a provider of is a 404).
-const PROVIDER_VIEWS: &[View] = &[V::VisitsWaitingRoom, V::VisitsSchedule];
+const PROVIDER_VIEWS: &[View] = &[V::VisitsWaitingRoom, V::VisitsSchedule, V::VisitsRoom];
 const PROVIDER_ACTS: &[Act] = &[
     A::VisitStart,
     A::VisitAccept,

@@ -91,6 +91,39 @@ pub enum Body {
     VisitRoom(Box<VisitRoomModel>),
     /// A provider's schedule and availability editor.
     Schedule(Box<ScheduleModel>),
+    /// A provider's room with video (`views/room.rs`).
+    ProviderRoom(Box<ProviderRoomModel>),
+}
+
+/// The words of the room's video.
+#[derive(Debug, Clone)]
+pub struct VideoWords {
+    pub video: &'static str,
+    pub mute: &'static str,
+    pub unmute: &'static str,
+    pub camera_off: &'static str,
+    pub camera_on: &'static str,
+    pub hang_up: &'static str,
+    pub no_camera: &'static str,
+    pub no_media: &'static str,
+    pub waiting: &'static str,
+    pub left: &'static str,
+    pub presence: &'static str,
+}
+
+/// The provider's room: the visit's room and, once it is in progress, the
+/// video's context (`#video-context`, read by `video.js`).
+#[derive(Debug, Clone)]
+pub struct ProviderRoomModel {
+    pub room: VisitRoomModel,
+    pub video_json: Option<String>,
+    pub v: VideoWords,
+}
+
+impl ProviderRoomModel {
+    pub fn visit_room(&self) -> &VisitRoomModel {
+        &self.room
+    }
 }
 
 /// The words of the provider's views, in the page's language.

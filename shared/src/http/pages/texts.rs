@@ -261,6 +261,7 @@ impl Label for View {
                 View::Statistics => ("Statistics", "Statistiques"),
                 View::VisitsWaitingRoom => ("Waiting room", "Salle d'attente"),
                 View::VisitsSchedule => ("My schedule", "Mon horaire"),
+                View::VisitsRoom => ("Visit room", "Salle de visite"),
             },
         )
     }

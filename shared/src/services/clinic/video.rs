@@ -192,3 +192,24 @@ async fn signal_actor(app: &App, token: &str, visit: &str) -> Result<Actor> {
         }
     }
 }
+
+/// The room of the visit a provider's room view is launched for (`GET
+/// /embeddable/visits/room?visitId=`): `404` for a visit the franchise
+/// does not have, `403` for a user who is not a provider of its room.
+pub async fn provider_room_launch(
+    app: &App,
+    franchise: &crate::domain::Franchise,
+    user: &crate::domain::UserId,
+    id: &VisitId,
+) -> Result<crate::domain::clinic::RoomCode> {
+    let actor = Actor::Vendor {
+        franchise: franchise.clone(),
+        user: Some(user.clone()),
+    };
+    let v = visit_for(app, &actor, id).await?;
+    let r = rooms::room(app, &franchise.tenant_key, &v.room_code).await?;
+    if !r.has_provider(user) {
+        return Err(Error::forbidden("This user is not a provider of the visit's room"));
+    }
+    Ok(v.room_code)
+}

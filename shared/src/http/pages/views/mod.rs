@@ -1,7 +1,7 @@
 //! The views of a session: what each shows, loaded through the services and
 //! filled into the models of `templates.rs` — one file per family
 //! (`consultation.rs`, `dashboard.rs`, `followup.rs`, `franchise.rs`,
-//! `statistics.rs`). Here: what every view is built from ([`Ctx`]), what a
+//! `statistics.rs`, the provider's `visits.rs` and `room.rs`). Here: what every view is built from ([`Ctx`]), what a
 //! built view is ([`Built`]), and the page around it.
 //!
 //! Rendering a view changes nothing: the patient's answer view moves a
@@ -13,6 +13,7 @@ mod consultation;
 mod dashboard;
 mod followup;
 mod franchise;
+mod room;
 mod statistics;
 mod visits;
 
@@ -531,5 +532,6 @@ async fn build(ctx: &Ctx<'_>) -> Result<Built> {
         View::Statistics => statistics::statistics(ctx).await,
         View::VisitsWaitingRoom => visits::waiting_room(ctx).await,
         View::VisitsSchedule => visits::schedule(ctx).await,
+        View::VisitsRoom => room::provider_room(ctx).await,
     }
 }
