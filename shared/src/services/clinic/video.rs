@@ -209,7 +209,9 @@ pub async fn provider_room_launch(
     let v = visit_for(app, &actor, id).await?;
     let r = rooms::room(app, &franchise.tenant_key, &v.room_code).await?;
     if !r.has_provider(user) {
-        return Err(Error::forbidden("This user is not a provider of the visit's room"));
+        return Err(Error::forbidden(
+            "This user is not a provider of the visit's room",
+        ));
     }
     Ok(v.room_code)
 }

@@ -38,7 +38,10 @@ pub fn video_words(fr: bool) -> VideoWords {
             "Your camera and microphone are not available: the chat still works.",
             "Votre caméra et votre micro ne sont pas disponibles : le clavardage fonctionne toujours.",
         ),
-        waiting: w("Waiting for the others to join the call…", "En attente des autres participants…"),
+        waiting: w(
+            "Waiting for the others to join the call…",
+            "En attente des autres participants…",
+        ),
         left: w("You left the call.", "Vous avez quitté l'appel."),
         presence: w("In the room", "Dans la salle"),
     }
