@@ -30,5 +30,6 @@ mod sessions;
 mod tenancy;
 mod v2;
 mod verify;
+mod video;
 mod views;
 mod webhooks;

@@ -1,0 +1,425 @@
+//! A visit's video over HTTP (both stores): the video key of a participant
+//! (`GET /v2/visits/{visitId}/participants/{participantId}/video-key`) —
+//! its own session's or the visit's provider's only, another participant's
+//! a `403`, another franchise's or another patient's a `404`, before the
+//! start and after the end a `409` — and the WebRTC signalling relayed
+//! over the visit's live connection on a real socket: `ready` names the
+//! connection, a `signal` reaches the connection it names (or every other
+//! one), never another visit's; bad, oversized or misaddressed signals are
+//! `error` frames; the signalling token of the join data opens the socket
+//! for its visit only.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use http::Method;
+use serde_json::{Value, json};
+use shared::app::Ports;
+use shared::delivery::connections::LocalConnections;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::clinic::{call, provider_header, provider_move, sso, walkin};
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+async fn as_provider(
+    t: &TestApp,
+    who: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> crate::helpers::Reply {
+    let h = provider_header(who);
+    call(
+        t,
+        method,
+        path,
+        Some(&t.world.api_key),
+        None,
+        &[("x-integration-user", &h)],
+        body,
+    )
+    .await
+}
+
+async fn add(t: &TestApp, visit: &str, body: Value) -> String {
+    let r = as_provider(
+        t,
+        "dr-martin",
+        Method::POST,
+        &format!("/v2/visits/{visit}/participants"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["participantId"].as_str().unwrap().to_owned()
+}
+
+/// A guest participant invited and redeemed: (participantId, its session).
+async fn guest(t: &TestApp, visit: &str) -> (String, String) {
+    let gid = add(
+        t,
+        visit,
+        json!({"participantType": "GUEST", "firstName": "Sam", "lastName": "Lee"}),
+    )
+    .await;
+    let r = as_provider(
+        t,
+        "dr-martin",
+        Method::POST,
+        &format!("/v2/visits/{visit}/participants/{gid}/tokens"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let link = r.json()["token"].as_str().unwrap().to_owned();
+    let id = shared::domain::VisitId::parse(visit).unwrap();
+    let (session, _) = shared::services::clinic::participants::redeem(&t.app, &link, &id)
+        .await
+        .expect("redeemed");
+    (gid, session.token)
+}
+
+fn key_path(visit: &str, pid: &str) -> String {
+    format!("/v2/visits/{visit}/participants/{pid}/video-key")
+}
+
+#[tokio::test]
+async fn a_video_key_is_its_participants_or_the_providers_only() {
+    let t = spawn_app().await;
+    let (_, ana) = sso(&t, "P-VID-1").await;
+    let (_, bob) = sso(&t, "P-VID-2").await;
+    let v = walkin(&t, &ana).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+    let pid = add(
+        &t,
+        &id,
+        json!({"participantType": "PATIENT", "firstName": "Ana", "lastName": "Lopez"}),
+    )
+    .await;
+    let (gid, sam) = guest(&t, &id).await;
+    let doc = add(&t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
+
+    // Before the start: no video yet.
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &gid), None).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(
+        provider_move(&t, &id, "start", "dr-martin").await.status,
+        200
+    );
+
+    // The provider: anyone's, with the seat each has of its own.
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &gid), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let k = r.json();
+    assert_eq!(k["provider"], "webrtc");
+    assert_eq!(k["roomId"], id.as_str());
+    assert_eq!(k["participantId"], gid.as_str());
+    assert_eq!(k["iceServers"], json!([]), "none configured: none given");
+    let token = k["signalling"]["token"]
+        .as_str()
+        .expect("the guest's session makes a seat");
+    assert!(token.starts_with("sig1."));
+    assert!(
+        !token.contains("Sam") && !r.text().contains("Sam"),
+        "no name in the key"
+    );
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &pid), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["signalling"],
+        Value::Null,
+        "the patient's seat is its own session's"
+    );
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
+    assert!(r.json()["signalling"]["token"].is_string());
+
+    // The patient: its own, not the guest's.
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &pid),
+        None,
+        Some(&ana),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.json()["signalling"]["token"].is_string());
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &gid),
+        None,
+        Some(&ana),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // The guest: its own, not the patient's nor the practitioner's.
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &gid),
+        None,
+        Some(&sam),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for other in [&pid, &doc] {
+        let r = call(
+            &t,
+            Method::GET,
+            &key_path(&id, other),
+            None,
+            Some(&sam),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 403, "{}", r.text());
+    }
+    // Another patient of the franchise, another franchise: not found.
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &pid),
+        None,
+        Some(&bob),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &pid),
+        Some(&t.world.other_account_api_key),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    // The key alone names no provider; a user who is not one of the room's.
+    let r = call(
+        &t,
+        Method::GET,
+        &key_path(&id, &pid),
+        Some(&t.world.api_key),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = as_provider(
+        &t,
+        "not-a-provider",
+        Method::GET,
+        &key_path(&id, &pid),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // An unknown participant; no credentials.
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, "nobody"), None).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let r = call(&t, Method::GET, &key_path(&id, &pid), None, None, &[], None).await;
+    assert_eq!(r.status, 401);
+
+    // After the end: no more.
+    let r = as_provider(
+        &t,
+        "dr-martin",
+        Method::POST,
+        &format!("/v2/visits/{id}/end"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+}
+
+/// The app, served on a port of 127.0.0.1 with its live connections.
+async fn served() -> (TestApp, SocketAddr) {
+    let conns = Arc::new(LocalConnections::default());
+    let live = conns.clone();
+    let t = spawn_app_with(
+        move |_| Ports {
+            visit_live: Some(live),
+            ..Ports::default()
+        },
+        |_| {},
+    )
+    .await;
+    let router = t
+        .router
+        .clone()
+        .layer(shared::http::stream::connections_layer(conns));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (t, addr)
+}
+
+async fn open(addr: SocketAddr, visit: &str, token: &str) -> Result<Socket, WsError> {
+    let mut req = format!("ws://{addr}/v2/visits/{visit}/live")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("embedcare.live.v1, bearer.{token}")
+            .parse()
+            .unwrap(),
+    );
+    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
+}
+
+/// The next text frame, within a second.
+async fn next(s: &mut Socket) -> Value {
+    loop {
+        let msg = tokio::time::timeout(SECOND, s.next())
+            .await
+            .expect("a frame within a second")
+            .expect("the socket open")
+            .expect("a frame");
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(&t).expect("JSON");
+        }
+    }
+}
+
+/// Whether a text frame comes within a while.
+async fn quiet(s: &mut Socket) -> bool {
+    tokio::time::timeout(Duration::from_millis(300), s.next())
+        .await
+        .is_err()
+}
+
+async fn say(s: &mut Socket, frame: Value) {
+    s.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+fn refused_with(r: Result<Socket, WsError>) -> u16 {
+    match r {
+        Err(WsError::Http(res)) => res.status().as_u16(),
+        Err(e) => panic!("not an HTTP refusal: {e}"),
+        Ok(_) => panic!("connected"),
+    }
+}
+
+#[tokio::test]
+async fn signals_are_relayed_within_the_visit_only() {
+    let (t, addr) = served().await;
+    let (_, ana) = sso(&t, "P-SIG-1").await;
+    let v = walkin(&t, &ana).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+    let doc = add(&t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
+    assert_eq!(
+        provider_move(&t, &id, "start", "dr-martin").await.status,
+        200
+    );
+    // The provider's socket opens with the signalling token of its key.
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
+    let sig = r.json()["signalling"]["token"].as_str().unwrap().to_owned();
+
+    let mut a = open(addr, &id, &ana).await.expect("the patient connects");
+    let ready = next(&mut a).await;
+    assert_eq!(ready["type"], "ready");
+    let a_id = ready["connectionId"]
+        .as_str()
+        .expect("ready names the connection")
+        .to_owned();
+    let mut b = open(addr, &id, &sig)
+        .await
+        .expect("the signalling token opens the socket");
+    let ready = next(&mut b).await;
+    let b_id = ready["connectionId"].as_str().unwrap().to_owned();
+    assert_ne!(a_id, b_id);
+
+    // Another visit's patient, on its own socket, hears nothing of this one.
+    let (_, cy) = sso(&t, "P-SIG-2").await;
+    let w = walkin(&t, &cy).await;
+    let other = w["visitId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        provider_move(&t, &other, "start", "dr-nguyen").await.status,
+        200
+    );
+    let mut c = open(addr, &other, &cy)
+        .await
+        .expect("another visit's socket");
+    let c_id = next(&mut c).await["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // To one connection.
+    let offer = json!({"kind": "description", "description": {"type": "offer", "sdp": "v=0\r\n"}});
+    say(&mut a, json!({"type": "signal", "to": b_id, "data": offer})).await;
+    let got = next(&mut b).await;
+    assert_eq!(
+        got,
+        json!({"v": 1, "type": "signal", "from": a_id, "data": offer})
+    );
+    assert!(quiet(&mut a).await, "not back to the sender");
+    // To every other connection of the visit.
+    say(&mut b, json!({"type": "signal", "data": {"kind": "hello"}})).await;
+    let got = next(&mut a).await;
+    assert_eq!(
+        (got["type"].clone(), got["from"].clone()),
+        (json!("signal"), json!(b_id))
+    );
+    assert_eq!(got["data"], json!({"kind": "hello"}));
+    assert!(
+        quiet(&mut c).await,
+        "another visit's connection hears nothing"
+    );
+    assert!(quiet(&mut b).await);
+    // To another visit's connection: not found, and nothing reaches it.
+    say(
+        &mut a,
+        json!({"type": "signal", "to": c_id, "data": {"kind": "hello"}}),
+    )
+    .await;
+    let e = next(&mut a).await;
+    assert_eq!(
+        (e["type"].clone(), e["code"].clone()),
+        (json!("error"), json!(404)),
+        "{e}"
+    );
+    assert!(quiet(&mut c).await);
+    // Bad frames: data not an object, too large.
+    say(&mut a, json!({"type": "signal", "data": "hi"})).await;
+    assert_eq!(next(&mut a).await["code"], 400);
+    say(
+        &mut a,
+        json!({"type": "signal", "data": {"sdp": "x".repeat(17 * 1024)}}),
+    )
+    .await;
+    assert_eq!(next(&mut a).await["code"], 413);
+    assert!(quiet(&mut b).await, "nothing relayed of them");
+
+    // The signalling token holds for its visit only; a forged one for none.
+    assert_eq!(refused_with(open(addr, &other, &sig).await), 401);
+    let forged = format!("{}x", sig);
+    assert_eq!(refused_with(open(addr, &id, &forged).await), 401);
+}
