@@ -610,6 +610,10 @@ class Both(unittest.TestCase):
                         expected_env.add("EMBEDCARE_VISIT_LIVE_ENDPOINT")
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
+                    if crate == "visits":
+                        expected_env.add("EMBEDCARE_VIDEO")
+                    if crate in ("patient-app", "embed-pages"):
+                        expected_env.add("EMBEDCARE_VISIT_LIVE_URL")
                     self.assertEqual(set(s["env"]), expected_env)
                     self.assertEqual(m.env_value(lid, "EMBEDCARE_STORE"), "dynamodb")
                     table_ref = refs(m.env_value(lid, "EMBEDCARE_TABLE"))
@@ -795,8 +799,11 @@ class Both(unittest.TestCase):
             "providers": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             # The franchise's own concerns: Query of T#{tenant}#CONCERNS.
             "intakes": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table")},
+            # Chime SDK meetings of its account and region (the video keys).
             "visits": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
-            | {("dynamodb:Query", "table-index")},
+            | {("dynamodb:Query", "table-index")}
+            | {(a, "literal:arn::chime:::meeting/*")
+               for a in ("chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting")},
             "patient-app": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
             | {("dynamodb:Query", "table-index")},
             # Its messages' records; SES on the sender's identity; the

@@ -159,6 +159,12 @@ pub async fn successes(w: &World, s: &Schemas) -> BTreeSet<(String, String)> {
         None,
     )
     .await;
+    let key = (
+        "get",
+        "/v2/visits/{visitId}/participants/{participantId}/video-key",
+    );
+    let k = call(key, &format!("{uri}/{me}/video-key"), &as_provider, None).await;
+    assert_eq!(k["provider"], "webrtc");
     let end = ("post", "/v2/visits/{visitId}/end");
     let left = call(end, &format!("/v2/visits/{id}/end"), &patient, None).await;
     assert_eq!(left["status"], "LEFT");

@@ -107,7 +107,11 @@ async fn successful_responses_match_the_document() -> TestResult {
         .iter()
         .filter(|(m, p)| *m == "get" && is_v1(p))
     {
-        let uri = format!("{path}{}", valid_query(path));
+        let uri = if *path == "/embeddable/visits/room" {
+            format!("{path}?locale=fr&visitId={}", room_visit(&w).await)
+        } else {
+            format!("{path}{}", valid_query(path))
+        };
         // The provider's views need a provider of the demo room.
         let provider = path.starts_with("/embeddable/visits/");
         let user = if provider {
@@ -391,4 +395,41 @@ async fn v2_successes(w: &World, s: &Schemas) -> BTreeSet<(String, String)> {
     )
     .await;
     seen
+}
+
+/// A walk-in of the demo room (the provider's room view opens a visit).
+async fn room_visit(w: &World) -> String {
+    let key = w.demo.api_key.as_str();
+    let sso = serde_json::json!({"patient": {"keys": [{"subSystem": "portal", "key": "room-1"}],
+        "firstName": "Ana", "lastName": "Lopez"}});
+    let r = send(
+        &w.router,
+        "post",
+        "/v2/patients/sso",
+        &[("api-key", key)],
+        Some(sso),
+    )
+    .await;
+    let patient = r.json()["patientId"].as_str().unwrap().to_owned();
+    let intake = serde_json::json!({"patientId": patient, "reasonForVisit": "Sore throat",
+        "type": "WALKIN", "roomCode": "clinic"});
+    let r = send(
+        &w.router,
+        "post",
+        "/v2/intakes",
+        &[("api-key", key)],
+        Some(intake),
+    )
+    .await;
+    let body = serde_json::json!({"intakeId": r.json()["intakeId"]});
+    let r = send(
+        &w.router,
+        "post",
+        "/v2/visits/walkin",
+        &[("api-key", key)],
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    r.json()["visitId"].as_str().unwrap().to_owned()
 }

@@ -651,6 +651,22 @@ export class EmbedcareStack extends Stack {
       EMBEDCARE_WEBSOCKET_ENDPOINT: `https://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
     };
 
+    // The visits' live connections' WebSocket API (its routes and function
+    // below): the room pages reach it at EMBEDCARE_VISIT_LIVE_URL.
+    const liveApi = new CfnApi(this, 'VisitLiveApi', {
+      name: `${Aws.STACK_NAME}-visit-live`,
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: '$request.body.action',
+      description: "embedcare's visit rooms' live connections (chat and visit moves, for browsers).",
+    });
+    const liveUrl = `wss://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
+    // The visits' video on Chime SDK meetings: meetings of this account and region.
+    const video = new iam.PolicyStatement({
+      sid: 'Video',
+      actions: ['chime:CreateMeeting', 'chime:CreateAttendee', 'chime:DeleteMeeting'],
+      resources: [`arn:${Aws.PARTITION}:chime:${Aws.REGION}:${Aws.ACCOUNT_ID}:meeting/*`],
+    });
+
     // Per-route throttling (below): the public page routes apart from the
     // vendor API routes.
     const routeSettings: Record<string, { ThrottlingBurstLimit: number; ThrottlingRateLimit: number }> = {};
@@ -660,11 +676,16 @@ export class EmbedcareStack extends Stack {
         description: spec.description,
         memorySize: 256,
         timeout: Duration.seconds(10),
-        env: spec.delivers ? deliveryEnv : undefined,
+        env: {
+          ...(spec.delivers ? deliveryEnv : {}),
+          ...(spec.video ? { EMBEDCARE_VIDEO: 'chime' } : {}),
+          ...(spec.liveUrl ? { EMBEDCARE_VISIT_LIVE_URL: liveUrl } : {}),
+        },
         statements: [
           tableStatement(spec.leadingKeys, spec.tableActions),
           ...(spec.queriesIndexes ? [indexStatement] : []),
           ...(spec.delivers ? [sendWork, manageConnections] : []),
+          ...(spec.video ? [video] : []),
         ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
@@ -1148,12 +1169,6 @@ export class EmbedcareStack extends Stack {
     // as the subprotocol bearer.{token}; refused: the handshake fails with
     // 401, 403 or 404), $default takes chat/ping/sync frames, $disconnect
     // forgets the connection; one function routed on the route key.
-    const liveApi = new CfnApi(this, 'VisitLiveApi', {
-      name: `${Aws.STACK_NAME}-visit-live`,
-      protocolType: 'WEBSOCKET',
-      routeSelectionExpression: '$request.body.action',
-      description: "embedcare's visit rooms' live connections (chat and visit moves, for browsers).",
-    });
     const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
     const live = rustFunction('VisitLive', LIVE_CRATE, {
       description: "The visits' live connections' WebSocket API routes ($connect, $default, $disconnect)",

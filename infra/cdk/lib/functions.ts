@@ -67,6 +67,12 @@ export interface ApiFunctionSpec {
    * `routes` also gets an OPTIONS route, answered by the function (the
    * franchises' origins are data, not API Gateway settings). */
   readonly cors?: boolean;
+  /** Whether its video keys are Chime SDK meetings' (EMBEDCARE_VIDEO=chime,
+   * chime:CreateMeeting, CreateAttendee, DeleteMeeting). */
+  readonly video?: boolean;
+  /** Whether it renders a room page, whose socket is the visit-live API's
+   * (EMBEDCARE_VISIT_LIVE_URL, its origin in the CSP's connect-src). */
+  readonly liveUrl?: boolean;
   /** Public page routes (the embedded app, the patient app): the public
    * route throttles instead of the API's. */
   readonly public?: boolean;
@@ -98,6 +104,7 @@ const EMBEDDABLE_VIEWS = [
   'statistics',
   'visits/waiting-room',
   'visits/schedule',
+  'visits/room',
 ];
 
 export const API_FUNCTIONS: ApiFunctionSpec[] = [
@@ -137,6 +144,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     // franchise's consultations and follow-ups: Query on the GSIs.
     leadingKeys: [KEY_PREFIXES.tenant, KEY_PREFIXES.user],
     queriesIndexes: true,
+    liveUrl: true,
   },
   {
     crate: 'v2-consultations',
@@ -294,6 +302,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/visits/{visitId}/participants/{participantId}/tokens',
       'DELETE /v2/visits/{visitId}/participants/{participantId}/invitation',
       'POST /v2/visits/{visitId}/participants/{participantId}/dismiss',
+      'GET /v2/visits/{visitId}/participants/{participantId}/video-key',
       'POST /v2/visits/{visitId}/end',
       'POST /v2/visits/{visitId}/fulfil',
       'PUT /v2/visits/{visitId}/intake',
@@ -305,6 +314,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     queriesIndexes: true,
     tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
     cors: true,
+    video: true,
   },
   {
     crate: 'patient-app',
@@ -325,6 +335,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     queriesIndexes: true,
     tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
     public: true,
+    liveUrl: true,
   },
 ];
 

@@ -9,7 +9,8 @@
 //! encounter: its participants and their invitations (`participants.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
 //! and the visit's intake (`concerns.rs`); its video (`video.rs`: the
-//! meeting, the join data, the signalling token) and the video
+//! join data, the signalling token; `meeting.rs`: the meeting follows the
+//! visit's moves) and the video
 //! signalling over the live connection (`signal.rs`).
 
 pub mod chat;
@@ -19,6 +20,7 @@ pub mod encounter;
 pub mod fanout;
 pub mod intakes;
 pub mod live;
+pub mod meeting;
 pub mod participants;
 pub mod reads;
 pub mod reminders;

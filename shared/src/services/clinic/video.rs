@@ -1,9 +1,7 @@
 //! A visit's video, over the port `crate::video::VideoRooms`:
 //!
 //! - the meeting opens when the visit starts and closes when it ends
-//!   ([`visit_moved`], called by the one save of a visit's moves, after
-//!   it is written; best effort: a failure is logged, and a join ensures
-//!   the meeting again);
+//!   (`meeting.rs`, called by the one save of a visit's moves);
 //! - `GET /v2/visits/{visitId}/participants/{participantId}/video-key`
 //!   ([`video_key`]): the adapter's join data for that participant, asked
 //!   by that participant's own session or by a provider of the visit's
@@ -61,21 +59,6 @@ fn seat_of(actor: &Actor) -> Option<Seat> {
 
 fn seat_json(seat: &Seat) -> Option<Value> {
     serde_json::to_value(seat).ok()
-}
-
-/// The visit moved from `previous`: its meeting opens on the start and
-/// closes at the end. Never fails (what failed goes to the log).
-pub async fn visit_moved(app: &App, v: &Visit, previous: VisitStatus) {
-    let r = if v.status == VisitStatus::InProgress && previous != VisitStatus::InProgress {
-        app.video().open(room(v)).await
-    } else if v.status.is_final() && previous == VisitStatus::InProgress {
-        app.video().close(room(v)).await
-    } else {
-        return;
-    };
-    if let Err(e) = r {
-        tracing::warn!(visit = %v.visit_id, error = %e, "the visit's meeting did not follow its move");
-    }
 }
 
 /// The seat of a participant's own session, when the caller is that

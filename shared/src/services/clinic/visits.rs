@@ -551,6 +551,6 @@ pub(crate) async fn save_move_with(
         "The visit changed meanwhile; reload it and try again",
     )?;
     super::fanout::visit_moved(app, &v, previous).await;
-    super::video::visit_moved(app, &v, previous).await;
+    super::meeting::visit_moved(app, &v, previous).await;
     Ok((v, event))
 }
