@@ -423,3 +423,176 @@ async fn signals_are_relayed_within_the_visit_only() {
     let forged = format!("{}x", sig);
     assert_eq!(refused_with(open(addr, &id, &forged).await), 401);
 }
+
+/// The patient's room page, as the portal's SSO login opens it.
+async fn room_page(t: &TestApp, sso: &str, id: &str) -> crate::helpers::Reply {
+    let next = format!("/visits/start/{id}");
+    t.post_form("/auth", &[("sso_token", sso), ("next", &next)])
+        .await
+}
+
+/// The JSON of a page's `<script type="application/json" id="{id}">`.
+fn script_json(html: &str, id: &str) -> Value {
+    let open = format!("id=\"{id}\">");
+    let start = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("#{id} in the page"))
+        + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+#[tokio::test]
+async fn the_room_pages_carry_the_video_and_reach_the_configured_socket() {
+    let t = spawn_app_with(
+        |_| Ports::default(),
+        |c| {
+            c.visit_live_url = Some("wss://live.example.org/live".into());
+            c.ice_servers = json!([{"urls": "stun:stun.example.org:3478"}]);
+        },
+    )
+    .await;
+    let (_, ana) = sso(&t, "P-ROOM-1").await;
+    let v = walkin(&t, &ana).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+
+    // Waiting: the room page has no video yet.
+    let r = room_page(&t, &ana, &id).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.text().contains("id=\"video-context\""));
+    assert_eq!(
+        provider_move(&t, &id, "start", "dr-martin").await.status,
+        200
+    );
+
+    // Started: the video, the chat beside it, the presence list; the socket's
+    // origin in connect-src and its URL in the page's context.
+    let r = room_page(&t, &ana, &id).await;
+    let html = r.text();
+    assert!(html.contains("src=\"/clinic/static/video.js\""));
+    for part in [
+        "id=\"video-local\"",
+        "id=\"video-mute\"",
+        "id=\"video-camera\"",
+        "id=\"video-leave\"",
+        "id=\"presence\"",
+        "id=\"chat-form\"",
+    ] {
+        assert!(html.contains(part), "{part}");
+    }
+    let csp = r.header("content-security-policy").to_owned();
+    assert!(
+        csp.contains("connect-src 'self' wss://live.example.org;"),
+        "{csp}"
+    );
+    let ctx = script_json(&html, "clinic-context");
+    assert_eq!(
+        ctx["liveUrl"],
+        format!("wss://live.example.org/live?visitId={id}")
+    );
+    let video = script_json(&html, "video-context");
+    assert_eq!(video["join"]["provider"], "webrtc");
+    assert_eq!(video["join"]["roomId"], id.as_str());
+    assert_eq!(
+        video["join"]["iceServers"][0]["urls"],
+        "stun:stun.example.org:3478"
+    );
+    assert!(
+        video["join"]["signalling"]["token"]
+            .as_str()
+            .unwrap()
+            .starts_with("sig1.")
+    );
+    assert_eq!(
+        video["ownSocket"], false,
+        "the patient's page shares clinic.js's socket"
+    );
+    let js = t.get("/clinic/static/video.js", &[]).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").starts_with("text/javascript"));
+    assert!(js.text().contains("RTCPeerConnection"));
+
+    // The provider's room: a provider of the visit's room only.
+    let launch = |who: &str, q: String| {
+        let h = provider_header(who);
+        let t = &t;
+        async move {
+            t.get(
+                &format!("/embeddable/visits/room{q}"),
+                &[("x-integration-user", &h), ("accept", "application/json")],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        launch("dr-martin", "?locale=en".into()).await.status,
+        400,
+        "visitId is required"
+    );
+    assert_eq!(
+        launch("not-a-provider", format!("?visitId={id}"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        launch("dr-martin", "?visitId=nope".into()).await.status,
+        404
+    );
+    let h = provider_header("dr-martin");
+    let r = call(
+        &t,
+        Method::GET,
+        &format!("/embeddable/visits/room?visitId={id}"),
+        Some(&t.world.other_account_api_key),
+        None,
+        &[("x-integration-user", &h), ("accept", "application/json")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404, "another franchise's visit: {}", r.text());
+    let r = launch("dr-martin", format!("?visitId={id}&locale=en")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["iframeUrl"].as_str().unwrap().to_owned();
+    assert!(
+        url.contains("/visits/room?session=") && url.ends_with(&format!("&visitId={id}")),
+        "{url}"
+    );
+    let path = url.strip_prefix(crate::helpers::BASE_URL).unwrap();
+    let (path, rest) = path.split_once("?session=").unwrap();
+    let (token, _) = rest.split_once('&').unwrap();
+    let r = t
+        .post_form(
+            &format!("{path}?visitId={id}"),
+            &[("launch", token), ("nonce", &crate::helpers::page_nonce())],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("data-status=\"IN_PROGRESS\""));
+    assert!(html.contains("id=\"chat-log\"") && html.contains("id=\"video-remotes\""));
+    let video = script_json(&html, "video-context");
+    assert_eq!(video["ownSocket"], true);
+    assert_eq!(
+        video["liveUrl"],
+        format!("wss://live.example.org/live?visitId={id}")
+    );
+    let csp = r.header("content-security-policy").to_owned();
+    assert!(
+        csp.contains("connect-src 'self' wss://live.example.org;"),
+        "{csp}"
+    );
+    // Its signalling token is the provider's seat in this visit.
+    let token = video["join"]["signalling"]["token"].as_str().unwrap();
+    let actor = shared::services::clinic::video::socket_actor(&t.app, token, &id)
+        .await
+        .expect("a signalling token")
+        .expect("it holds");
+    assert_eq!(actor.provider_user().map(|u| u.as_str()), Some("dr-martin"));
+    assert!(
+        shared::services::clinic::video::socket_actor(&t.app, token, "another-visit")
+            .await
+            .expect("a signalling token")
+            .is_err()
+    );
+}

@@ -3,14 +3,14 @@
 //! ended page, what every form posts and the seat a request takes.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::domain::{Franchise, Locale};
 use crate::error::{Error, Result};
-use crate::http::pages::shell::{Framers, html};
+use crate::http::pages::shell::{Framers, html, with_connect};
 use crate::http::pages::templates::script_json;
 use crate::services::clinic::{Actor, tokens};
 
@@ -345,25 +345,4 @@ pub(super) async fn seat_of(app: &App, posted: &Posted) -> Result<Seat> {
         nav: posted.nav(),
         new_session: None,
     })
-}
-
-/// The page's CSP with the live socket's origin in `connect-src` too
-/// (in AWS the socket is the visit-live WebSocket API's, not this origin).
-fn with_connect(mut res: Response, origin: Option<&str>) -> Response {
-    let Some(origin) = origin else { return res };
-    let h = res.headers_mut();
-    let csp = h
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.replacen(
-                "connect-src 'self'",
-                &format!("connect-src 'self' {origin}"),
-                1,
-            )
-        });
-    if let Some(v) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
-    }
-    res
 }

@@ -15,7 +15,7 @@ use crate::clock::iso_ms;
 use crate::domain::clinic::VisitStatus;
 use crate::domain::{Locale, VisitId};
 use crate::error::Result;
-use crate::http::pages::shell::Framers;
+use crate::http::pages::shell::{Framers, socket_origin};
 use crate::http::pages::templates::script_json;
 use crate::services::clinic::tokens::{self, Issued};
 use crate::services::clinic::{Actor, chat, reads, rooms, video, visits};
@@ -43,16 +43,6 @@ pub(super) async fn enter(
     room_page(app, &seat, visit, path)
         .await
         .unwrap_or_else(|_| ended(locale))
-}
-
-/// The origin (`wss://host[:port]`) of the live socket's URL.
-pub fn socket_origin(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    let host = u.host_str()?;
-    Some(match u.port() {
-        Some(p) => format!("{}://{host}:{p}", u.scheme()),
-        None => format!("{}://{host}", u.scheme()),
-    })
 }
 
 /// What `video.js` needs: the join data of the page's seat (WebRTC) and

@@ -70,6 +70,38 @@ pub fn content_security_policy(framers: Framers<'_>) -> String {
     )
 }
 
+/// `res` with `origin` (a WebSocket origin, `wss://host`) in its CSP's
+/// `connect-src` too: a room page whose live socket is another host's (the
+/// visit-live WebSocket API in AWS).
+pub fn with_connect(mut res: Response, origin: Option<&str>) -> Response {
+    let Some(origin) = origin else { return res };
+    let h = res.headers_mut();
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.replacen(
+                "connect-src 'self'",
+                &format!("connect-src 'self' {origin}"),
+                1,
+            )
+        });
+    if let Some(v) = csp.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// The origin (`wss://host[:port]`) of a WebSocket URL.
+pub fn socket_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?;
+    Some(match u.port() {
+        Some(p) => format!("{}://{host}:{p}", u.scheme()),
+        None => format!("{}://{host}", u.scheme()),
+    })
+}
+
 /// A page: its status, its HTML, and the headers every page carries.
 pub fn html(status: StatusCode, framers: Framers<'_>, body: String) -> Response {
     let mut res = (status, body).into_response();

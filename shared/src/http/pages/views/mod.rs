@@ -23,7 +23,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::access::{Access, Target};
-use super::shell::{Framers, expired_message, html, origins};
+use super::shell::{Framers, expired_message, html, origins, socket_origin, with_connect};
 use super::templates::{
     Body, Chrome, Fact, Message, NavLink, PatientModel, ReasonOption, ViewPage, script_json,
 };
@@ -470,7 +470,13 @@ pub async fn view_page(
     let body = page
         .render()
         .map_err(|e| Error::internal(format!("page did not render: {e}")))?;
-    Ok(html(built.status, Framers::Franchise(franchise), body))
+    let res = html(built.status, Framers::Franchise(franchise), body);
+    // The provider's room reaches the visit's live socket (another host in AWS).
+    let live = match (view, &app.config.visit_live_url) {
+        (View::VisitsRoom, Some(url)) => socket_origin(url),
+        _ => None,
+    };
+    Ok(with_connect(res, live.as_deref()))
 }
 
 async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
