@@ -686,6 +686,7 @@ class Both(unittest.TestCase):
                     "POST /v2/visits/{visitId}/participants/{participantId}/tokens",
                     "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
+                    "GET /v2/visits/{visitId}/participants/{participantId}/video-key",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
                     "PUT /v2/visits/{visitId}/intake"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])

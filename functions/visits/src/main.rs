@@ -1,7 +1,10 @@
 //! Lambda `visits`: the visits: walk-in, scheduled and eConsult
 //! creation, lists and reads, the moves (`/v2/visits/{visitId}/accept`,
 //! `start`, `complete`, `no-show`, `cancel`) and the chat
-//! (`/v2/visits/{visitId}/messages`); CORS for the franchises' origins.
+//! (`/v2/visits/{visitId}/messages`), the live encounter's participants,
+//! end, fulfilment and video keys (built with feature `chime`: with
+//! `EMBEDCARE_VIDEO=chime` its video rooms are Chime SDK meetings); CORS
+//! for the franchises' origins.
 //! Wiring only; everything worth testing is in `shared`.
 
 #[tokio::main]

@@ -47,6 +47,13 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
       'kind, so every schedule of that one group (<group>/*) is the narrowest resource.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:chime:<AWS::Region>:<AWS::AccountId>:meeting/*]',
+    reason:
+      'chime:CreateMeeting, chime:CreateAttendee and chime:DeleteMeeting of the visits function (the video keys): ' +
+      'a meeting is created at run time for each visit that starts and its id is Chime\'s, so the meetings of this ' +
+      'account and region (meeting/*) are the narrowest resource.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-SQS3',
     reason:
       'OutboxRelayDlq is itself a dead-letter queue (the relay mapping\'s on-failure destination; cdk-nag only ' +
