@@ -61,40 +61,37 @@ fn seat_json(seat: &Seat) -> Option<Value> {
     serde_json::to_value(seat).ok()
 }
 
-/// The seat of a participant's own session, when the caller is that
-/// participant; for a provider asking, the participant's seat when it has
-/// one of its own (a guest's redeemed session, a practitioner's user).
+/// The seat the key's signalling token gives: the caller's own, when the
+/// caller is that participant (a guest's session, the patient's for the
+/// `PATIENT` participant, the provider for a practitioner participant of
+/// theirs); `None` for a provider asking for someone else's (a token is
+/// never a way to act as another person). Another participant's key asked
+/// by a patient or a guest is a `403`.
 fn participant_seat(actor: &Actor, p: &Participant) -> Result<Option<Seat>> {
+    let forbidden = || Error::forbidden("Only this participant or the provider gets its video key");
     match actor {
         Actor::Guest { participant_id, .. } => {
             if participant_id.as_ref() == Some(&p.participant_id) {
                 Ok(seat_of(actor))
             } else {
-                Err(Error::forbidden(
-                    "Only this participant or the provider gets its video key",
-                ))
+                Err(forbidden())
             }
         }
         Actor::Patient { .. } => {
             if p.participant_type == ParticipantType::Patient {
                 Ok(seat_of(actor))
             } else {
-                Err(Error::forbidden(
-                    "Only this participant or the provider gets its video key",
-                ))
+                Err(forbidden())
             }
         }
-        _ => Ok(match (p.participant_type, &p.session_id, &p.user_id) {
-            (ParticipantType::Practitioner, _, Some(user)) => Some(Seat::Provider {
-                user_id: user.clone(),
-            }),
-            (ParticipantType::Guest | ParticipantType::RelatedPerson, Some(session), _) => {
-                Some(Seat::Guest {
-                    token_id: session.clone(),
-                })
-            }
-            _ => None,
-        }),
+        _ => Ok(
+            match (p.participant_type, &p.user_id, actor.provider_user()) {
+                (ParticipantType::Practitioner, Some(user), Some(me)) if user == me => {
+                    seat_of(actor)
+                }
+                _ => None,
+            },
+        ),
     }
 }
 
