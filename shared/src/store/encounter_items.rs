@@ -4,9 +4,7 @@
 
 use super::items::item_of;
 use super::{Index, Item, Query, SortCond, Write, keys};
-use crate::domain::clinic::{
-    CatalogueConcern, Participant, RoomCode, VisitStatus, VisitType,
-};
+use crate::domain::clinic::{CatalogueConcern, Participant, RoomCode, VisitStatus, VisitType};
 use crate::domain::{TenantKey, VisitId};
 use crate::error::Result;
 

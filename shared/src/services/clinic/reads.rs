@@ -134,7 +134,11 @@ async fn filled_page(
                 let last = i + 1 == count;
                 return Ok((
                     visits,
-                    if last { page.next } else { Some(after_item(item, query)) },
+                    if last {
+                        page.next
+                    } else {
+                        Some(after_item(item, query))
+                    },
                 ));
             }
         }

@@ -18,8 +18,8 @@ use jiff::civil::Date;
 
 use crate::app::App;
 use crate::domain::TenantKey;
-use crate::domain::clinic::{Concern, RoomCode, Visit, VisitStatus, VisitType};
 use crate::domain::clinic::TimeZoneName;
+use crate::domain::clinic::{Concern, RoomCode, Visit, VisitStatus, VisitType};
 use crate::error::{Error, Result};
 use crate::store::Write;
 use crate::store::clinic_items::entities;
@@ -262,8 +262,17 @@ mod tests {
         assert_eq!(bound("2026-12-01", &utc, false), Some(day));
         assert_eq!(bound("2026-12-01", &utc, true), Some(day + DAY_MS - 1));
         assert_eq!(bound("2026-12-01", &mtl, false), Some(day + 5 * 3_600_000));
-        assert_eq!(bound("2026-12-01T10:00:00+01:00", &mtl, false), Some(day + 9 * 3_600_000));
-        for bad in ["2026-13-01", "2026-12-1", "yesterday", "", "2026-12-01T10:00:00"] {
+        assert_eq!(
+            bound("2026-12-01T10:00:00+01:00", &mtl, false),
+            Some(day + 9 * 3_600_000)
+        );
+        for bad in [
+            "2026-13-01",
+            "2026-12-1",
+            "yesterday",
+            "",
+            "2026-12-01T10:00:00",
+        ] {
             assert_eq!(bound(bad, &utc, false), None, "{bad}");
         }
         assert!(range(day, day - 1).is_err());
