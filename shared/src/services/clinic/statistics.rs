@@ -227,7 +227,7 @@ fn summarize(rows: &[VisitStatRow]) -> VisitStatistics {
         .map(|(c, n)| (c.to_owned(), n))
         .collect();
     // Stable: equal counts stay in code order.
-    top.sort_by(|a, b| b.1.cmp(&a.1));
+    top.sort_by_key(|t| std::cmp::Reverse(t.1));
     top.truncate(TOP_CONCERNS);
     VisitStatistics {
         total: rows.len(),
