@@ -688,7 +688,7 @@ class Both(unittest.TestCase):
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
                     "GET /v2/visits/{visitId}/participants/{participantId}/video-key",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
-                    "PUT /v2/visits/{visitId}/intake"))
+                    "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])
                 self.assertEqual(r["patient-app"], {
                     "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}", "ANY /members/invitation/{visitId}",
@@ -757,8 +757,11 @@ class Both(unittest.TestCase):
             "consultation-create": {(a, "table") for a in API_ITEM_ACTIONS},
             "consultation-view": {(a, "table") for a in API_ITEM_ACTIONS},
             "embeddable-url": {(a, "table") for a in API_ITEM_ACTIONS},
-            # Item actions on the table, Query on the indexes only.
-            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            # Item actions on the table (DeleteItem: a provider's move removes
+            # the visit's due task), Query on the table (a visit's chat, the
+            # visits' statistics rows, the franchise's concerns) and the indexes.
+            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
+            | {("dynamodb:Query", "table-index")},
             "v2-consultations": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-followups": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},

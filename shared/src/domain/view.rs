@@ -28,6 +28,8 @@ pub enum View {
     /// A visit's room with video, for a provider of its room
     /// (`?visitId=`).
     VisitsRoom,
+    /// The statistics of the franchise's visits (charts).
+    VisitsStatistics,
 }
 
 /// Who the redeemed session acts for.
@@ -55,7 +57,7 @@ pub enum Needs {
 }
 
 impl View {
-    pub const ALL: [View; 16] = [
+    pub const ALL: [View; 17] = [
         View::ConsultationStart,
         View::ConsultationDashboard,
         View::ConsultationDetails,
@@ -72,6 +74,7 @@ impl View {
         View::VisitsWaitingRoom,
         View::VisitsSchedule,
         View::VisitsRoom,
+        View::VisitsStatistics,
     ];
 
     /// The `{area}/{view}` path segments.
@@ -93,6 +96,7 @@ impl View {
             View::VisitsWaitingRoom => ("visits", "waiting-room"),
             View::VisitsSchedule => ("visits", "schedule"),
             View::VisitsRoom => ("visits", "room"),
+            View::VisitsStatistics => ("visits", "statistics"),
         }
     }
 
@@ -139,6 +143,7 @@ impl View {
             | View::VisitsWaitingRoom
             | View::VisitsSchedule
             | View::VisitsRoom => Needs::Nothing,
+            View::VisitsStatistics => Needs::Nothing,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
-//! intake, a participant's video key (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! intake, a participant's video key (`encounter.rs`), the concerns catalogue (`concerns.rs`), the
+//! visits' statistics (`statistics.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -25,6 +26,7 @@ pub mod pages;
 mod room;
 mod rooms;
 mod sso;
+mod statistics;
 mod visits;
 pub mod wire;
 
@@ -78,6 +80,7 @@ pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
 pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
 pub const CONCERNS: &str = "/v2/concerns";
+pub const STATISTICS_VISITS: &str = "/v2/statistics/visits";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -123,6 +126,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", VISIT_INTAKE),
     ("get", CONCERNS),
     ("post", CONCERNS),
+    ("get", STATISTICS_VISITS),
 ];
 
 /// The patient app's pages (Lambda `patient-app`).
@@ -159,9 +163,10 @@ pub fn intakes_routes(app: AppState) -> Router<AppState> {
     with_cors(visits::intakes_routes().merge(concerns::routes()), app)
 }
 
-/// `/v2/visits…` (Lambda `visits`).
+/// `/v2/visits…`, `/v2/statistics/visits` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::visits_routes().merge(encounter::routes()), app)
+    let routes = visits::visits_routes().merge(encounter::routes());
+    with_cors(routes.merge(statistics::routes()), app)
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {
