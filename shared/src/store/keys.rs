@@ -19,7 +19,7 @@ use crate::domain::clinic::RoomCode;
 use crate::domain::subscription::QueueName;
 use crate::domain::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
-    ParticipantId, PatientId, TenantKey, UserId, VisitId,
+    ParticipantId, PatientId, SnapshotId, TenantKey, UserId, VisitId,
 };
 
 pub fn account_key(account: &AccountId) -> Key {
@@ -362,6 +362,22 @@ pub fn participant_key(tenant: &TenantKey, visit: &VisitId, id: &ParticipantId) 
         visit_partition(tenant, visit),
         format!("{PARTICIPANT_PREFIX}{id}"),
     )
+}
+
+/// The sort key prefix of a visit's snapshots (in its partition).
+pub const SNAPSHOT_PREFIX: &str = "SNAP#";
+
+/// A snapshot's record, in its visit's partition.
+pub fn snapshot_key(tenant: &TenantKey, visit: &VisitId, id: &SnapshotId) -> Key {
+    Key::new(
+        visit_partition(tenant, visit),
+        format!("{SNAPSHOT_PREFIX}{id}"),
+    )
+}
+
+/// A snapshot's bytes in the blob store (S3's object key): ids only.
+pub fn snapshot_blob_key(tenant: &TenantKey, visit: &VisitId, id: &SnapshotId) -> String {
+    format!("t/{tenant}/visits/{visit}/{id}")
 }
 
 /// The partition of a franchise's own concerns (beside the bundled

@@ -1,7 +1,8 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
-//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! intake (`encounter.rs`), the snapshots (`snapshots.rs`), the concerns
+//! catalogue (`concerns.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -22,6 +23,7 @@ mod json;
 pub mod live;
 pub mod pages;
 mod rooms;
+mod snapshots;
 mod sso;
 mod visits;
 pub mod wire;
@@ -72,6 +74,8 @@ pub const VISIT_PARTICIPANT_DISMISS: &str =
 pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
 pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
+pub const VISIT_SNAPSHOTS: &str = "/v2/visits/{visitId}/snapshots";
+pub const VISIT_SNAPSHOT: &str = "/v2/visits/{visitId}/snapshots/{snapshotId}";
 pub const CONCERNS: &str = "/v2/concerns";
 
 /// Every route of the patient side's API, as (method, path). (The moves
@@ -115,6 +119,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", VISIT_END),
     ("post", VISIT_FULFIL),
     ("put", VISIT_INTAKE),
+    ("get", VISIT_SNAPSHOTS),
+    ("post", VISIT_SNAPSHOTS),
+    ("get", VISIT_SNAPSHOT),
+    ("delete", VISIT_SNAPSHOT),
     ("get", CONCERNS),
     ("post", CONCERNS),
 ];
@@ -155,7 +163,12 @@ pub fn intakes_routes(app: AppState) -> Router<AppState> {
 
 /// `/v2/visits…` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::visits_routes().merge(encounter::routes()), app)
+    with_cors(
+        visits::visits_routes()
+            .merge(encounter::routes())
+            .merge(snapshots::routes()),
+        app,
+    )
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {

@@ -8,7 +8,8 @@
 //! (`reminders.rs`: at booking, 24 h and 1 h before); the live
 //! encounter: its participants and their invitations (`participants.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
-//! and the visit's intake (`concerns.rs`).
+//! and the visit's intake (`concerns.rs`), the images a provider takes
+//! during a visit (`snapshots.rs`).
 
 pub mod chat;
 pub mod concerns;
@@ -22,6 +23,7 @@ pub mod reads;
 pub mod reminders;
 pub mod rooms;
 pub mod slots;
+pub mod snapshots;
 pub mod tokens;
 pub mod visits;
 
