@@ -332,7 +332,7 @@ async fn too_large_of_another_type_or_empty_is_refused_and_nothing_is_kept() {
     assert_error(
         &r,
         415,
-        "The body is not a image/png image (its first bytes say so)",
+        "The body is not image/png: its first bytes are not those of one",
         &path,
     );
     let r = post(t, &v, dr, "image/jpeg", png(100)).await;

@@ -512,6 +512,13 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
         &["services", "http", "events", "lambda", "app", "runtime"],
         &["axum", "lambda_http"],
     ),
+    (
+        "blobs/",
+        &[
+            "services", "http", "events", "lambda", "app", "runtime", "store",
+        ],
+        &["axum", "lambda_http"],
+    ),
     ("error.rs", &["*"], &[]),
 ];
 

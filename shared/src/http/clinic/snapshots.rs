@@ -5,9 +5,9 @@
 //! it for 5 minutes. On the local server (feature `local`), also the
 //! route of those URLs, `GET /blobs/{key}?expires=…&signature=…`.
 //!
-//! The order of the checks of a `POST`: the declared type (`415`), a
-//! declared length over the limit (`413`), the caller (`401`), the visit
-//! and the provider (`404`, `403`), then the body is read (`413` past the
+//! The order of the checks of a `POST`: the caller (`401`), the declared
+//! type (`415`), a declared length over the limit (`413`), the visit and
+//! the provider (`404`, `403`), then the body is read (`413` past the
 //! limit; `400` empty; `415` when its bytes are not the declared type):
 //! nobody but a provider of the room makes us read 5 MiB.
 
@@ -87,6 +87,7 @@ async fn take(
     req: Request,
 ) -> Result<Response> {
     let headers = req.headers().clone();
+    let actor = actor_of(&app, &headers).await?;
     let declared = extract::header_str(&headers, "content-type")
         .and_then(ImageType::of_media_type)
         .ok_or_else(|| {
@@ -97,7 +98,7 @@ async fn take(
     if declared_len.is_some_and(|n| n > MAX_SNAPSHOT_BYTES as u64) {
         return Err(too_large());
     }
-    let t = taker(&app, &headers, &id).await?;
+    let t = snapshots::provider_of(&app, &actor, &visit_id(&id)?).await?;
     let bytes = read_body(req.into_body(), MAX_SNAPSHOT_BYTES).await?;
     let s = snapshots::take(&app, &t, declared, bytes).await?;
     Ok(json_response(StatusCode::CREATED, &snapshot(&s)))

@@ -76,7 +76,7 @@ pub fn checked_type(declared: ImageType, bytes: &[u8]) -> Result<ImageType> {
             declared.as_str()
         ))),
         None => Err(Error::UnsupportedMediaType(format!(
-            "The body is not a {} image (its first bytes say so)",
+            "The body is not {}: its first bytes are not those of one",
             declared.as_str()
         ))),
     }
