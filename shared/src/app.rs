@@ -34,7 +34,7 @@ pub struct Ports {
     /// tells no one (a function not wired to the visit-live API).
     pub visit_live: Option<Arc<dyn Connections>>,
     /// Where a visit's snapshots are kept (S3, or files under the data
-    /// directory); a process without one refuses them (`503`).
+    /// directory); a process without one refuses them (a `500`, its cause logged).
     pub blobs: Arc<dyn Blobs>,
 }
 

@@ -552,3 +552,62 @@ async fn a_local_url_expires_and_cannot_be_altered() {
     let r = get(path.clone()).await;
     assert_error(&r, 403, "This link is not valid, or it has expired", route);
 }
+
+/// A blob store that is down.
+struct Down;
+
+#[async_trait::async_trait]
+impl Blobs for Down {
+    async fn put(&self, _: &str, _: Vec<u8>, _: &str) -> shared::Result<()> {
+        Err(shared::Error::Unavailable(
+            "S3 PutObject: unreachable".into(),
+        ))
+    }
+    async fn presign_get(
+        &self,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> shared::Result<shared::blobs::Presigned> {
+        Err(shared::Error::Unavailable("down".into()))
+    }
+    async fn delete(&self, _: &str) -> shared::Result<()> {
+        Err(shared::Error::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_blob_store_that_fails_leaves_no_record() {
+    let t = spawn_app_with(
+        |_| Ports {
+            blobs: Arc::new(Down),
+            ..Ports::default()
+        },
+        |_| {},
+    )
+    .await;
+    let (v, _) = visit(&t, "P-906").await;
+    t.store.reset();
+    let r = post(&t, &v, Who::Provider("dr-martin"), "image/png", png(100)).await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        !r.text().contains("PutObject"),
+        "no internal detail: {}",
+        r.text()
+    );
+    assert!(
+        t.store
+            .written()
+            .iter()
+            .all(|w| !w.key().sk.starts_with("SNAP#")),
+        "the record comes after its blob"
+    );
+    let r = send(
+        &t,
+        Method::GET,
+        &format!("/v2/visits/{v}/snapshots"),
+        Who::Provider("dr-martin"),
+    )
+    .await;
+    assert_eq!(r.json()["items"], Value::Array(vec![]));
+}

@@ -63,7 +63,9 @@ impl Blobs for S3Blobs {
         checked(key)?;
         let start = UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
         // The SDK signs at the app's clock (the system's in AWS), so the
-        // URL's expiry is the one reported.
+        // URL's expiry is the one reported. (Signed with the function's
+        // temporary credentials, a URL stops working sooner if they expire
+        // first.)
         let config = PresigningConfig::builder()
             .start_time(start)
             .expires_in(Duration::from_millis(u64::try_from(ttl_ms).unwrap_or(0)))
