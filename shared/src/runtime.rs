@@ -103,6 +103,11 @@ pub async fn lambda_app() -> Result<AppState, String> {
 /// WebSocket API's `https://{api}.execute-api.{region}.amazonaws.com/{stage}`)
 /// tells the visits' live connections of the chat messages and moves it
 /// writes.
+// Without either feature, nothing here changes `ports`.
+#[cfg_attr(
+    not(any(feature = "aws-events", feature = "aws-blobs")),
+    allow(unused_mut)
+)]
 pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
     #[cfg(feature = "aws-events")]
     if ports.visit_live.is_none()
