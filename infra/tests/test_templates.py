@@ -686,7 +686,7 @@ class Both(unittest.TestCase):
                     "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
-                    "PUT /v2/visits/{visitId}/intake",
+                    "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits",
                     "GET /v2/visits/{visitId}/snapshots", "POST /v2/visits/{visitId}/snapshots",
                     "GET /v2/visits/{visitId}/snapshots/{snapshotId}",
                     "DELETE /v2/visits/{visitId}/snapshots/{snapshotId}"))
@@ -758,8 +758,11 @@ class Both(unittest.TestCase):
             "consultation-create": {(a, "table") for a in API_ITEM_ACTIONS},
             "consultation-view": {(a, "table") for a in API_ITEM_ACTIONS},
             "embeddable-url": {(a, "table") for a in API_ITEM_ACTIONS},
-            # Item actions on the table, Query on the indexes only.
-            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            # Item actions on the table (DeleteItem: a provider's move removes
+            # the visit's due task), Query on the table (a visit's chat, the
+            # visits' statistics rows, the franchise's concerns) and the indexes.
+            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
+            | {("dynamodb:Query", "table-index")},
             "v2-consultations": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-followups": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},

@@ -13,4 +13,5 @@ mod errors;
 mod events;
 mod responses;
 mod snapshots;
+mod statistics;
 mod support;

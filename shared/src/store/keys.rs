@@ -19,8 +19,11 @@ use crate::domain::clinic::RoomCode;
 use crate::domain::subscription::QueueName;
 use crate::domain::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
-    ParticipantId, PatientId, SnapshotId, TenantKey, UserId, VisitId,
+    ParticipantId, PatientId, TenantKey, UserId, VisitId,
 };
+
+mod snapshots;
+pub use snapshots::{SNAPSHOT_PREFIX, snapshot_blob_key, snapshot_key};
 
 pub fn account_key(account: &AccountId) -> Key {
     Key::new(format!("ACCOUNT#{account}"), "ACCOUNT")
@@ -364,22 +367,6 @@ pub fn participant_key(tenant: &TenantKey, visit: &VisitId, id: &ParticipantId) 
     )
 }
 
-/// The sort key prefix of a visit's snapshots (in its partition).
-pub const SNAPSHOT_PREFIX: &str = "SNAP#";
-
-/// A snapshot's record, in its visit's partition.
-pub fn snapshot_key(tenant: &TenantKey, visit: &VisitId, id: &SnapshotId) -> Key {
-    Key::new(
-        visit_partition(tenant, visit),
-        format!("{SNAPSHOT_PREFIX}{id}"),
-    )
-}
-
-/// A snapshot's bytes in the blob store (S3's object key): ids only.
-pub fn snapshot_blob_key(tenant: &TenantKey, visit: &VisitId, id: &SnapshotId) -> String {
-    format!("t/{tenant}/visits/{visit}/{id}")
-}
-
 /// The partition of a franchise's own concerns (beside the bundled
 /// catalogue): a few dozen items, read whole.
 pub fn concerns_partition(tenant: &TenantKey) -> String {
@@ -469,6 +456,25 @@ pub fn due_sort(at_ms: i64, tenant: &TenantKey, visit: &VisitId, kind: &str) -> 
 pub fn due_sort_upto(at_ms: i64) -> String {
     // `$` sorts right after the `#` that follows the instant.
     format!("{at_ms:013}$")
+}
+
+/// A visit's statistics row: in its month's partition (UTC,
+/// `T#{tenant}#VSTAT#{yyyy-mm}`), by its time as in gsi1.
+pub fn visit_stat_key(tenant: &TenantKey, at: i64, id: &VisitId) -> Key {
+    Key::new(visit_stats_month(tenant, at), visit_time_sort(at, id))
+}
+
+/// The month partition of the statistics rows of the instant `at`.
+pub fn visit_stats_month(tenant: &TenantKey, at: i64) -> String {
+    format!("T#{tenant}#VSTAT#{}", &crate::clock::iso_ms(at.max(0))[..7])
+}
+
+/// The sort bounds of the rows from `from` to `to`, inclusive.
+pub fn visit_stats_range(from: i64, to: i64) -> (String, String) {
+    (
+        format!("{:013}", from.max(0)),
+        format!("{:013}~", to.max(0)),
+    )
 }
 
 // ---- the lists of consultations and follow-ups ----------------------------

@@ -2,7 +2,7 @@
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
 //! intake (`encounter.rs`), the snapshots (`snapshots.rs`), the concerns
-//! catalogue (`concerns.rs`); the
+//! catalogue (`concerns.rs`), the visits' statistics (`statistics.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -25,6 +25,7 @@ pub mod pages;
 mod rooms;
 mod snapshots;
 mod sso;
+mod statistics;
 mod visits;
 pub mod wire;
 
@@ -77,6 +78,7 @@ pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
 pub const VISIT_SNAPSHOTS: &str = "/v2/visits/{visitId}/snapshots";
 pub const VISIT_SNAPSHOT: &str = "/v2/visits/{visitId}/snapshots/{snapshotId}";
 pub const CONCERNS: &str = "/v2/concerns";
+pub const STATISTICS_VISITS: &str = "/v2/statistics/visits";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -125,6 +127,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", VISIT_SNAPSHOT),
     ("get", CONCERNS),
     ("post", CONCERNS),
+    ("get", STATISTICS_VISITS),
 ];
 
 /// The patient app's pages (Lambda `patient-app`).
@@ -161,14 +164,12 @@ pub fn intakes_routes(app: AppState) -> Router<AppState> {
     with_cors(visits::intakes_routes().merge(concerns::routes()), app)
 }
 
-/// `/v2/visits…` (Lambda `visits`).
+/// `/v2/visits…`, `/v2/statistics/visits` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(
-        visits::visits_routes()
-            .merge(encounter::routes())
-            .merge(snapshots::routes()),
-        app,
-    )
+    let routes = visits::visits_routes()
+        .merge(encounter::routes())
+        .merge(snapshots::routes());
+    with_cors(routes.merge(statistics::routes()), app)
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {

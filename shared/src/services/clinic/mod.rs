@@ -9,7 +9,8 @@
 //! encounter: its participants and their invitations (`participants.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
 //! and the visit's intake (`concerns.rs`), the images a provider takes
-//! during a visit (`snapshots.rs`).
+//! during a visit (`snapshots.rs`); the visits' statistics
+//! (`statistics.rs`: a row per visit, in its month's partition).
 
 pub mod chat;
 pub mod concerns;
@@ -24,6 +25,7 @@ pub mod reminders;
 pub mod rooms;
 pub mod slots;
 pub mod snapshots;
+pub mod statistics;
 pub mod tokens;
 pub mod visits;
 
