@@ -317,6 +317,7 @@ class Model:
             "AWS::Logs::LogGroup": "own-log-group",
             "AWS::Scheduler::ScheduleGroup": "schedule-group",
             "AWS::IAM::Role": "role",
+            "AWS::S3::Bucket": "snapshot-bucket",
         }.get(rtype, rtype)
 
     def ref_kind(self, lid, attr):
@@ -611,7 +612,7 @@ class Both(unittest.TestCase):
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
                     if crate == "visits":
-                        expected_env.add("EMBEDCARE_VIDEO")
+                        expected_env |= {"EMBEDCARE_VIDEO", "EMBEDCARE_SNAPSHOT_BUCKET"}
                     if crate in ("patient-app", "embed-pages"):
                         expected_env.add("EMBEDCARE_VISIT_LIVE_URL")
                     self.assertEqual(set(s["env"]), expected_env)
@@ -688,7 +689,10 @@ class Both(unittest.TestCase):
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
                     "GET /v2/visits/{visitId}/participants/{participantId}/video-key",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
-                    "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits"))
+                    "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits",
+                    "GET /v2/visits/{visitId}/snapshots", "POST /v2/visits/{visitId}/snapshots",
+                    "GET /v2/visits/{visitId}/snapshots/{snapshotId}",
+                    "DELETE /v2/visits/{visitId}/snapshots/{snapshotId}"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])
                 self.assertEqual(r["patient-app"], {
                     "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}", "ANY /members/invitation/{visitId}",
@@ -807,7 +811,9 @@ class Both(unittest.TestCase):
             "visits": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
             | {("dynamodb:Query", "table-index")}
             | {(a, "literal:arn::chime:::meeting/*")
-               for a in ("chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting")},
+               for a in ("chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting")}
+            # ... and the snapshots' objects (t/* of the bucket; asserted in test_snapshot_bucket).
+            | {(a, "snapshot-bucket") for a in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")},
             "patient-app": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
             | {("dynamodb:Query", "table-index")},
             # Its messages' records; SES on the sender's identity; the
@@ -1575,6 +1581,59 @@ class Both(unittest.TestCase):
                 self.assertIn(("AWS/ApiGateway", "5xx", "AWS::ApiGatewayV2::Api"), alarms)
         strip = lambda s: {(ns, mt, w.replace("AWS::Serverless::Function", "")) for ns, mt, w in s}
         self.assertEqual(strip(self.sam.alarms()), strip(self.cdk.alarms()))
+
+    def test_snapshot_bucket(self):
+        """The snapshots' bucket: private, encrypted, versioned, a lifecycle
+        rule, TLS only; the visits function reaches its t/* objects only and
+        is told its name."""
+        found = {}
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                buckets = m.of_type("AWS::S3::Bucket")
+                self.assertEqual(len(buckets), 1, f"{name}: one bucket")
+                ((lid, b),) = buckets.items()
+                self.assertEqual(b.get("DeletionPolicy"), "Retain")
+                p = b["Properties"]
+                (enc,) = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                self.assertEqual(enc["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms")
+                self.assertTrue(enc["BucketKeyEnabled"])
+                self.assertEqual(p["PublicAccessBlockConfiguration"],
+                                 {k: True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                                    "RestrictPublicBuckets")})
+                self.assertEqual(p["OwnershipControls"], {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+                self.assertEqual(p["VersioningConfiguration"], {"Status": "Enabled"})
+                (rule,) = p["LifecycleConfiguration"]["Rules"]
+                self.assertEqual(rule["Status"], "Enabled")
+                self.assertEqual(rule["NoncurrentVersionExpiration"], {"NoncurrentDays": 30})
+                self.assertEqual(rule["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
+                self.assertNotIn("ExpirationInDays", rule, "current snapshots live as long as their record")
+                policies = [r for r in m.of_type("AWS::S3::BucketPolicy").values()
+                            if refs(r["Properties"]["Bucket"])[0][0] == lid]
+                self.assertEqual(len(policies), 1)
+                (st,) = policies[0]["Properties"]["PolicyDocument"]["Statement"]
+                self.assertEqual((st["Effect"], st["Action"]), ("Deny", "s3:*"))
+                self.assertEqual(st["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+                self.assertEqual(len(st["Resource"]), 2, "the bucket and its objects")
+                fn = m.functions()["visits"]
+                self.assertEqual(refs(m.env_value(fn, "EMBEDCARE_SNAPSHOT_BUCKET")), [(lid, None)])
+                role = refs(m.res[fn]["Properties"]["Role"])[0][0]
+                docs = [d["PolicyDocument"] for d in m.res[role]["Properties"].get("Policies", [])]
+                docs += [d["Properties"]["PolicyDocument"] for d in m.of_type("AWS::IAM::Policy").values()
+                         if role in [r for r, _ in refs(d["Properties"].get("Roles", []))]]
+                s3 = []
+                for doc in docs:
+                    for st in doc["Statement"]:
+                        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                        if any(a.startswith("s3:") for a in actions):
+                            s3.append((actions, st["Resource"]))
+                self.assertEqual(len(s3), 1)
+                self.assertEqual(text_of(s3[0][1]), "/t/*", "the tenants' objects only")
+                self.assertEqual(refs(s3[0][1])[0][0], lid)
+                for crate, other in m.functions().items():
+                    if crate != "visits":
+                        self.assertFalse([a for a, _ in m.permissions(other) if a.startswith("s3:")], crate)
+                found[name] = (rule["NoncurrentVersionExpiration"], sorted(s3[0][0]))
+        self.assertEqual(found["SAM"], found["CDK"])
 
     def test_outputs(self):
         for name, m in self.models.items():

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::blobs::{Blobs, NoBlobs};
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -34,6 +35,9 @@ pub struct Ports {
     /// chat message or a visit's move is fanned out. `None`: this process
     /// tells no one (a function not wired to the visit-live API).
     pub visit_live: Option<Arc<dyn Connections>>,
+    /// Where a visit's snapshots are kept (S3, or files under the data
+    /// directory); a process without one refuses them (a `500`, its cause logged).
+    pub blobs: Arc<dyn Blobs>,
 }
 
 impl Default for Ports {
@@ -43,6 +47,7 @@ impl Default for Ports {
             work: Arc::new(NoQueue),
             connections: Arc::new(NoConnections),
             visit_live: None,
+            blobs: Arc::new(NoBlobs),
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct App {
     pub connections: Arc<dyn Connections>,
     /// The visits' live connections, if this process reaches them.
     pub visit_live: Option<Arc<dyn Connections>>,
+    /// The blob store of the visits' snapshots.
+    pub blobs: Arc<dyn Blobs>,
     /// Hashes patient key values into store keys (a key derived from the
     /// secret).
     pub patient_keys: KeyedDigest,
@@ -109,6 +116,7 @@ impl App {
             work: ports.work,
             connections: ports.connections,
             visit_live: ports.visit_live,
+            blobs: ports.blobs,
             rate_limits,
             notifier: std::sync::OnceLock::new(),
             webrtc: WebRtcRooms::new(config.ice_servers.clone(), &config.secret),

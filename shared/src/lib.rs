@@ -4,6 +4,7 @@
 //! `docs/architecture.md` maps where each thing lives and what it may use.
 
 pub mod app;
+pub mod blobs;
 pub mod cache;
 pub mod clock;
 pub mod config;

@@ -6,7 +6,8 @@
 //! | `EMBEDCARE_STORE` | `embedded` or `dynamodb` |
 //! | `EMBEDCARE_TABLE` | the DynamoDB table (default `embedcare`) |
 //! | `AWS_REGION` | required for `dynamodb` (never guessed: guessing probes instance metadata) |
-//! | `AWS_ENDPOINT_URL` | optional, e.g. an emulator (read by the SDK itself) |
+//! | `AWS_ENDPOINT_URL` | optional, e.g. an emulator (read by the SDK itself; S3 is then addressed by path) |
+//! | `EMBEDCARE_SNAPSHOT_BUCKET` | the bucket of the visits' snapshots (functions built with `aws-blobs`) |
 //!
 //! plus the settings of `Config::from_env` (`EMBEDCARE_SECRET` among them).
 
@@ -102,6 +103,11 @@ pub async fn lambda_app() -> Result<AppState, String> {
 /// WebSocket API's `https://{api}.execute-api.{region}.amazonaws.com/{stage}`)
 /// tells the visits' live connections of the chat messages and moves it
 /// writes.
+// Without either feature, nothing here changes `ports`.
+#[cfg_attr(
+    not(any(feature = "aws-events", feature = "aws-blobs")),
+    allow(unused_mut)
+)]
 pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
     #[cfg(feature = "aws-events")]
     if ports.visit_live.is_none()
@@ -110,6 +116,12 @@ pub async fn lambda_app_with(mut ports: Ports) -> Result<AppState, String> {
     {
         let c = crate::delivery::apigw::ApiGatewayConnections::new(&aws_config().await?, &endpoint);
         ports.visit_live = Some(Arc::new(c));
+    }
+    #[cfg(feature = "aws-blobs")]
+    if let Ok(bucket) = std::env::var(SNAPSHOT_BUCKET)
+        && !bucket.trim().is_empty()
+    {
+        ports.blobs = Arc::new(s3_blobs(&aws_config().await?, bucket.trim()));
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let kind = StoreKind::from_env(StoreKind::Dynamodb)?;
@@ -144,6 +156,23 @@ pub async fn chime_rooms() -> Result<crate::video::chime::ChimeRooms, String> {
         .ok_or("AWS_REGION must be set for Chime")?;
     let client = aws_sdk_chimesdkmeetings::Client::new(&config);
     Ok(crate::video::chime::ChimeRooms::new(client, region))
+}
+
+/// The bucket of the visits' snapshots (S3).
+pub const SNAPSHOT_BUCKET: &str = "EMBEDCARE_SNAPSHOT_BUCKET";
+
+/// The snapshots' blob store on S3 `bucket`. With an endpoint of its own
+/// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`: an emulator), the bucket is
+/// addressed by path, not by host name.
+#[cfg(feature = "aws-blobs")]
+pub fn s3_blobs(config: &aws_config::SdkConfig, bucket: &str) -> crate::blobs::s3::S3Blobs {
+    let emulated = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
+    let conf = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(emulated)
+        .build();
+    crate::blobs::s3::S3Blobs::new(aws_sdk_s3::Client::from_conf(conf), bucket)
 }
 
 /// Where the visits' live connections are posted to (API Gateway).
@@ -185,6 +214,7 @@ pub async fn delivery_ports() -> Result<(Ports, Arc<crate::delivery::sqs::SqsQue
         work: work.clone(),
         connections: Arc::new(connections),
         visit_live: None,
+        ..Ports::default()
     };
     Ok((ports, work))
 }

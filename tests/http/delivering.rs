@@ -53,6 +53,7 @@ pub async fn spawn_delivering() -> Delivering {
                 work: q,
                 connections: connections.clone(),
                 visit_live: None,
+                ..Ports::default()
             }
         },
         |c| c.webhook_allow_loopback = true,

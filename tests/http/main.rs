@@ -27,6 +27,7 @@ mod providers;
 mod sdk_calls;
 mod seed_002;
 mod sessions;
+mod snapshots;
 mod statistics;
 mod statistics_view;
 mod tenancy;

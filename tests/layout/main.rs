@@ -519,6 +519,13 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
         ],
         &["axum", "lambda_http"],
     ),
+    (
+        "blobs/",
+        &[
+            "services", "http", "events", "lambda", "app", "runtime", "store",
+        ],
+        &["axum", "lambda_http"],
+    ),
     ("error.rs", &["*"], &[]),
 ];
 

@@ -12,5 +12,6 @@ mod encounter;
 mod errors;
 mod events;
 mod responses;
+mod snapshots;
 mod statistics;
 mod support;

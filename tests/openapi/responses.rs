@@ -181,6 +181,7 @@ async fn successful_responses_match_the_document() -> TestResult {
     seen.extend(v2_successes(&w, &s).await);
     seen.extend(crate::clinic::successes(&w, &s).await);
     seen.extend(crate::encounter::successes(&w, &s).await);
+    seen.extend(crate::snapshots::successes(&w, &s).await);
     seen.extend(crate::events::successes(&w, &s).await);
     seen.extend(crate::statistics::successes(&w, &s).await);
     assert_eq!(seen, vendor_routes(), "every route was exercised");

@@ -241,7 +241,7 @@ pub fn is_v1(path: &str) -> bool {
 
 /// The patient side's routes that create something (`201`, no
 /// `Idempotency-Key`: their uniqueness is by conditions).
-pub const CLINIC_CREATED: [&str; 9] = [
+pub const CLINIC_CREATED: [&str; 10] = [
     "/v2/rooms",
     "/v2/intakes",
     "/v2/visits",
@@ -251,7 +251,16 @@ pub const CLINIC_CREATED: [&str; 9] = [
     "/v2/visits/{visitId}/participants",
     "/v2/visits/{visitId}/participants/{participantId}/tokens",
     "/v2/concerns",
+    IMAGE_BODY,
 ];
+
+/// The route whose body is an image (`image/png`, `image/jpeg`), not JSON.
+pub const IMAGE_BODY: &str = "/v2/visits/{visitId}/snapshots";
+
+/// True when the route takes an image as its body.
+pub fn takes_image(method: &str, path: &str) -> bool {
+    method == "post" && path == IMAGE_BODY
+}
 
 /// The patient's logout: a `POST` with no body, `204`.
 pub const LOGOUT: &str = "/v2/patients/logout";
@@ -270,7 +279,8 @@ pub fn takes_body(method: &str, path: &str) -> bool {
     (method == "post"
         && !BODILESS.iter().any(|b| path.ends_with(b))
         && !is_visit_move(path)
-        && path != LOGOUT)
+        && path != LOGOUT
+        && path != IMAGE_BODY)
         || method == "patch"
         || method == "put"
 }
@@ -308,6 +318,8 @@ pub fn fill(path: &str, value: &str) -> String {
 pub struct World {
     pub router: Router,
     pub demo: DemoWorld,
+    /// Where the snapshots' files are (removed with the world).
+    pub _blobs: tempfile::TempDir,
 }
 
 pub async fn world() -> Result<World, Box<dyn std::error::Error>> {
@@ -321,9 +333,15 @@ pub async fn world_with(config: shared::Config) -> Result<World, Box<dyn std::er
     // Local mode (webhooks to loopback), and a work queue for redeliveries.
     let mut config = config;
     config.webhook_allow_loopback = true;
+    let blobs = tempfile::tempdir()?;
     let ports = shared::app::Ports {
         work: Arc::new(shared::delivery::local::LocalQueue::in_memory(
             clock.clone(),
+        )),
+        blobs: Arc::new(shared::blobs::LocalBlobs::new(
+            blobs.path(),
+            BASE_URL,
+            &config.secret,
         )),
         ..shared::app::Ports::default()
     };
@@ -332,6 +350,7 @@ pub async fn world_with(config: shared::Config) -> Result<World, Box<dyn std::er
     Ok(World {
         router: app_router(app),
         demo,
+        _blobs: blobs,
     })
 }
 

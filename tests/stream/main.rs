@@ -59,6 +59,7 @@ async fn server(dir: &Path, clock: &ManualClock, key: Option<String>) -> Server 
         work: queue.clone(),
         connections: connections.clone(),
         visit_live: None,
+        ..Ports::default()
     };
     let app = App::with_ports(
         Arc::new(store),

@@ -231,6 +231,12 @@ async fn serve(
             connections: connections.clone(),
             // The room pages' sockets live in the same registry.
             visit_live: Some(connections.clone()),
+            // Snapshots: files under the data directory, served by /blobs/….
+            blobs: Arc::new(shared::blobs::LocalBlobs::new(
+                data_dir.join("blobs"),
+                &config.app_base_url,
+                &config.secret,
+            )),
         };
         (config, ports)
     })

@@ -41,6 +41,7 @@ import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -666,6 +667,37 @@ export class EmbedcareStack extends Stack {
       actions: ['chime:CreateMeeting', 'chime:CreateAttendee', 'chime:DeleteMeeting'],
       resources: [`arn:${Aws.PARTITION}:chime:${Aws.REGION}:${Aws.ACCOUNT_ID}:meeting/*`],
     });
+    // The visits' snapshots (images a provider takes during a visit): a
+    // private bucket, SSE-KMS with the AWS-managed key and a bucket key,
+    // versioned, no public access, objects owned by the bucket owner (no
+    // ACLs), TLS only (enforceSSL: the bucket policy's deny). A deleted
+    // snapshot's object becomes a noncurrent version, expired after 30 days;
+    // current objects live as long as their record. Kept when the stack is
+    // deleted (clinical data). As ../template.yaml's SnapshotBucket.
+    const snapshotBucket = new s3.Bucket(this, 'SnapshotBucket', {
+      encryption: s3.BucketEncryption.KMS_MANAGED,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'OldVersions',
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          expiredObjectDeleteMarker: true,
+        },
+      ],
+    });
+    // Its objects under t/{tenant}/... only (store/keys.rs); presigned GETs
+    // are signed with the function's role, so they may do s3:GetObject, no more.
+    const snapshotObjects = new iam.PolicyStatement({
+      sid: 'Snapshots',
+      actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+      resources: [snapshotBucket.arnForObjects('t/*')],
+    });
 
     // Per-route throttling (below): the public page routes apart from the
     // vendor API routes.
@@ -680,12 +712,14 @@ export class EmbedcareStack extends Stack {
           ...(spec.delivers ? deliveryEnv : {}),
           ...(spec.video ? { EMBEDCARE_VIDEO: 'chime' } : {}),
           ...(spec.liveUrl ? { EMBEDCARE_VISIT_LIVE_URL: liveUrl } : {}),
+          ...(spec.snapshots ? { EMBEDCARE_SNAPSHOT_BUCKET: snapshotBucket.bucketName } : {}),
         },
         statements: [
           tableStatement(spec.leadingKeys, spec.tableActions),
           ...(spec.queriesIndexes ? [indexStatement] : []),
           ...(spec.delivers ? [sendWork, manageConnections] : []),
           ...(spec.video ? [video] : []),
+          ...(spec.snapshots ? [snapshotObjects] : []),
         ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
@@ -1265,6 +1299,10 @@ export class EmbedcareStack extends Stack {
     new CfnOutput(this, 'VisitLiveUrl', {
       description: "The visit rooms' live connections (wss://…?visitId=<id>).",
       value: `wss://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`,
+    });
+    new CfnOutput(this, 'SnapshotBucketName', {
+      description: "The bucket of the visits' snapshots (EMBEDCARE_SNAPSHOT_BUCKET of the visits function).",
+      value: snapshotBucket.bucketName,
     });
     new CfnOutput(this, 'EventsDlqUrl', { description: 'Bus events the dispatcher could not fan out (alarmed).', value: eventsDlq.queueUrl });
     new CfnOutput(this, 'WorkDlqUrl', { description: 'Webhook attempts and stream chores SQS gave up on (alarmed).', value: workDlq.queueUrl });

@@ -76,6 +76,10 @@ export interface ApiFunctionSpec {
   /** Public page routes (the embedded app, the patient app): the public
    * route throttles instead of the API's. */
   readonly public?: boolean;
+  /** Whether it keeps the visits' snapshots: s3:PutObject, GetObject and
+   * DeleteObject on the snapshot bucket's t/* objects, and
+   * EMBEDCARE_SNAPSHOT_BUCKET. */
+  readonly snapshots?: boolean;
 }
 
 /** The OPTIONS routes of a CORS function: one per path of its routes. */
@@ -310,6 +314,13 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/visits/{visitId}/end',
       'POST /v2/visits/{visitId}/fulfil',
       'PUT /v2/visits/{visitId}/intake',
+      // Snapshots: the image as the body (binary: it reaches the function
+      // base64-encoded, which lambda_http decodes), list, read with a
+      // presigned URL, delete.
+      'GET /v2/visits/{visitId}/snapshots',
+      'POST /v2/visits/{visitId}/snapshots',
+      'GET /v2/visits/{visitId}/snapshots/{snapshotId}',
+      'DELETE /v2/visits/{visitId}/snapshots/{snapshotId}',
       // The visits' statistics: a Query of the franchise's month partitions
       // (T#{tenant}#VSTAT#{month}, rows this function's own transactions
       // write), no new permission.
@@ -323,6 +334,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
     cors: true,
     video: true,
+    snapshots: true,
   },
   {
     crate: 'patient-app',

@@ -63,6 +63,8 @@ ids! {
     MessageId, "message id";
     /// A person in a visit's room.
     ParticipantId, "participant id";
+    /// An image a provider took during a visit.
+    SnapshotId, "snapshot id";
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ pub use consultation::{Consultation, ConsultationStatus, Delivery, DeliveryStatu
 pub use followup::{DueDate, Followup, FollowupStatus, Frequency};
 pub use ids::{
     AccountId, ConsultationId, EndpointId, EventId, FollowupId, IntakeId, KeyId, MessageId,
-    ParticipantId, PatientId, VisitId,
+    ParticipantId, PatientId, SnapshotId, VisitId,
 };
 pub use launch::{BrowserSession, LaunchToken, Scope};
 pub use patient::{Patient, PatientInput, PatientKey, Sex};

@@ -22,6 +22,9 @@ use crate::domain::{
     ParticipantId, PatientId, TenantKey, UserId, VisitId,
 };
 
+mod snapshots;
+pub use snapshots::{SNAPSHOT_PREFIX, snapshot_blob_key, snapshot_key};
+
 pub fn account_key(account: &AccountId) -> Key {
     Key::new(format!("ACCOUNT#{account}"), "ACCOUNT")
 }

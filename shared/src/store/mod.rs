@@ -27,6 +27,7 @@ pub mod encounter_items;
 pub mod items;
 pub mod keys;
 pub mod metered;
+pub mod snapshot_items;
 pub mod table;
 
 use async_trait::async_trait;

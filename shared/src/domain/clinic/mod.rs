@@ -4,7 +4,8 @@
 //! and who holds its live connections,
 //! and the tokens that carry their franchise (SSO tokens, patient-app
 //! sessions, guest join codes); the people of a visit's room and the
-//! concerns catalogue (`participant.rs`). Pure rules, no I/O; time zones come from
+//! concerns catalogue (`participant.rs`); the images a provider takes
+//! during a visit (`snapshot.rs`). Pure rules, no I/O; time zones come from
 //! `jiff`'s bundled database.
 
 pub mod availability;
@@ -15,6 +16,7 @@ pub mod live;
 pub mod participant;
 pub mod provider;
 pub mod room;
+pub mod snapshot;
 pub mod token;
 pub mod visit;
 
@@ -28,5 +30,6 @@ pub use participant::{
 };
 pub use provider::Provider;
 pub use room::{Durations, Localized, Room, RoomCode, VisitType};
+pub use snapshot::{ImageType, Snapshot};
 pub use token::{ClinicToken, JoinCode, PresentedToken, TokenKind};
 pub use visit::{DueTask, Fulfilment, ReminderKind, Visit, VisitDurations, VisitStatus};

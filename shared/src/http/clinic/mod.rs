@@ -1,8 +1,9 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
-//! intake, a participant's video key (`encounter.rs`), the concerns catalogue (`concerns.rs`), the
-//! visits' statistics (`statistics.rs`); the
+//! intake, a participant's video key (`encounter.rs`), the snapshots
+//! (`snapshots.rs`), the concerns catalogue (`concerns.rs`), the visits'
+//! statistics (`statistics.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -25,6 +26,7 @@ mod page;
 pub mod pages;
 mod room;
 mod rooms;
+mod snapshots;
 mod sso;
 mod statistics;
 mod visits;
@@ -79,6 +81,8 @@ pub const VISIT_PARTICIPANT_VIDEO_KEY: &str =
 pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
 pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
+pub const VISIT_SNAPSHOTS: &str = "/v2/visits/{visitId}/snapshots";
+pub const VISIT_SNAPSHOT: &str = "/v2/visits/{visitId}/snapshots/{snapshotId}";
 pub const CONCERNS: &str = "/v2/concerns";
 pub const STATISTICS_VISITS: &str = "/v2/statistics/visits";
 
@@ -124,6 +128,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", VISIT_END),
     ("post", VISIT_FULFIL),
     ("put", VISIT_INTAKE),
+    ("get", VISIT_SNAPSHOTS),
+    ("post", VISIT_SNAPSHOTS),
+    ("get", VISIT_SNAPSHOT),
+    ("delete", VISIT_SNAPSHOT),
     ("get", CONCERNS),
     ("post", CONCERNS),
     ("get", STATISTICS_VISITS),
@@ -165,7 +173,9 @@ pub fn intakes_routes(app: AppState) -> Router<AppState> {
 
 /// `/v2/visits…`, `/v2/statistics/visits` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    let routes = visits::visits_routes().merge(encounter::routes());
+    let routes = visits::visits_routes()
+        .merge(encounter::routes())
+        .merge(snapshots::routes());
     with_cors(routes.merge(statistics::routes()), app)
 }
 

@@ -8,7 +8,8 @@
 //! (`reminders.rs`: at booking, 24 h and 1 h before); the live
 //! encounter: its participants and their invitations (`participants.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
-//! and the visit's intake (`concerns.rs`); the visits' statistics
+//! and the visit's intake (`concerns.rs`), the images a provider takes
+//! during a visit (`snapshots.rs`); the visits' statistics
 //! (`statistics.rs`: a row per visit, in its month's partition); its video
 //! (`video.rs`: the join data, the signalling token; `meeting.rs`: the
 //! meeting follows the visit's moves) and the video signalling over the
@@ -28,6 +29,7 @@ pub mod reminders;
 pub mod rooms;
 pub mod signal;
 pub mod slots;
+pub mod snapshots;
 pub mod statistics;
 pub mod tokens;
 pub mod video;
