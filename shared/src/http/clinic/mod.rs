@@ -72,6 +72,8 @@ pub const VISIT_PARTICIPANT_DISMISS: &str =
 pub const VISIT_END: &str = "/v2/visits/{visitId}/end";
 pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
+pub const VISIT_ALIVE: &str = "/v2/visits/{visitId}/alive";
+pub const VISIT_CONNECTION_STATUS: &str = "/v2/visits/{visitId}/connection-status";
 pub const CONCERNS: &str = "/v2/concerns";
 
 /// Every route of the patient side's API, as (method, path). (The moves
@@ -115,6 +117,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", VISIT_END),
     ("post", VISIT_FULFIL),
     ("put", VISIT_INTAKE),
+    ("put", VISIT_ALIVE),
+    ("get", VISIT_CONNECTION_STATUS),
     ("get", CONCERNS),
     ("post", CONCERNS),
 ];

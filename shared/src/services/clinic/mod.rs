@@ -7,6 +7,7 @@
 //! reminders) and the patient's messages about a scheduled visit
 //! (`reminders.rs`: at booking, 24 h and 1 h before); the live
 //! encounter: its participants and their invitations (`participants.rs`),
+//! who of them is in the room now (`presence.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
 //! and the visit's intake (`concerns.rs`).
 
@@ -18,6 +19,7 @@ pub mod fanout;
 pub mod intakes;
 pub mod live;
 pub mod participants;
+pub mod presence;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;
