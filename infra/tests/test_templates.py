@@ -606,7 +606,7 @@ class Both(unittest.TestCase):
                         expected_env |= DELIVERY_ENV
                     if crate == DISPATCHER:
                         expected_env.add("EMBEDCARE_SES_SENDER")
-                    if crate == LIVE:
+                    if crate in (LIVE, "visits"):
                         expected_env.add("EMBEDCARE_VISIT_LIVE_ENDPOINT")
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
@@ -795,8 +795,10 @@ class Both(unittest.TestCase):
             "providers": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             # The franchise's own concerns: Query of T#{tenant}#CONCERNS.
             "intakes": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table")},
+            # Frames to the visits' connections (moves, chat, presence, a
+            # dismissal's close).
             "visits": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
-            | {("dynamodb:Query", "table-index")},
+            | {("dynamodb:Query", "table-index"), ("execute-api:ManageConnections", "websocket-api")},
             "patient-app": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
             | {("dynamodb:Query", "table-index")},
             # Its messages' records; SES on the sender's identity; the
@@ -1536,7 +1538,7 @@ class Both(unittest.TestCase):
         self.assertEqual(found["SAM"], found["CDK"])
 
     def test_visit_live_api(self):
-        found = {name: self.stream_api(name, m, LIVE, (LIVE,), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
+        found = {name: self.stream_api(name, m, LIVE, (LIVE, "visits"), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
                  for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
         self.assertEqual(found["SAM"]["stage"], "live")

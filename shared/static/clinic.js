@@ -29,7 +29,12 @@
         try { f = JSON.parse(e.data); } catch (x) { return; }
         if (f && f.v === 1 && opts.onFrame) opts.onFrame(f);
       };
-      ws.onclose = function () { ws = null; clearInterval(pinger); later(); };
+      ws.onclose = function (e) {
+        ws = null; clearInterval(pinger);
+        // 4403: dismissed from the visit; no coming back.
+        if (e && e.code === 4403) { stopped = true; return; }
+        later();
+      };
     }
     function later() {
       if (stopped) return;
@@ -175,6 +180,7 @@
       var now = f.type === "ready" ? f.visit : f.type === "visit" ? f : null;
       if (now && now.status !== status) { sock.close(); go(location.pathname); return; }
       if (f.type === "chat") add(f.message);
+      if (f.type === "ready" || f.type === "presence") presenceList(f);
     }
   });
   var ticks = 0;
@@ -194,4 +200,45 @@
     if (!sock.isOpen()) catchUp();
   }
   setInterval(tick, 2000);
+
+  // Who is in the room: the live connection's `ready` frame lists the
+  // visit's people ({participantId, participantType, status, lastSeenAt})
+  // and which is this page (`you`); each `presence` frame changes one.
+  // Shown in #presence-list (made beside the chat when the page has none).
+  var people = {}, you = null;
+  function presenceList(f) {
+    if (f.type === "ready") {
+      people = {}; you = f.you || null;
+      (f.participants || []).forEach(function (p) { people[p.participantId] = p; });
+    } else if (f.participant && f.participant.participantId) {
+      people[f.participant.participantId] = f.participant;
+    }
+    var ul = document.getElementById("presence-list");
+    if (!ul) {
+      ul = document.createElement("ul");
+      ul.id = "presence-list";
+      ul.className = "presence";
+      ul.setAttribute("aria-live", "polite");
+      var at = log ? log.parentNode : document.querySelector("main") || document.body;
+      at.insertBefore(ul, log || at.firstChild);
+    }
+    var fr = (document.documentElement.lang || "").toLowerCase().indexOf("fr") === 0;
+    var kinds = fr
+      ? { PATIENT: "Patient", PRACTITIONER: "Praticien", RELATED_PERSON: "Proche", GUEST: "Invité" }
+      : { PATIENT: "Patient", PRACTITIONER: "Practitioner", RELATED_PERSON: "Related person", GUEST: "Guest" };
+    var states = fr
+      ? { JOINED: "connecté", DISCONNECTED: "déconnecté", JOINING: "arrive", INVITED: "invité", LEFT: "parti", DISMISSED: "renvoyé", DECLINED: "a décliné" }
+      : { JOINED: "connected", DISCONNECTED: "disconnected", JOINING: "joining", INVITED: "invited", LEFT: "left", DISMISSED: "dismissed", DECLINED: "declined" };
+    ul.textContent = "";
+    Object.keys(people).forEach(function (k) {
+      var p = people[k];
+      if (p.status === "DISMISSED" || p.status === "DECLINED") return;
+      var li = document.createElement("li");
+      li.setAttribute("data-participant", p.participantId);
+      li.setAttribute("data-status", p.status);
+      li.textContent = (kinds[p.participantType] || p.participantType) + (k === you ? (fr ? " (vous)" : " (you)") : "") +
+        ": " + (states[p.status] || p.status);
+      ul.appendChild(li);
+    });
+  }
 })();

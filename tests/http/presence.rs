@@ -446,3 +446,37 @@ async fn a_dismissed_guest_is_closed_within_a_second_and_the_others_told() {
     // Their session died with it: no way back in.
     assert!(open(addr, &id, &browser(&session.token)).await.is_err());
 }
+
+#[tokio::test]
+async fn the_waiting_room_shows_who_is_connected() {
+    let t = spawn_app().await;
+    let (_, ana) = sso(&t, "P-PRES-7").await;
+    let v = walkin(&t, &ana).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+    let header = provider_header("dr-martin");
+    let r = t
+        .get(
+            "/embeddable/visits/waiting-room?locale=en",
+            &[
+                ("x-integration-user", &header),
+                ("accept", "application/json"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["iframeUrl"].as_str().unwrap().to_owned();
+    let s = crate::pages::open(&t, &url).await;
+    let row = |html: &str| {
+        let start = html.find(&format!("data-visit=\"{id}\"")).expect("the row");
+        let end = start + html[start..].find("</li>").unwrap();
+        html[start..end].to_owned()
+    };
+    assert!(row(&s.html).contains("Nobody connected"), "{}", row(&s.html));
+    // The patient's page beats: connected; silent, not any more.
+    assert_eq!(alive_as_patient(&t, &id, &ana).await.status, 200);
+    let html = s.view(&t, "visits/waiting-room").await.text();
+    assert!(row(&html).contains("Connected: Ana Lopez (patient)"), "{}", row(&html));
+    t.clock.advance_ms(46 * S);
+    let html = s.view(&t, "visits/waiting-room").await.text();
+    assert!(row(&html).contains("Nobody connected"), "{}", row(&html));
+}

@@ -5,7 +5,10 @@
 //! connections, answers `sync` and `ping` to the sender, through moto's
 //! API Gateway Management API; `$disconnect` removes the connection's
 //! items; a move written by another function (here in process, with the
-//! same adapter) is posted to the connection that is left.
+//! same adapter) is posted to the connection that is left. Presence: the
+//! provider's arrival is posted to the patient (`presence`), the `ready`
+//! frame lists both with `you`, a `ping` beats, the patient's
+//! `$disconnect` is posted to the provider as `DISCONNECTED`.
 
 use std::sync::Arc;
 
@@ -217,10 +220,31 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
         ))
         .await;
     assert_eq!(r["statusCode"], 200);
+    let r = f
+        .invoke_raw(ws_event(
+            "$default",
+            "conn-p",
+            json!({}),
+            json!(null),
+            Some(r#"{"type":"ping"}"#),
+        ))
+        .await;
+    assert_eq!(r["statusCode"], 200);
     let to_p = posted("conn-p");
-    assert_eq!(to_p[0]["type"], "ready");
-    assert_eq!(to_p[0]["visit"]["status"], "IN_PROGRESS");
-    assert_eq!(to_p[1]["type"], "chat");
+    // The provider's arrival, posted to the patient at their $connect.
+    assert_eq!(to_p[0]["type"], "presence", "{to_p:?}");
+    assert_eq!(to_p[0]["participant"]["participantType"], "PRACTITIONER");
+    assert_eq!(to_p[0]["participant"]["status"], "JOINED");
+    let doctor_id = to_p[0]["participant"]["participantId"].clone();
+    assert_eq!(to_p[1]["type"], "ready");
+    assert_eq!(to_p[1]["visit"]["status"], "IN_PROGRESS");
+    let present = to_p[1]["participants"].as_array().unwrap();
+    assert_eq!(present.len(), 2, "{present:?}");
+    assert!(present.iter().all(|p| p["status"] == "JOINED"));
+    let me = to_p[1]["you"].clone();
+    assert!(me.is_string() && me != doctor_id, "{me}");
+    assert_eq!(to_p[2]["type"], "chat");
+    assert_eq!(to_p[3]["type"], "pong");
     let to_d = posted("conn-d");
     assert_eq!(to_d.len(), 1, "{to_d:?}");
     assert_eq!(to_d[0]["message"]["text"], "Hello doctor");
@@ -263,14 +287,18 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
     )
     .await;
     let to_d = posted("conn-d");
-    assert_eq!(to_d.len(), 2, "{to_d:?}");
+    assert_eq!(to_d.len(), 3, "{to_d:?}");
+    // The patient's page closed: DISCONNECTED at once, posted to the provider.
+    assert_eq!(to_d[1]["type"], "presence");
+    assert_eq!(to_d[1]["participant"]["participantId"], me);
+    assert_eq!(to_d[1]["participant"]["status"], "DISCONNECTED");
     assert_eq!(
-        (to_d[1]["type"].as_str(), to_d[1]["status"].as_str()),
+        (to_d[2]["type"].as_str(), to_d[2]["status"].as_str()),
         (Some("visit"), Some("COMPLETED"))
     );
     assert_eq!(
         posted("conn-p").len(),
-        2,
+        4,
         "nothing more to the closed connection"
     );
 }

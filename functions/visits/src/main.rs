@@ -1,7 +1,10 @@
 //! Lambda `visits`: the visits: walk-in, scheduled and eConsult
 //! creation, lists and reads, the moves (`/v2/visits/{visitId}/accept`,
 //! `start`, `complete`, `no-show`, `cancel`) and the chat
-//! (`/v2/visits/{visitId}/messages`); CORS for the franchises' origins.
+//! (`/v2/visits/{visitId}/messages`), the live encounter (participants,
+//! end, fulfil, the intake, presence: `alive`, `connection-status`); CORS
+//! for the franchises' origins. Posts to the visits' live connections
+//! (`EMBEDCARE_VISIT_LIVE_ENDPOINT`, feature `aws-events`).
 //! Wiring only; everything worth testing is in `shared`.
 
 #[tokio::main]

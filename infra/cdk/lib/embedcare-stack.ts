@@ -651,6 +651,24 @@ export class EmbedcareStack extends Stack {
       EMBEDCARE_WEBSOCKET_ENDPOINT: `https://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
     };
 
+    // The visits' live connections' WebSocket API (its routes, stage and
+    // function below): the API functions that tell a visit's connections
+    // (the visits function: moves, chat, presence, a dismissal's close) post
+    // to its stage.
+    const liveApi = new CfnApi(this, 'VisitLiveApi', {
+      name: `${Aws.STACK_NAME}-visit-live`,
+      protocolType: 'WEBSOCKET',
+      routeSelectionExpression: '$request.body.action',
+      description: "embedcare's visit rooms' live connections (chat and visit moves, for browsers).",
+    });
+    const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
+    // Frames to the visits' connections (and closing them), on that WebSocket API only.
+    const manageLiveConnections = new iam.PolicyStatement({
+      sid: 'Connections',
+      actions: ['execute-api:ManageConnections'],
+      resources: [`arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${liveApi.ref}/*`],
+    });
+
     // Per-route throttling (below): the public page routes apart from the
     // vendor API routes.
     const routeSettings: Record<string, { ThrottlingBurstLimit: number; ThrottlingRateLimit: number }> = {};
@@ -660,11 +678,16 @@ export class EmbedcareStack extends Stack {
         description: spec.description,
         memorySize: 256,
         timeout: Duration.seconds(10),
-        env: spec.delivers ? deliveryEnv : undefined,
+        env: spec.delivers
+          ? deliveryEnv
+          : spec.tellsVisits
+            ? { EMBEDCARE_VISIT_LIVE_ENDPOINT: liveEndpoint }
+            : undefined,
         statements: [
           tableStatement(spec.leadingKeys, spec.tableActions),
           ...(spec.queriesIndexes ? [indexStatement] : []),
           ...(spec.delivers ? [sendWork, manageConnections] : []),
+          ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
@@ -1148,13 +1171,6 @@ export class EmbedcareStack extends Stack {
     // as the subprotocol bearer.{token}; refused: the handshake fails with
     // 401, 403 or 404), $default takes chat/ping/sync frames, $disconnect
     // forgets the connection; one function routed on the route key.
-    const liveApi = new CfnApi(this, 'VisitLiveApi', {
-      name: `${Aws.STACK_NAME}-visit-live`,
-      protocolType: 'WEBSOCKET',
-      routeSelectionExpression: '$request.body.action',
-      description: "embedcare's visit rooms' live connections (chat and visit moves, for browsers).",
-    });
-    const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
     const live = rustFunction('VisitLive', LIVE_CRATE, {
       description: "The visits' live connections' WebSocket API routes ($connect, $default, $disconnect)",
       memorySize: 256,

@@ -63,6 +63,10 @@ export interface ApiFunctionSpec {
    * subscription stream's connections (EMBEDCARE_WORK_QUEUE_URL,
    * EMBEDCARE_WEBSOCKET_ENDPOINT). */
   readonly delivers?: boolean;
+  /** Whether it tells the visits' live connections (moves, chat,
+   * presence, closing a dismissed participant's): EMBEDCARE_VISIT_LIVE_ENDPOINT
+   * and execute-api:ManageConnections on the visit-live WebSocket API. */
+  readonly tellsVisits?: boolean;
   /** Browser calls with CORS (the patient side's API): each path of
    * `routes` also gets an OPTIONS route, answered by the function (the
    * franchises' origins are data, not API Gateway settings). */
@@ -297,6 +301,9 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/visits/{visitId}/end',
       'POST /v2/visits/{visitId}/fulfil',
       'PUT /v2/visits/{visitId}/intake',
+      // Presence: the REST heartbeat, each participant's status.
+      'PUT /v2/visits/{visitId}/alive',
+      'GET /v2/visits/{visitId}/connection-status',
     ],
     // A move removes the visit's due task and the cells it held
     // (DeleteItem); the chat and a provider's cells by Query on the table;
@@ -304,6 +311,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     leadingKeys: CLINIC_KEYS,
     queriesIndexes: true,
     tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
+    tellsVisits: true,
     cors: true,
   },
   {
