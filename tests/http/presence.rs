@@ -471,11 +471,19 @@ async fn the_waiting_room_shows_who_is_connected() {
         let end = start + html[start..].find("</li>").unwrap();
         html[start..end].to_owned()
     };
-    assert!(row(&s.html).contains("Nobody connected"), "{}", row(&s.html));
+    assert!(
+        row(&s.html).contains("Nobody connected"),
+        "{}",
+        row(&s.html)
+    );
     // The patient's page beats: connected; silent, not any more.
     assert_eq!(alive_as_patient(&t, &id, &ana).await.status, 200);
     let html = s.view(&t, "visits/waiting-room").await.text();
-    assert!(row(&html).contains("Connected: Ana Lopez (patient)"), "{}", row(&html));
+    assert!(
+        row(&html).contains("Connected: Ana Lopez (patient)"),
+        "{}",
+        row(&html)
+    );
     t.clock.advance_ms(46 * S);
     let html = s.view(&t, "visits/waiting-room").await.text();
     assert!(row(&html).contains("Nobody connected"), "{}", row(&html));
