@@ -683,7 +683,8 @@ class Both(unittest.TestCase):
                     "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
-                    "PUT /v2/visits/{visitId}/intake"))
+                    "PUT /v2/visits/{visitId}/intake",
+                    "PUT /v2/visits/{visitId}/alive", "GET /v2/visits/{visitId}/connection-status"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])
                 self.assertEqual(r["patient-app"], {
                     "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}", "ANY /members/invitation/{visitId}",
