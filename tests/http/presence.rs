@@ -368,6 +368,37 @@ async fn the_others_are_told_of_each_change_of_presence() {
         .map(|p| p["status"].clone())
         .collect();
     assert_eq!(all, [json!("JOINED"), json!("JOINED")], "{r}");
+
+    // The patient leaves through the API: the doctor is told. A heartbeat
+    // of a participant who left brings them back to nothing (leaving is
+    // deliberate; connecting again, or PUT …/alive, does).
+    let r = call(
+        &t,
+        Method::POST,
+        &format!("/v2/visits/{id}/end"),
+        None,
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        presence_of(&next(&mut doctor).await),
+        (me.as_str(), "PATIENT", "LEFT")
+    );
+    say(&mut patient, json!({"type": "ping"})).await;
+    assert_eq!(next(&mut patient).await["type"], "pong");
+    let list = statuses(&t, &id).await;
+    assert_eq!(status_of(&list, &me), "LEFT");
+    assert_eq!(
+        alive_as_patient(&t, &id, &token).await.json()["status"],
+        "JOINED"
+    );
+    assert_eq!(
+        presence_of(&next(&mut doctor).await),
+        (me.as_str(), "PATIENT", "JOINED")
+    );
 }
 
 #[tokio::test]
