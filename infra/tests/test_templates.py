@@ -683,7 +683,7 @@ class Both(unittest.TestCase):
                     "DELETE /v2/visits/{visitId}/participants/{participantId}/invitation",
                     "POST /v2/visits/{visitId}/participants/{participantId}/dismiss",
                     "POST /v2/visits/{visitId}/end", "POST /v2/visits/{visitId}/fulfil",
-                    "PUT /v2/visits/{visitId}/intake",
+                    "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits",
                     "PUT /v2/visits/{visitId}/alive", "GET /v2/visits/{visitId}/connection-status"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])
                 self.assertEqual(r["patient-app"], {
@@ -753,8 +753,11 @@ class Both(unittest.TestCase):
             "consultation-create": {(a, "table") for a in API_ITEM_ACTIONS},
             "consultation-view": {(a, "table") for a in API_ITEM_ACTIONS},
             "embeddable-url": {(a, "table") for a in API_ITEM_ACTIONS},
-            # Item actions on the table, Query on the indexes only.
-            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
+            # Item actions on the table (DeleteItem: a provider's move removes
+            # the visit's due task), Query on the table (a visit's chat, the
+            # visits' statistics rows, the franchise's concerns) and the indexes.
+            "embed-pages": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
+            | {("dynamodb:Query", "table-index")},
             "v2-consultations": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-followups": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             "v2-embed": {(a, "table") for a in API_ITEM_ACTIONS},

@@ -191,9 +191,23 @@ impl TestApp {
 
     /// [`TestApp::redeem`] by the page of `nonce`.
     pub async fn redeem_with(&self, url: &str, nonce: &str) -> Reply {
+        // As the shell's script does: the launch token out of the address,
+        // the rest of its query kept.
         let path = url.strip_prefix(BASE_URL).unwrap_or(url);
-        let (path, token) = path.split_once("?session=").unwrap_or((path, ""));
-        self.post_form(path, &[("launch", token), ("nonce", nonce)])
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut token = "";
+        let mut rest = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("session=") {
+                Some(t) => token = t,
+                None => rest.push(pair),
+            }
+        }
+        let path = match rest.is_empty() {
+            true => path.to_owned(),
+            false => format!("{path}?{}", rest.join("&")),
+        };
+        self.post_form(&path, &[("launch", token), ("nonce", nonce)])
             .await
     }
 

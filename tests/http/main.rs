@@ -28,6 +28,8 @@ mod providers;
 mod sdk_calls;
 mod seed_002;
 mod sessions;
+mod statistics;
+mod statistics_view;
 mod tenancy;
 mod v2;
 mod verify;

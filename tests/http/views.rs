@@ -63,6 +63,7 @@ const GET_VIEWS: &[(&str, &str, &str)] = &[
         "administration/franchise-offboarding",
     ),
     ("/embeddable/statistics", "", "statistics/dashboard"),
+    ("/embeddable/visits/statistics", "", "visits/statistics"),
 ];
 
 async fn with_patient() -> (TestApp, String) {

@@ -12,4 +12,5 @@ mod encounter;
 mod errors;
 mod events;
 mod responses;
+mod statistics;
 mod support;

@@ -178,6 +178,7 @@ async fn successful_responses_match_the_document() -> TestResult {
     seen.extend(crate::clinic::successes(&w, &s).await);
     seen.extend(crate::encounter::successes(&w, &s).await);
     seen.extend(crate::events::successes(&w, &s).await);
+    seen.extend(crate::statistics::successes(&w, &s).await);
     assert_eq!(seen, vendor_routes(), "every route was exercised");
     Ok(())
 }

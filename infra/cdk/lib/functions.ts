@@ -102,6 +102,7 @@ const EMBEDDABLE_VIEWS = [
   'statistics',
   'visits/waiting-room',
   'visits/schedule',
+  'visits/statistics',
 ];
 
 export const API_FUNCTIONS: ApiFunctionSpec[] = [
@@ -138,9 +139,12 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     public: true,
     // Launches, sessions and the franchise's data, and the signed-in employee
     // (a user of the franchise's account); never an API key. The pages list a
-    // franchise's consultations and follow-ups: Query on the GSIs.
+    // franchise's consultations and follow-ups: Query on the GSIs; a provider's
+    // move removes the visit's due task (DeleteItem); a visit's chat, the
+    // visits' statistics rows and the concerns: Query on the table.
     leadingKeys: [KEY_PREFIXES.tenant, KEY_PREFIXES.user],
     queriesIndexes: true,
+    tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
   },
   {
     crate: 'v2-consultations',
@@ -275,7 +279,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
   {
     crate: 'visits',
     id: 'Visits',
-    description: '/v2/visits (walk-in, scheduled, eConsult; list, read, each move, chat)',
+    description: '/v2/visits (walk-in, scheduled, eConsult; list, read, each move, chat), /v2/statistics/visits',
     // Each move its own route (the router's /v2/visits/{visitId}/{move} is one template).
     routes: [
       'GET /v2/visits',
@@ -304,6 +308,10 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       // Presence: the REST heartbeat, each participant's status.
       'PUT /v2/visits/{visitId}/alive',
       'GET /v2/visits/{visitId}/connection-status',
+      // The visits' statistics: a Query of the franchise's month partitions
+      // (T#{tenant}#VSTAT#{month}, rows this function's own transactions
+      // write), no new permission.
+      'GET /v2/statistics/visits',
     ],
     // A move removes the visit's due task and the cells it held
     // (DeleteItem); the chat and a provider's cells by Query on the table;

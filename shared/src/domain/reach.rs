@@ -83,7 +83,7 @@ impl Reach {
             })
         };
         match view {
-            View::Statistics => Some(Reach::Statistics),
+            View::Statistics | View::VisitsStatistics => Some(Reach::Statistics),
             View::ConsultationDashboard => patient().or(Some(Reach::Consultations)),
             View::FollowupDashboard => patient().or(Some(Reach::Followups)),
             View::ConsultationDetails | View::ConsultationAnswer => consultation().or_else(patient),

@@ -25,6 +25,8 @@ pub enum View {
     /// The provider's schedule: today's appointments and the availability
     /// editor.
     VisitsSchedule,
+    /// The statistics of the franchise's visits (charts).
+    VisitsStatistics,
 }
 
 /// Who the redeemed session acts for.
@@ -52,7 +54,7 @@ pub enum Needs {
 }
 
 impl View {
-    pub const ALL: [View; 15] = [
+    pub const ALL: [View; 16] = [
         View::ConsultationStart,
         View::ConsultationDashboard,
         View::ConsultationDetails,
@@ -68,6 +70,7 @@ impl View {
         View::Statistics,
         View::VisitsWaitingRoom,
         View::VisitsSchedule,
+        View::VisitsStatistics,
     ];
 
     /// The `{area}/{view}` path segments.
@@ -88,6 +91,7 @@ impl View {
             View::Statistics => ("statistics", "dashboard"),
             View::VisitsWaitingRoom => ("visits", "waiting-room"),
             View::VisitsSchedule => ("visits", "schedule"),
+            View::VisitsStatistics => ("visits", "statistics"),
         }
     }
 
@@ -129,7 +133,8 @@ impl View {
             | View::FranchiseOffboarding
             | View::Statistics
             | View::VisitsWaitingRoom
-            | View::VisitsSchedule => Needs::Nothing,
+            | View::VisitsSchedule
+            | View::VisitsStatistics => Needs::Nothing,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::domain::clinic::RoomCode;
 use crate::domain::types::nfc;
 use crate::domain::{ConsultationPrefill, FollowupPrefill, Prefill, ReasonCode, View};
 use crate::error::{Error, Result};
-use crate::services::clinic::rooms;
+use crate::services::clinic::{rooms, statistics};
 use crate::services::launch::{self, LaunchRequest, PatientRef};
 
 pub const CONSULTATION_CREATE: &str = "/embeddable/consultation/create";
@@ -57,6 +57,7 @@ pub const EMBEDDABLE: &[(&str, View)] = &[
     ("/embeddable/statistics", View::Statistics),
     ("/embeddable/visits/waiting-room", View::VisitsWaitingRoom),
     ("/embeddable/visits/schedule", View::VisitsSchedule),
+    ("/embeddable/visits/statistics", View::VisitsStatistics),
 ];
 
 /// `POST /embeddable/consultation/create` (Lambda `consultation-create`).
@@ -205,7 +206,14 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
         )
         .await?;
     }
-    let launch = launch::issue(&v.app, &v.caller, &req).await?;
+    let range = statistics_range(&v, view, &q)?;
+    let mut launch = launch::issue(&v.app, &v.caller, &req).await?;
+    if !range.is_empty() {
+        launch.iframe_url =
+            launch
+                .iframe_url
+                .replacen("?session=", &format!("?{range}&session="), 1);
+    }
     if wants_json(&v.headers) {
         return Ok(json_response(StatusCode::OK, &launch_json(&launch, false)));
     }
@@ -218,6 +226,41 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
         launch.iframe_url,
     )
         .into_response())
+}
+
+/// The visits statistics' range of a launch, checked (`400`), as the
+/// query the page reads it from: `from=…&to=…&roomCode=…` (days or
+/// instants, nothing of anyone), before the launch token (the page's
+/// script keeps the rest of its address); empty for the other views.
+fn statistics_range(v: &Vendor, view: View, q: &QueryParams) -> Result<String> {
+    if view != View::VisitsStatistics {
+        return Ok(String::new());
+    }
+    let zone = &v.caller.franchise.time_zone;
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    let mut bounds = [None, None];
+    for (i, name) in ["from", "to"].into_iter().enumerate() {
+        if let Some(raw) = q.get(name)? {
+            bounds[i] = Some(statistics::bound(raw, zone, i == 1).ok_or_else(|| {
+                Error::invalid(format!(
+                    "{name} must be an ISO date (2026-12-01) or an RFC 3339 instant"
+                ))
+            })?);
+            pairs.push((name, raw.trim().to_owned()));
+        }
+    }
+    if let [Some(from), Some(to)] = bounds {
+        statistics::range(from, to)?;
+    }
+    if let Some(c) = q.get("roomCode")? {
+        let code = RoomCode::parse(c)
+            .ok_or_else(|| Error::invalid(format!("roomCode {}", RoomCode::RULE)))?;
+        pairs.push(("roomCode", code.to_string()));
+    }
+    if pairs.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(serde_urlencoded::to_string(&pairs).unwrap_or_default())
 }
 
 /// Prefilled fields of a follow-up plan: `reason`, `dueDate` (YYYY-MM-DD),

@@ -455,6 +455,25 @@ pub fn due_sort_upto(at_ms: i64) -> String {
     format!("{at_ms:013}$")
 }
 
+/// A visit's statistics row: in its month's partition (UTC,
+/// `T#{tenant}#VSTAT#{yyyy-mm}`), by its time as in gsi1.
+pub fn visit_stat_key(tenant: &TenantKey, at: i64, id: &VisitId) -> Key {
+    Key::new(visit_stats_month(tenant, at), visit_time_sort(at, id))
+}
+
+/// The month partition of the statistics rows of the instant `at`.
+pub fn visit_stats_month(tenant: &TenantKey, at: i64) -> String {
+    format!("T#{tenant}#VSTAT#{}", &crate::clock::iso_ms(at.max(0))[..7])
+}
+
+/// The sort bounds of the rows from `from` to `to`, inclusive.
+pub fn visit_stats_range(from: i64, to: i64) -> (String, String) {
+    (
+        format!("{:013}", from.max(0)),
+        format!("{:013}~", to.max(0)),
+    )
+}
+
 // ---- the lists of consultations and follow-ups ----------------------------
 
 /// Which of the two listed entities.

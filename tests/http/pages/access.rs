@@ -44,6 +44,7 @@ async fn a_patient_session_opens_only_its_own_answer_view() {
         "consultation/dashboard",
         "consultation/details",
         "statistics/dashboard",
+        "visits/statistics",
         "administration/franchise-management",
     ] {
         let r = patient.view(&t, view).await;

@@ -68,6 +68,7 @@ const VIEWS: &[(&str, Option<&str>)] = &[
     ("administration/franchise-onboarding", None),
     ("administration/franchise-offboarding", None),
     ("statistics/dashboard", None),
+    ("visits/statistics", None),
 ];
 
 /// Every action, with a body about `ids` (valid, and harmless to the rest
@@ -154,7 +155,7 @@ async fn launches(t: &TestApp, a: &Ids) -> Vec<Expect> {
     let all_views: Vec<&str> = PATIENT_VIEWS
         .iter()
         .copied()
-        .chain(["statistics/dashboard"])
+        .chain(["statistics/dashboard", "visits/statistics"])
         .collect();
     let (c, f) = (&a.consultation, &a.followup);
     let e = |what, url, opens: &[&'static str], does: &[&'static str], narrow| Expect {
@@ -208,7 +209,18 @@ async fn launches(t: &TestApp, a: &Ids) -> Vec<Expect> {
         e(
             "employee, statistics",
             get_url(t, "/embeddable/statistics").await,
-            &["statistics/dashboard"],
+            &["statistics/dashboard", "visits/statistics"],
+            &[],
+            false,
+        ),
+        e(
+            "employee, visit statistics",
+            get_url(
+                t,
+                "/embeddable/visits/statistics?from=2026-01-01&to=2026-01-31",
+            )
+            .await,
+            &["statistics/dashboard", "visits/statistics"],
             &[],
             false,
         ),

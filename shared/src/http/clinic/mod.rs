@@ -1,7 +1,8 @@
 //! The patient side's API: SSO tokens (`sso.rs`), rooms, providers and
 //! availability (`rooms.rs`), intakes and visits with their chat
 //! (`visits.rs`), the live encounter's participants, end, fulfilment and
-//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`); the
+//! intake (`encounter.rs`), the concerns catalogue (`concerns.rs`), the
+//! visits' statistics (`statistics.rs`); the
 //! request formats (`wire.rs`) and the resources' JSON
 //! (`json.rs`).
 //!
@@ -23,6 +24,7 @@ pub mod live;
 pub mod pages;
 mod rooms;
 mod sso;
+mod statistics;
 mod visits;
 pub mod wire;
 
@@ -75,6 +77,7 @@ pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
 pub const VISIT_ALIVE: &str = "/v2/visits/{visitId}/alive";
 pub const VISIT_CONNECTION_STATUS: &str = "/v2/visits/{visitId}/connection-status";
 pub const CONCERNS: &str = "/v2/concerns";
+pub const STATISTICS_VISITS: &str = "/v2/statistics/visits";
 
 /// Every route of the patient side's API, as (method, path). (The moves
 /// of a visit share one route template; each is listed.)
@@ -121,6 +124,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", VISIT_CONNECTION_STATUS),
     ("get", CONCERNS),
     ("post", CONCERNS),
+    ("get", STATISTICS_VISITS),
 ];
 
 /// The patient app's pages (Lambda `patient-app`).
@@ -157,9 +161,10 @@ pub fn intakes_routes(app: AppState) -> Router<AppState> {
     with_cors(visits::intakes_routes().merge(concerns::routes()), app)
 }
 
-/// `/v2/visits…` (Lambda `visits`).
+/// `/v2/visits…`, `/v2/statistics/visits` (Lambda `visits`).
 pub fn visits_routes(app: AppState) -> Router<AppState> {
-    with_cors(visits::visits_routes().merge(encounter::routes()), app)
+    let routes = visits::visits_routes().merge(encounter::routes());
+    with_cors(routes.merge(statistics::routes()), app)
 }
 
 fn with_cors(router: Router<AppState>, app: AppState) -> Router<AppState> {

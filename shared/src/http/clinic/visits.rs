@@ -201,7 +201,9 @@ async fn move_visit(c: Clinic, Path((id, mv)): Path<(String, String)>) -> Result
     ))
 }
 
-/// `GET /v2/visits?patientId=|providerId=&status=&from=&to=&limit=&cursor=`.
+/// `GET /v2/visits?patientId=|providerId=&status=&from=&to=&limit=&cursor=`:
+/// `from` / `to` ISO dates (days of the franchise's time zone, `to`
+/// included) or RFC 3339 instants.
 async fn list(c: Clinic, RawQuery(q): RawQuery) -> Result<Response> {
     let q = QueryParams::parse(q.as_deref())?;
     let filter = match (q.get("patientId")?, q.get("providerId")?) {
@@ -230,14 +232,19 @@ async fn list(c: Clinic, RawQuery(q): RawQuery) -> Result<Response> {
             .filter(|n| (1..=100).contains(n))
             .ok_or_else(|| Error::invalid("limit must be a whole number from 1 to 100"))?,
     };
+    let zone = &c.actor.franchise().time_zone;
+    let from = super::statistics::bound(&q, "from", zone, false)?;
+    let to = super::statistics::bound(&q, "to", zone, true)?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(Error::invalid("from must be before to"));
+    }
     let query = VisitQuery {
         filter,
         status,
-        from: q
-            .get("from")?
-            .map(|v| wire::instant("from", v))
-            .transpose()?,
-        to: q.get("to")?.map(|v| wire::instant("to", v)).transpose()?,
+        from,
+        to,
         limit,
         cursor: extract::cursor(q.get("cursor")?)?,
     };

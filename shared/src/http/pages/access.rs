@@ -197,9 +197,14 @@ const FRANCHISE_VIEWS: &[View] = &[
     V::FollowupDashboard,
     V::FollowupDetails,
     V::Statistics,
+    V::VisitsStatistics,
 ];
 
 const CONSULTATION_LIST: &[View] = &[V::ConsultationDashboard, V::ConsultationDetails];
+/// The counts: of consultations and follow-ups, and of visits (a staff
+/// user's launch, or the franchise's; never a provider's, whose reach is
+/// their rooms, nor a patient's).
+const STATISTICS: &[View] = &[V::Statistics, V::VisitsStatistics];
 const FOLLOWUP_LIST: &[View] = &[V::FollowupDashboard, V::FollowupDetails];
 const ONBOARDING: &[View] = &[V::FranchiseOnboarding, V::FranchiseManagement];
 const OFFBOARDING: &[View] = &[V::FranchiseOffboarding, V::FranchiseManagement];
@@ -248,7 +253,7 @@ pub const RULES: &[Rule] = &[
     rule(EMPLOYEE, Kind::Followup,                                 &[V::FollowupDetails],       Reads::TheFollowup,     &[A::FollowupMove]),
     rule(EMPLOYEE, Kind::Consultations,                            CONSULTATION_LIST,           Reads::Consultations,   CONSULTATION_MOVES),
     rule(EMPLOYEE, Kind::Followups,                                FOLLOWUP_LIST,               Reads::Followups,       &[A::FollowupMove]),
-    rule(EMPLOYEE, Kind::Statistics,                               &[V::Statistics],            Reads::Nothing,         &[]),
+    rule(EMPLOYEE, Kind::Statistics,                               STATISTICS,                  Reads::Nothing,         &[]),
     rule(EMPLOYEE, Kind::Franchise,                                FRANCHISE_VIEWS,             Reads::Everything,      CLINICAL_ACTS),
     // Administration: the view launched for, and the management page.
     rule(EMPLOYEE, Kind::Administration(V::FranchiseManagement),   &[V::FranchiseManagement],   Reads::Nothing,         &[]),

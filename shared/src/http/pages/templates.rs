@@ -91,6 +91,8 @@ pub enum Body {
     VisitRoom(Box<VisitRoomModel>),
     /// A provider's schedule and availability editor.
     Schedule(Box<ScheduleModel>),
+    /// The visits' statistics, as server-rendered SVG charts.
+    VisitStatistics(Box<VisitStatsModel>),
 }
 
 /// The words of the provider's views, in the page's language.
@@ -383,6 +385,41 @@ pub struct CountTable {
 #[derive(Debug, Clone)]
 pub struct StatisticsModel {
     pub tables: Vec<CountTable>,
+}
+
+/// One bar of an SVG chart: what it counts (`key`), its label, its value
+/// as shown, and where it is drawn (`y`, `width` in the chart's units).
+#[derive(Debug, Clone)]
+pub struct SvgBar {
+    pub key: String,
+    pub label: String,
+    pub value: String,
+    pub y: usize,
+    pub text_y: usize,
+    pub width: usize,
+    pub value_x: usize,
+}
+
+/// A horizontal bar chart, drawn by the server (no script).
+#[derive(Debug, Clone)]
+pub struct SvgChart {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub bars: Vec<SvgBar>,
+    pub height: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct VisitStatsModel {
+    pub range: String,
+    pub total_label: &'static str,
+    pub total: usize,
+    pub ranges: Vec<NavLink>,
+    pub charts: Vec<SvgChart>,
+    pub concerns_title: &'static str,
+    pub concern_label: &'static str,
+    pub concerns_empty: &'static str,
+    pub concerns: Vec<CountRow>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ texts! {
     nav_consultations: "Consultations", "Consultations";
     nav_followups: "Follow-ups", "Suivis";
     nav_statistics: "Statistics", "Statistiques";
+    nav_visit_statistics: "Visits", "Visites";
     nav_franchise: "Franchise", "Franchise";
     franchise: "Franchise", "Franchise";
     tenant_key: "Tenant key", "Clé de la franchise";
@@ -261,6 +262,7 @@ impl Label for View {
                 View::Statistics => ("Statistics", "Statistiques"),
                 View::VisitsWaitingRoom => ("Waiting room", "Salle d'attente"),
                 View::VisitsSchedule => ("My schedule", "Mon horaire"),
+                View::VisitsStatistics => ("Visit statistics", "Statistiques des visites"),
             },
         )
     }

@@ -164,8 +164,18 @@ pub async fn put_intake(
         item: intake_item(&i)?,
         cond: Some(items::at_version(expected)),
     };
+    // The visit's statistics row takes the concerns, as of the visit read
+    // (which must still be: a move meanwhile is a 409 like the intake's).
+    let stat = super::statistics::row_update(&v, Some(&i.concerns))?;
+    let visit_unchanged = Write::Check {
+        key: keys::visit_key(&v.tenant_key, &v.visit_id),
+        cond: items::at_version(v.version),
+    };
     crate::services::retry::conflict(
-        app.store.write(write).await.map_err(Into::into),
+        app.store
+            .transact(vec![write, stat, visit_unchanged])
+            .await
+            .map_err(Into::into),
         "The intake changed meanwhile; reload it and try again",
     )?;
     Ok((v, i))

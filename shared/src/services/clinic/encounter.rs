@@ -58,9 +58,9 @@ fn everyone_leaves(list: &[Participant], now: i64) -> Result<Vec<Write>> {
             writes.push(moved(p, ParticipantStatus::Left, now)?.1);
         }
     }
-    // The visit, its lapse, its room's counter and its event share the
-    // transaction.
-    writes.truncate(MAX_TRANSACT_ITEMS - 4);
+    // The visit, its statistics row, its lapse, its room's counter and its
+    // event share the transaction.
+    writes.truncate(MAX_TRANSACT_ITEMS - 5);
     Ok(writes)
 }
 

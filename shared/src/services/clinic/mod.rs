@@ -9,7 +9,8 @@
 //! encounter: its participants and their invitations (`participants.rs`),
 //! who of them is in the room now (`presence.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
-//! and the visit's intake (`concerns.rs`).
+//! and the visit's intake (`concerns.rs`); the visits' statistics
+//! (`statistics.rs`: a row per visit, in its month's partition).
 
 pub mod chat;
 pub mod concerns;
@@ -24,6 +25,7 @@ pub mod reads;
 pub mod reminders;
 pub mod rooms;
 pub mod slots;
+pub mod statistics;
 pub mod tokens;
 pub mod visits;
 

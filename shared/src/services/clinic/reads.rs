@@ -1,5 +1,5 @@
 //! Reading visits: lists by patient and by provider (by index, sealed
-//! cursors), a room's queue in ticket order and its eConsults waiting for
+//! cursors; a status filter reads on until the page is full), a room's queue in ticket order and its eConsults waiting for
 //! a provider, a waiting visit's live place in the queue and its estimated
 //! wait.
 
@@ -11,7 +11,8 @@ use crate::domain::{PatientId, UserId};
 use crate::error::{Error, Result};
 use crate::services::lists::{BAD_CURSOR, Listing};
 use crate::store::clinic_items::entities;
-use crate::store::{Index, Query, SortCond, keys};
+use crate::store::table::gsi;
+use crate::store::{Cursor, Index, Item, Query, SortCond, items, keys};
 
 /// Whose visits a list holds.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ fn bounds(prefix: &str, from: Option<i64>, to: Option<i64>) -> SortCond {
 /// their own.
 pub async fn list(app: &App, actor: &Actor, q: VisitQuery) -> Result<Listing<Visit>> {
     let tenant = actor.tenant();
-    let filter = match (actor, q.filter) {
+    let filter = match (actor, q.filter.clone()) {
         (Actor::Patient { patient_id, .. }, None) => VisitFilter::Patient(patient_id.clone()),
         (Actor::Patient { patient_id, .. }, Some(VisitFilter::Patient(p))) if &p == patient_id => {
             VisitFilter::Patient(p)
@@ -70,24 +71,84 @@ pub async fn list(app: &App, actor: &Actor, q: VisitQuery) -> Result<Listing<Vis
             query
         }
     };
-    query.limit = q.limit;
     if let Some(sealed) = &q.cursor {
         let opened = app.cursors.open(sealed, tenant, &query);
         query.start_after = Some(opened.ok_or_else(|| Error::invalid(BAD_CURSOR))?);
     }
-    let page = app.store.query(&query).await?;
-    let next = page.next.map(|c| app.cursors.seal(&c, tenant, &query));
-    let mut visits = Vec::with_capacity(page.items.len());
-    for v in entities::<Visit>(&page.items)? {
-        let v = with_lapse(app, actor.franchise(), v).await?;
-        if q.status.is_none_or(|s| s == v.status) {
-            visits.push(v);
-        }
-    }
+    let (visits, next) = filled_page(app, actor, &mut query, &q).await?;
+    let next = next.map(|c| app.cursors.seal(&c, tenant, &query));
     Ok(Listing {
         items: visits,
         next,
     })
+}
+
+/// At most this many queries make one page of a filtered list.
+const MAX_ROUNDS: usize = 10;
+/// How many index items a round examines when a status filters them.
+const FILTERED_ROUND: usize = 100;
+
+/// Where a list stands after `item` (an item of `query`'s index).
+fn after_item(item: &Item, query: &Query) -> Cursor {
+    let def = gsi(query.index);
+    let attr = |name: Option<&str>| name.and_then(|n| item.get_str(n)).map(str::to_owned);
+    Cursor {
+        pk: item.key.pk.clone(),
+        sk: item.key.sk.clone(),
+        ipk: attr(def.map(|d| d.pk)),
+        isk: attr(def.map(|d| d.sk)),
+    }
+}
+
+/// A page of the list, honest with a status filter (applied after the
+/// index, which is by time): the index is read on until the page holds
+/// `limit` visits or the index ends, in at most [`MAX_ROUNDS`] queries.
+/// The next cursor stands right after the last visit returned (or, when
+/// the rounds ran out, after the last one examined): a page is short only
+/// when the index ends (no cursor) or after [`MAX_ROUNDS`] reads (with
+/// one), never empty with a cursor but in that case.
+async fn filled_page(
+    app: &App,
+    actor: &Actor,
+    query: &mut Query,
+    q: &VisitQuery,
+) -> Result<(Vec<Visit>, Option<Cursor>)> {
+    let mut visits = Vec::with_capacity(q.limit);
+    let mut next = None;
+    for _ in 0..MAX_ROUNDS {
+        let want = q.limit - visits.len();
+        query.limit = if q.status.is_some() {
+            FILTERED_ROUND.max(want)
+        } else {
+            want
+        };
+        let page = app.store.query(query).await?;
+        let count = page.items.len();
+        for (i, item) in page.items.iter().enumerate() {
+            let v: Visit = items::entity_of(item)?;
+            let v = with_lapse(app, actor.franchise(), v).await?;
+            if q.status.is_none_or(|s| s == v.status) {
+                visits.push(v);
+            }
+            if visits.len() == q.limit {
+                let last = i + 1 == count;
+                return Ok((
+                    visits,
+                    if last {
+                        page.next
+                    } else {
+                        Some(after_item(item, query))
+                    },
+                ));
+            }
+        }
+        next = page.next;
+        match &next {
+            Some(c) => query.start_after = Some(c.clone()),
+            None => break,
+        }
+    }
+    Ok((visits, next))
 }
 
 /// The visits waiting in a room's queue, in ticket order.

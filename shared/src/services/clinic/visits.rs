@@ -137,6 +137,7 @@ fn blank_visit(intake: &Intake, t: VisitType, room: &RoomCode, now: i64) -> Visi
 async fn insert(
     app: &App,
     v: &Visit,
+    intake: &Intake,
     mut writes: Vec<Write>,
     closes: Option<i64>,
 ) -> Result<Event> {
@@ -151,6 +152,7 @@ async fn insert(
         .map(|(_, c)| hash_secret(c))
         .unwrap_or_default();
     writes.push(items::put_new(visit_item(v)?));
+    writes.push(super::statistics::row_put(v, &intake.concerns)?);
     writes.push(items::put_new(join_code_item(
         &v.tenant_key,
         &code_hash,
@@ -240,7 +242,7 @@ pub async fn walkin(
     v.queue_position = Some(issued.saturating_sub(left).max(1));
     v.provider_id = provider;
     let closes = room.closes_after(now, &actor.franchise().time_zone);
-    let event = insert(app, &v, Vec::new(), closes).await?;
+    let event = insert(app, &v, &intake, Vec::new(), closes).await?;
     Ok(Created {
         visit: v,
         event,
@@ -313,7 +315,7 @@ pub async fn schedule(
     }
     let claims = slots::claims(franchise, provider, start, end, &v.visit_id);
     let event = crate::services::retry::conflict(
-        insert(app, &v, claims, None).await,
+        insert(app, &v, &intake, claims, None).await,
         "This slot is no longer free",
     )?;
     let link_token = appointment_token(app, &v);
@@ -338,7 +340,7 @@ pub async fn econsult(
     room_takes(&room, VisitType::Econsult)?;
     let mut v = blank_visit(&intake, VisitType::Econsult, &code, app.now_ms());
     v.status = VisitStatus::PendingAccept;
-    let event = insert(app, &v, Vec::new(), None).await?;
+    let event = insert(app, &v, &intake, Vec::new(), None).await?;
     Ok(Created {
         visit: v,
         event,
@@ -514,6 +516,7 @@ pub(crate) async fn save_move_with(
         item: visit_item(&v)?,
         cond: Some(cond),
     }];
+    writes.push(super::statistics::row_update(&v, None)?);
     if let (VisitStatus::Cancelled, VisitType::Scheduled, Some(p), Some(s), Some(e)) =
         (to, v.visit_type, &v.provider_id, v.start, v.end)
     {

@@ -14,6 +14,7 @@ mod dashboard;
 mod followup;
 mod franchise;
 mod statistics;
+mod visit_statistics;
 mod visits;
 
 use askama::Template;
@@ -59,6 +60,9 @@ struct Asked {
     /// A provider's view: the room and the visit asked for.
     room_code: Option<crate::domain::clinic::RoomCode>,
     visit_id: Option<crate::domain::VisitId>,
+    /// The visits statistics' range, as given (checked by the view).
+    from: Option<String>,
+    to: Option<String>,
     /// An id that cannot exist was asked for: the 404 state.
     impossible: bool,
 }
@@ -99,6 +103,8 @@ impl Asked {
             cursor: q.get("cursor").ok().flatten().map(str::to_owned),
             room_code: room_code.flatten(),
             visit_id,
+            from: q.get("from").ok().flatten().map(str::to_owned),
+            to: q.get("to").ok().flatten().map(str::to_owned),
             impossible,
         }
     }
@@ -492,6 +498,7 @@ async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
         (View::ConsultationDashboard, t.nav_consultations),
         (View::FollowupDashboard, t.nav_followups),
         (View::Statistics, t.nav_statistics),
+        (View::VisitsStatistics, t.nav_visit_statistics),
         (View::FranchiseManagement, t.nav_franchise),
     ];
     // Only the sections the session may open (none but its own view: no bar).
@@ -507,12 +514,16 @@ async fn chrome(ctx: &Ctx<'_>) -> Result<Chrome> {
         .into_iter()
         .map(|(v, label)| {
             let is_current = v == ctx.view
-                || (v == current && !admin && ctx.view != View::Statistics)
+                || (v == current && !admin && !is_statistics(ctx.view))
                 || (v == View::FranchiseManagement && admin);
             NavLink::new(ctx.href(v, &[]), label, is_current)
         })
         .collect();
     Ok(chrome)
+}
+
+fn is_statistics(view: View) -> bool {
+    matches!(view, View::Statistics | View::VisitsStatistics)
 }
 
 async fn build(ctx: &Ctx<'_>) -> Result<Built> {
@@ -531,5 +542,6 @@ async fn build(ctx: &Ctx<'_>) -> Result<Built> {
         View::Statistics => statistics::statistics(ctx).await,
         View::VisitsWaitingRoom => visits::waiting_room(ctx).await,
         View::VisitsSchedule => visits::schedule(ctx).await,
+        View::VisitsStatistics => visit_statistics::statistics(ctx).await,
     }
 }
