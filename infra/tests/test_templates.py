@@ -607,7 +607,7 @@ class Both(unittest.TestCase):
                         expected_env |= DELIVERY_ENV
                     if crate == DISPATCHER:
                         expected_env.add("EMBEDCARE_SES_SENDER")
-                    if crate == LIVE:
+                    if crate in (LIVE, "visits"):
                         expected_env.add("EMBEDCARE_VISIT_LIVE_ENDPOINT")
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
@@ -692,7 +692,8 @@ class Both(unittest.TestCase):
                     "PUT /v2/visits/{visitId}/intake", "GET /v2/statistics/visits",
                     "GET /v2/visits/{visitId}/snapshots", "POST /v2/visits/{visitId}/snapshots",
                     "GET /v2/visits/{visitId}/snapshots/{snapshotId}",
-                    "DELETE /v2/visits/{visitId}/snapshots/{snapshotId}"))
+                    "DELETE /v2/visits/{visitId}/snapshots/{snapshotId}",
+                    "PUT /v2/visits/{visitId}/alive", "GET /v2/visits/{visitId}/connection-status"))
                 self.assertFalse([k for k in r["visits"] if "{move}" in k])
                 self.assertEqual(r["patient-app"], {
                     "ANY /auth", "ANY /u/clinic", "ANY /visits/{proxy+}", "ANY /members/appointment/{visitId}", "ANY /members/invitation/{visitId}",
@@ -807,9 +808,10 @@ class Both(unittest.TestCase):
             "providers": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table-index")},
             # The franchise's own concerns: Query of T#{tenant}#CONCERNS.
             "intakes": {(a, "table") for a in API_ITEM_ACTIONS} | {("dynamodb:Query", "table")},
-            # Chime SDK meetings of its account and region (the video keys).
+            # Chime SDK meetings of its account and region (the video keys); frames
+            # to the visits' connections (moves, chat, presence, a dismissal's close).
             "visits": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
-            | {("dynamodb:Query", "table-index")}
+            | {("dynamodb:Query", "table-index"), ("execute-api:ManageConnections", "websocket-api")}
             | {(a, "literal:arn::chime:::meeting/*")
                for a in ("chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting")}
             # ... and the snapshots' objects (t/* of the bucket; asserted in test_snapshot_bucket).
@@ -1553,7 +1555,7 @@ class Both(unittest.TestCase):
         self.assertEqual(found["SAM"], found["CDK"])
 
     def test_visit_live_api(self):
-        found = {name: self.stream_api(name, m, LIVE, (LIVE,), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
+        found = {name: self.stream_api(name, m, LIVE, (LIVE, "visits"), "EMBEDCARE_VISIT_LIVE_ENDPOINT")
                  for name, m in self.models.items()}
         self.assertEqual(found["SAM"], found["CDK"])
         self.assertEqual(found["SAM"]["stage"], "live")

@@ -29,7 +29,12 @@
         try { f = JSON.parse(e.data); } catch (x) { return; }
         if (f && f.v === 1 && opts.onFrame) opts.onFrame(f);
       };
-      ws.onclose = function () { ws = null; clearInterval(pinger); later(); };
+      ws.onclose = function (e) {
+        ws = null; clearInterval(pinger);
+        // 4403: dismissed from the visit; no coming back.
+        if (e && e.code === 4403) { stopped = true; return; }
+        later();
+      };
     }
     function later() {
       if (stopped) return;
@@ -176,6 +181,7 @@
       var now = f.type === "ready" ? f.visit : f.type === "visit" ? f : null;
       if (now && now.status !== status) { sock.close(); go(location.pathname); return; }
       if (f.type === "chat") add(f.message);
+      if (window.embedcarePresence) window.embedcarePresence(f);
     }
   });
   // The video (video.js, when the room shows it) signals over this socket.

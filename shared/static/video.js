@@ -230,7 +230,10 @@
       ws.onmessage = function (e) {
         var f = null;
         try { f = JSON.parse(e.data); } catch (x) { return; }
-        if (f && f.v === 1) window.embedcareVideo.frame(f);
+        if (f && f.v === 1) {
+          window.embedcareVideo.frame(f);
+          if (window.embedcarePresence) window.embedcarePresence(f);
+        }
       };
       ws.onclose = function () { ws = null; clearInterval(pinger); setTimeout(open, 1000); };
     }

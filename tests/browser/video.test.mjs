@@ -115,9 +115,9 @@ describe("the visit's video: a provider and a patient see each other", { timeout
     await s.provider.locator("#chat-log li", { hasText: "Can you see me?" }).waitFor();
   });
 
-  test("presence shows both connected, then the one who left DISCONNECTED", { skip: "needs issue-12-presence" }, async () => {
-    // The presence branch sends ready.participants and presence frames;
-    // clinic.js draws them in #presence.
+  test("presence shows both connected, then the one who left DISCONNECTED", async () => {
+    // ready.participants and the presence frames, drawn by presence.js in
+    // #presence (the provider's page through video.js's own socket).
     await s.patient.locator("#presence li", { hasText: "PATIENT" }).waitFor();
     await s.patient.locator("#presence li", { hasText: "PRACTITIONER" }).waitFor();
     await s.provider.locator("#presence li", { hasText: "PATIENT" }).waitFor();

@@ -161,6 +161,9 @@ describe("the walk-in flow: portal SSO, waiting room, a provider starts it, chat
     await provider.locator("#visit-status[data-status=IN_PROGRESS]").waitFor();
     await patient.locator("#visit-status[data-status=IN_PROGRESS]").waitFor({ timeout: WAIT });
     await patient.locator("#chat:not([hidden])").waitFor();
+    // Presence: the patient's room lists its people from the live frames,
+    // the patient among them, connected.
+    await patient.locator("#presence li[data-status=JOINED]", { hasText: "(you)" }).waitFor({ timeout: WAIT });
 
     // Provider → patient.
     await provider.locator("#chat-text").fill("Hello Ana, how can I help?");

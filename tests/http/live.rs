@@ -26,12 +26,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::clinic::{call, provider_header, sso, walkin};
 use crate::helpers::{TestApp, spawn_app_with};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const SECOND: Duration = Duration::from_secs(1);
+pub(crate) const SECOND: Duration = Duration::from_secs(1);
 
 /// The app, served on a port of 127.0.0.1 with its live connections.
-async fn served() -> (TestApp, SocketAddr) {
+pub(crate) async fn served() -> (TestApp, SocketAddr) {
     let conns = Arc::new(LocalConnections::default());
     let live = conns.clone();
     let t = spawn_app_with(
@@ -55,7 +55,7 @@ async fn served() -> (TestApp, SocketAddr) {
 }
 
 /// Opens the visit's socket with these headers.
-async fn open(
+pub(crate) async fn open(
     addr: SocketAddr,
     visit: &str,
     headers: &[(&str, String)],
@@ -72,7 +72,7 @@ async fn open(
 }
 
 /// What a browser sends: the token as a subprotocol.
-fn browser(token: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn browser(token: &str) -> Vec<(&'static str, String)> {
     vec![(
         "sec-websocket-protocol",
         format!("embedcare.live.v1, bearer.{token}"),
@@ -80,7 +80,7 @@ fn browser(token: &str) -> Vec<(&'static str, String)> {
 }
 
 /// A provider through the API key.
-fn provider(t: &TestApp, id: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn provider(t: &TestApp, id: &str) -> Vec<(&'static str, String)> {
     vec![
         ("api-key", t.world.api_key.clone()),
         ("x-integration-user", provider_header(id)),
@@ -88,7 +88,7 @@ fn provider(t: &TestApp, id: &str) -> Vec<(&'static str, String)> {
 }
 
 /// The next text frame, within a second.
-async fn next(s: &mut Socket) -> Value {
+pub(crate) async fn next(s: &mut Socket) -> Value {
     loop {
         let msg = tokio::time::timeout(SECOND, s.next())
             .await
@@ -101,7 +101,7 @@ async fn next(s: &mut Socket) -> Value {
     }
 }
 
-async fn say(s: &mut Socket, frame: Value) {
+pub(crate) async fn say(s: &mut Socket, frame: Value) {
     s.send(Message::Text(frame.to_string().into()))
         .await
         .unwrap();
@@ -115,7 +115,7 @@ fn refused_with(r: Result<Socket, WsError>) -> u16 {
     }
 }
 
-async fn live_count(t: &TestApp, visit: &str) -> usize {
+pub(crate) async fn live_count(t: &TestApp, visit: &str) -> usize {
     let tenant = TenantKey::parse("demo").unwrap();
     let id = VisitId::parse(visit).unwrap();
     fanout::connections(&t.app, &tenant, &id)
@@ -125,7 +125,7 @@ async fn live_count(t: &TestApp, visit: &str) -> usize {
 }
 
 /// The guest session a join page hands its script.
-async fn guest_session(t: &TestApp, code: &str) -> String {
+pub(crate) async fn guest_session(t: &TestApp, code: &str) -> String {
     let r = t
         .post_form(&format!("/visits/join/{code}"), &[("name", "Sam")])
         .await;
@@ -152,8 +152,20 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
     let mut doctor = open(addr, &id, &provider(&t, "dr-nguyen"))
         .await
         .expect("provider");
-    assert_eq!(next(&mut doctor).await["type"], "ready");
+    let ready = next(&mut doctor).await;
+    assert_eq!(ready["type"], "ready");
+    assert_eq!(
+        ready["participants"].as_array().unwrap().len(),
+        2,
+        "{ready}"
+    );
     assert_eq!(live_count(&t, &id).await, 2);
+    // The patient is told the provider arrived.
+    let f = next(&mut patient).await;
+    assert_eq!(f["type"], "presence", "{f}");
+    assert_eq!(f["participant"]["participantType"], "PRACTITIONER");
+    assert_eq!(f["participant"]["status"], "JOINED");
+    assert_eq!(f["participant"]["participantId"], ready["you"]);
 
     // The provider starts the visit: both are told, ids and statuses only.
     let r = crate::clinic::provider_move(&t, &id, "start", "dr-nguyen").await;
@@ -247,6 +259,12 @@ async fn two_people_of_a_visit_chat_live_and_see_its_moves() {
         assert!(waited < 20, "the closed connection's item is still there");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let f = next(&mut doctor).await;
+    assert_eq!(
+        (f["type"].as_str(), f["participant"]["status"].as_str()),
+        (Some("presence"), Some("DISCONNECTED")),
+        "{f}"
+    );
     let r = crate::clinic::provider_move(&t, &id, "complete", "dr-nguyen").await;
     assert_eq!(r.status, 200, "{}", r.text());
     let f = next(&mut doctor).await;
@@ -319,6 +337,11 @@ async fn only_the_visits_people_may_connect() {
         .await
         .expect("the patient");
     next(&mut p).await;
+    // The guest of the join code is a participant too: told of the patient.
+    assert_eq!(
+        next(&mut g).await["participant"]["participantType"],
+        "PATIENT"
+    );
     say(&mut g, json!({"type": "chat", "text": "Hi, I am Sam"})).await;
     let f = next(&mut p).await;
     assert_eq!(

@@ -21,6 +21,7 @@ mod notifier;
 mod outbox;
 mod pages;
 mod patients;
+mod presence;
 mod privacy;
 mod provider_views;
 mod providers;

@@ -5,7 +5,12 @@
 //! connections, answers `sync` and `ping` to the sender, through moto's
 //! API Gateway Management API; `$disconnect` removes the connection's
 //! items; a move written by another function (here in process, with the
-//! same adapter) is posted to the connection that is left.
+//! same adapter) is posted to the connection that is left. Presence: the
+//! provider's arrival is posted to the patient (`presence`), the `ready`
+//! frame lists both with `you`, a `ping` beats, the patient's
+//! `$disconnect` is posted to the provider as `DISCONNECTED`; a guest
+//! dismissed through the API is told, deleted (`DeleteConnection`) and
+//! the others get their `DISMISSED`.
 
 use std::sync::Arc;
 
@@ -217,10 +222,31 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
         ))
         .await;
     assert_eq!(r["statusCode"], 200);
+    let r = f
+        .invoke_raw(ws_event(
+            "$default",
+            "conn-p",
+            json!({}),
+            json!(null),
+            Some(r#"{"type":"ping"}"#),
+        ))
+        .await;
+    assert_eq!(r["statusCode"], 200);
     let to_p = posted("conn-p");
-    assert_eq!(to_p[0]["type"], "ready");
-    assert_eq!(to_p[0]["visit"]["status"], "IN_PROGRESS");
-    assert_eq!(to_p[1]["type"], "chat");
+    // The provider's arrival, posted to the patient at their $connect.
+    assert_eq!(to_p[0]["type"], "presence", "{to_p:?}");
+    assert_eq!(to_p[0]["participant"]["participantType"], "PRACTITIONER");
+    assert_eq!(to_p[0]["participant"]["status"], "JOINED");
+    let doctor_id = to_p[0]["participant"]["participantId"].clone();
+    assert_eq!(to_p[1]["type"], "ready");
+    assert_eq!(to_p[1]["visit"]["status"], "IN_PROGRESS");
+    let present = to_p[1]["participants"].as_array().unwrap();
+    assert_eq!(present.len(), 2, "{present:?}");
+    assert!(present.iter().all(|p| p["status"] == "JOINED"));
+    let me = to_p[1]["you"].clone();
+    assert!(me.is_string() && me != doctor_id, "{me}");
+    assert_eq!(to_p[2]["type"], "chat");
+    assert_eq!(to_p[3]["type"], "pong");
     let to_d = posted("conn-d");
     assert_eq!(to_d.len(), 1, "{to_d:?}");
     assert_eq!(to_d[0]["message"]["text"], "Hello doctor");
@@ -235,6 +261,91 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
     ))
     .await;
     assert_eq!(posted("conn-y")[0]["code"], 404);
+
+    // A guest invited and in, then dismissed by the provider through the
+    // API (a REST function's work, here in process with the same adapter):
+    // their connection is told and deleted through the Management API, the
+    // others told.
+    let base = format!("/v2/visits/{id}/participants");
+    let as_provider = [("api-key", key), ("x-integration-user", doctor.as_str())];
+    let g = call(
+        &app,
+        Method::POST,
+        &base,
+        &as_provider,
+        Some(json!({"participantType": "GUEST", "firstName": "Sam", "lastName": "Lee"})),
+    )
+    .await;
+    let gid = g["participantId"].as_str().unwrap().to_owned();
+    let inv = call(
+        &app,
+        Method::POST,
+        &format!("{base}/{gid}/tokens"),
+        &as_provider,
+        None,
+    )
+    .await;
+    let (session, _) = shared::services::clinic::participants::redeem(
+        &app,
+        inv["token"].as_str().unwrap(),
+        &visit_id,
+    )
+    .await
+    .unwrap();
+    let guest = json!({"Authorization": format!("Bearer {}", session.token)});
+    let r = f
+        .invoke_raw(ws_event("$connect", "conn-g", guest, q.clone(), None))
+        .await;
+    assert_eq!(r["statusCode"], 200, "{r}");
+    let joined = posted("conn-d");
+    let last = joined.last().unwrap();
+    assert_eq!(
+        (
+            last["type"].as_str(),
+            last["participant"]["participantId"].as_str(),
+            last["participant"]["status"].as_str()
+        ),
+        (Some("presence"), Some(gid.as_str()), Some("JOINED"))
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("{base}/{gid}/dismiss"),
+        &as_provider,
+        None,
+    )
+    .await;
+    assert_eq!(posted("conn-g").last().unwrap()["code"], 403);
+    let deleted = frames
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.method == Method::DELETE && s.path == "/@connections/conn-g")
+        .count();
+    assert_eq!(deleted, 1, "the dismissed guest's connection deleted");
+    for conn in ["conn-d", "conn-p"] {
+        let seen = posted(conn);
+        let last = seen.last().unwrap();
+        assert_eq!(
+            (
+                last["participant"]["participantId"].as_str(),
+                last["participant"]["status"].as_str()
+            ),
+            (Some(gid.as_str()), Some("DISMISSED")),
+            "{conn}"
+        );
+    }
+    assert_eq!(
+        fanout::connections(&app, &tenant, &visit_id)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "the guest's connection forgotten"
+    );
+    let before_d = posted("conn-d").len();
+    let before_p = posted("conn-p").len();
 
     // $disconnect: the patient's items go; a move reaches the provider.
     let r = f
@@ -263,14 +374,22 @@ async fn the_visit_socket_runs_on_the_websocket_api_s_events_and_posts_through_m
     )
     .await;
     let to_d = posted("conn-d");
-    assert_eq!(to_d.len(), 2, "{to_d:?}");
+    assert_eq!(to_d.len(), before_d + 2, "{to_d:?}");
+    // The patient's page closed: DISCONNECTED at once, posted to the provider.
+    let gone = &to_d[before_d];
+    assert_eq!(gone["type"], "presence");
+    assert_eq!(gone["participant"]["participantId"], me);
+    assert_eq!(gone["participant"]["status"], "DISCONNECTED");
     assert_eq!(
-        (to_d[1]["type"].as_str(), to_d[1]["status"].as_str()),
+        (
+            to_d[before_d + 1]["type"].as_str(),
+            to_d[before_d + 1]["status"].as_str()
+        ),
         (Some("visit"), Some("COMPLETED"))
     );
     assert_eq!(
         posted("conn-p").len(),
-        2,
+        before_p,
         "nothing more to the closed connection"
     );
 }

@@ -1,6 +1,7 @@
 //! The live encounter's routes against the document: the concerns
 //! catalogue, a visit's intake, its participants and their invitations,
-//! its end and fulfilment — each called with a valid request (the API key,
+//! its people's presence (the REST heartbeat, the connection status), its
+//! end and fulfilment — each called with a valid request (the API key,
 //! a provider named by `x-integration-user`, the patient's token), the
 //! request and the answer validated against the schemas documented.
 
@@ -165,6 +166,24 @@ pub async fn successes(w: &World, s: &Schemas) -> BTreeSet<(String, String)> {
     );
     let k = call(key, &format!("{uri}/{me}/video-key"), &as_provider, None).await;
     assert_eq!(k["provider"], "webrtc");
+    // Presence: the REST heartbeat of the patient and the provider, the
+    // connection status for the franchise's key.
+    let alive = ("put", ALIVE);
+    let p = call(alive, &format!("/v2/visits/{id}/alive"), &patient, None).await;
+    assert_eq!(
+        (p["participantId"].as_str(), p["status"].as_str()),
+        (Some(me.as_str()), Some("JOINED"))
+    );
+    call(alive, &format!("/v2/visits/{id}/alive"), &as_provider, None).await;
+    let status = ("get", "/v2/visits/{visitId}/connection-status");
+    let st = call(
+        status,
+        &format!("/v2/visits/{id}/connection-status"),
+        &vendor,
+        None,
+    )
+    .await;
+    assert_eq!(st["items"].as_array().unwrap().len(), 2, "{st}");
     let end = ("post", "/v2/visits/{visitId}/end");
     let left = call(end, &format!("/v2/visits/{id}/end"), &patient, None).await;
     assert_eq!(left["status"], "LEFT");

@@ -274,7 +274,7 @@ pub fn is_visit_move(path: &str) -> bool {
 
 /// True when the route takes a JSON body (every `POST` but the cancels,
 /// rotations, redeliveries, a visit's moves and the logout; every `PATCH`
-/// and `PUT`).
+/// and `PUT` but presence's heartbeat).
 pub fn takes_body(method: &str, path: &str) -> bool {
     (method == "post"
         && !BODILESS.iter().any(|b| path.ends_with(b))
@@ -282,8 +282,11 @@ pub fn takes_body(method: &str, path: &str) -> bool {
         && path != LOGOUT
         && path != IMAGE_BODY)
         || method == "patch"
-        || method == "put"
+        || (method == "put" && path != ALIVE)
 }
+
+/// The REST heartbeat of presence: a `PUT` with no body.
+pub const ALIVE: &str = "/v2/visits/{visitId}/alive";
 
 /// The one success status of a route.
 pub fn success_status(method: &str, path: &str) -> u16 {

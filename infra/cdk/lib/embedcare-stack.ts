@@ -652,8 +652,10 @@ export class EmbedcareStack extends Stack {
       EMBEDCARE_WEBSOCKET_ENDPOINT: `https://${streamApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/events`,
     };
 
-    // The visits' live connections' WebSocket API (its routes and function
-    // below): the room pages reach it at EMBEDCARE_VISIT_LIVE_URL.
+    // The visits' live connections' WebSocket API (its routes, stage and
+    // function below): the room pages reach it at EMBEDCARE_VISIT_LIVE_URL;
+    // the API functions that tell a visit's connections (the visits function:
+    // moves, chat, presence, a dismissal's close) post to its stage.
     const liveApi = new CfnApi(this, 'VisitLiveApi', {
       name: `${Aws.STACK_NAME}-visit-live`,
       protocolType: 'WEBSOCKET',
@@ -698,6 +700,13 @@ export class EmbedcareStack extends Stack {
       actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
       resources: [snapshotBucket.arnForObjects('t/*')],
     });
+    const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
+    // Frames to the visits' connections (and closing them), on that WebSocket API only.
+    const manageLiveConnections = new iam.PolicyStatement({
+      sid: 'Connections',
+      actions: ['execute-api:ManageConnections'],
+      resources: [`arn:${Aws.PARTITION}:execute-api:${Aws.REGION}:${Aws.ACCOUNT_ID}:${liveApi.ref}/*`],
+    });
 
     // Per-route throttling (below): the public page routes apart from the
     // vendor API routes.
@@ -713,6 +722,7 @@ export class EmbedcareStack extends Stack {
           ...(spec.video ? { EMBEDCARE_VIDEO: 'chime' } : {}),
           ...(spec.liveUrl ? { EMBEDCARE_VISIT_LIVE_URL: liveUrl } : {}),
           ...(spec.snapshots ? { EMBEDCARE_SNAPSHOT_BUCKET: snapshotBucket.bucketName } : {}),
+          ...(spec.tellsVisits ? { EMBEDCARE_VISIT_LIVE_ENDPOINT: liveEndpoint } : {}),
         },
         statements: [
           tableStatement(spec.leadingKeys, spec.tableActions),
@@ -720,6 +730,7 @@ export class EmbedcareStack extends Stack {
           ...(spec.delivers ? [sendWork, manageConnections] : []),
           ...(spec.video ? [video] : []),
           ...(spec.snapshots ? [snapshotObjects] : []),
+          ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
       const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
@@ -1203,7 +1214,6 @@ export class EmbedcareStack extends Stack {
     // as the subprotocol bearer.{token}; refused: the handshake fails with
     // 401, 403 or 404), $default takes chat/ping/sync frames, $disconnect
     // forgets the connection; one function routed on the route key.
-    const liveEndpoint = `https://${liveApi.ref}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}/live`;
     const live = rustFunction('VisitLive', LIVE_CRATE, {
       description: "The visits' live connections' WebSocket API routes ($connect, $default, $disconnect)",
       memorySize: 256,

@@ -63,6 +63,10 @@ export interface ApiFunctionSpec {
    * subscription stream's connections (EMBEDCARE_WORK_QUEUE_URL,
    * EMBEDCARE_WEBSOCKET_ENDPOINT). */
   readonly delivers?: boolean;
+  /** Whether it tells the visits' live connections (moves, chat,
+   * presence, closing a dismissed participant's): EMBEDCARE_VISIT_LIVE_ENDPOINT
+   * and execute-api:ManageConnections on the visit-live WebSocket API. */
+  readonly tellsVisits?: boolean;
   /** Browser calls with CORS (the patient side's API): each path of
    * `routes` also gets an OPTIONS route, answered by the function (the
    * franchises' origins are data, not API Gateway settings). */
@@ -321,6 +325,9 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
       'POST /v2/visits/{visitId}/snapshots',
       'GET /v2/visits/{visitId}/snapshots/{snapshotId}',
       'DELETE /v2/visits/{visitId}/snapshots/{snapshotId}',
+      // Presence: the REST heartbeat, each participant's status.
+      'PUT /v2/visits/{visitId}/alive',
+      'GET /v2/visits/{visitId}/connection-status',
       // The visits' statistics: a Query of the franchise's month partitions
       // (T#{tenant}#VSTAT#{month}, rows this function's own transactions
       // write), no new permission.
@@ -332,6 +339,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     leadingKeys: CLINIC_KEYS,
     queriesIndexes: true,
     tableActions: [...TABLE_ITEM_ACTIONS, DELETE, QUERY],
+    tellsVisits: true,
     cors: true,
     video: true,
     snapshots: true,

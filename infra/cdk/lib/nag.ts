@@ -29,7 +29,7 @@ export const NAG_ACKNOWLEDGMENTS: Acknowledgment[] = [
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<VisitLiveApi>/*]',
     reason:
-      'execute-api:ManageConnections (PostToConnection) on the visits\' own WebSocket API: its connection ids ' +
+      'execute-api:ManageConnections (PostToConnection, DeleteConnection) on the visits\' own WebSocket API (the visit-live and visits functions): its connection ids ' +
       'are only known at run time, so every connection of that one API (<api>/*) is the narrowest resource.',
   },
   {

@@ -9,11 +9,15 @@
 //!   bearer.{token}`; only the visit's patient, provider and guests: a
 //!   refusal fails the handshake with its status (401, 403, 404) and the
 //!   `{code, message}` body; accepted, the answer names the subprotocol.
-//!   Nothing can be posted before `$connect` returns: the client asks for
-//!   the visit's state with a `sync` frame;
-//! - `$default`: one client frame (`chat`, `ping`, `sync`), its answer
-//!   posted to the sender (`PostToConnection`), a chat message fanned out;
-//! - `$disconnect`: the connection's items removed.
+//!   The person's participant arrives (`JOINED`) and the visit's other
+//!   connections are told (`presence`). Nothing can be posted before
+//!   `$connect` returns: the client asks for the visit's state (and its
+//!   people's presence, and `you`) with a `sync` frame;
+//! - `$default`: one client frame (`chat`, `ping` — a heartbeat —, `sync`),
+//!   its answer posted to the sender (`PostToConnection`), a chat message
+//!   or a change of presence fanned out;
+//! - `$disconnect`: the connection's items removed; the participant's
+//!   last connection gone, they are `DISCONNECTED` and the others told.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};

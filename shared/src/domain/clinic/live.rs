@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::chat::Author;
-use crate::domain::ids::{PatientId, VisitId};
+use crate::domain::ids::{ParticipantId, PatientId, VisitId};
 use crate::domain::types::{TenantKey, UserId};
 
 /// The version of the frames' envelope (`{"v": 1, "type": …}`).
@@ -43,4 +43,8 @@ pub struct LiveConnection {
     pub author: Author,
     pub seat: Seat,
     pub connected_at: i64,
+    /// The participant the connection is the presence of (absent: one
+    /// opened before presence, or on a visit that had ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_id: Option<ParticipantId>,
 }

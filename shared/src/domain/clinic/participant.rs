@@ -113,6 +113,16 @@ pub struct Participant {
     pub joined_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at: Option<i64>,
+    /// The last heartbeat of theirs (a connection's, its pings, `PUT
+    /// …/alive`); absent: presence never saw them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<i64>,
+    /// Since when they are `DISCONNECTED`, while they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disconnected_at: Option<i64>,
+    /// The time they spent `DISCONNECTED` before, in all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub disconnected_ms: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: u64,
@@ -134,14 +144,40 @@ impl Participant {
         )?;
         self.updated_at = now;
         self.version += 1;
+        if let Some(since) = self.disconnected_at.take() {
+            self.disconnected_ms += (now - since).max(0);
+        }
         match to {
             ParticipantStatus::Joined if self.joined_at.is_none() => self.joined_at = Some(now),
             ParticipantStatus::Left | ParticipantStatus::Dismissed => self.left_at = Some(now),
+            ParticipantStatus::Disconnected => self.disconnected_at = Some(now),
             _ => {}
         }
         Ok(previous)
     }
+
+    /// Whether presence finds them silent at `now`: `JOINED`, last seen
+    /// more than [`SILENCE_MS`] ago (never seen: presence does not judge).
+    pub fn is_silent(&self, now: i64) -> bool {
+        self.status == ParticipantStatus::Joined
+            && self.last_seen_at.is_some_and(|at| now - at > SILENCE_MS)
+    }
+
+    /// The time spent `DISCONNECTED` up to `now` (the current spell
+    /// included).
+    pub fn disconnected_until(&self, now: i64) -> i64 {
+        self.disconnected_ms + self.disconnected_at.map_or(0, |since| (now - since).max(0))
+    }
 }
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// A live client beats this often (its socket's `ping`, or `PUT …/alive`).
+pub const HEARTBEAT_MS: i64 = 15_000;
+/// Silent longer than this, a participant is `DISCONNECTED`.
+pub const SILENCE_MS: i64 = 45_000;
 
 // Alike the other vocabularies by nature (see `ConsultationStatus`).
 named_enum! {
@@ -205,6 +241,27 @@ mod tests {
         assert!(S::Disconnected.can_move_to(S::Joined));
         assert!(!S::Invited.can_move_to(S::Left));
         assert_eq!(S::Invited.include_word(), "pending");
+    }
+
+    #[test]
+    fn silence_and_time_disconnected() {
+        let mut p: Participant = serde_json::from_value(serde_json::json!({
+            "tenantKey": "demo", "visitId": "v1", "participantId": "p1",
+            "participantType": "PATIENT", "status": "JOINED", "firstName": "A",
+            "lastName": "B", "createdAt": 0, "updatedAt": 0, "version": 1,
+            "lastSeenAt": 1_000
+        }))
+        .unwrap();
+        assert!(!p.is_silent(1_000 + SILENCE_MS), "45 s is not yet silence");
+        assert!(p.is_silent(1_001 + SILENCE_MS));
+        p.move_to(S::Disconnected, 50_000).unwrap();
+        assert!(!p.is_silent(900_000), "only the joined are judged");
+        assert_eq!(p.disconnected_until(60_000), 10_000);
+        p.move_to(S::Joined, 80_000).unwrap();
+        assert_eq!((p.disconnected_ms, p.disconnected_at), (30_000, None));
+        assert_eq!(p.disconnected_until(200_000), 30_000);
+        p.last_seen_at = None;
+        assert!(!p.is_silent(i64::MAX / 2), "never seen, never judged");
     }
 
     #[test]

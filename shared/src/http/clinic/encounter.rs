@@ -1,7 +1,10 @@
 //! The live encounter's API: a visit's participants
 //! (`/v2/visits/{visitId}/participants…`: add, change, list, invite,
 //! decline, dismiss; a participant's video key), its end and fulfilment, its intake
-//! (`PUT /v2/visits/{visitId}/intake`); all served by the `visits` router.
+//! (`PUT /v2/visits/{visitId}/intake`), its people's presence (`PUT
+//! /v2/visits/{visitId}/alive`, the REST heartbeat; `GET
+//! /v2/visits/{visitId}/connection-status`); all served by the `visits`
+//! router.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery};
@@ -11,9 +14,9 @@ use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Clinic, ClinicJson, VISIT_END, VISIT_FULFIL, VISIT_INTAKE, VISIT_PARTICIPANT,
-    VISIT_PARTICIPANT_DISMISS, VISIT_PARTICIPANT_INVITATION, VISIT_PARTICIPANT_TOKENS,
-    VISIT_PARTICIPANT_VIDEO_KEY, VISIT_PARTICIPANTS, json as clinic_json,
+    Clinic, ClinicJson, VISIT_ALIVE, VISIT_CONNECTION_STATUS, VISIT_END, VISIT_FULFIL,
+    VISIT_INTAKE, VISIT_PARTICIPANT, VISIT_PARTICIPANT_DISMISS, VISIT_PARTICIPANT_INVITATION,
+    VISIT_PARTICIPANT_TOKENS, VISIT_PARTICIPANT_VIDEO_KEY, VISIT_PARTICIPANTS, json as clinic_json,
 };
 use crate::app::{App, AppState};
 use crate::clock::iso_ms;
@@ -34,6 +37,7 @@ use crate::services::clinic::participants::{
 };
 use crate::services::clinic::video;
 use crate::services::clinic::visits::VISIT_NOT_FOUND;
+use crate::services::clinic::{fanout, presence};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -46,6 +50,8 @@ pub fn routes() -> Router<AppState> {
         .route(VISIT_END, post(end))
         .route(VISIT_FULFIL, post(fulfil))
         .route(VISIT_INTAKE, put(put_intake))
+        .route(VISIT_ALIVE, put(alive))
+        .route(VISIT_CONNECTION_STATUS, get(connection_status))
 }
 
 fn visit_id(raw: &str) -> Result<VisitId> {
@@ -70,6 +76,7 @@ pub fn participant(p: &Participant) -> Value {
         "invitedAt": iso(p.invited_at),
         "joinedAt": iso(p.joined_at),
         "leftAt": iso(p.left_at),
+        "lastSeenAt": iso(p.last_seen_at),
         "createdAt": iso_ms(p.created_at),
         "updatedAt": iso_ms(p.updated_at),
         "version": p.version,
@@ -235,13 +242,33 @@ async fn visit_json(app: &App, v: &crate::domain::clinic::Visit) -> Value {
 async fn end(c: Clinic, Path(id): Path<String>) -> Result<Response> {
     match encounter::end(&c.app, &c.actor, &visit_id(&id)?).await? {
         Ended::Visit(v) => Ok(json_response(StatusCode::OK, &visit_json(&c.app, &v).await)),
-        Ended::Left(p) => Ok(json_response(StatusCode::OK, &participant(&p))),
+        Ended::Left(p) => {
+            fanout::presence_changed(&c.app, &p).await;
+            Ok(json_response(StatusCode::OK, &participant(&p)))
+        }
     }
 }
 
 async fn fulfil(c: Clinic, Path(id): Path<String>) -> Result<Response> {
     let v = encounter::fulfil(&c.app, &c.actor, &visit_id(&id)?).await?;
     Ok(json_response(StatusCode::OK, &visit_json(&c.app, &v).await))
+}
+
+/// `PUT /v2/visits/{visitId}/alive`: the caller's presence, seen now.
+async fn alive(c: Clinic, Path(id): Path<String>) -> Result<Response> {
+    let p = presence::alive(&c.app, &c.actor, &visit_id(&id)?).await?;
+    Ok(json_response(StatusCode::OK, &fanout::presence_json(&p)))
+}
+
+/// `GET /v2/visits/{visitId}/connection-status`.
+async fn connection_status(c: Clinic, Path(id): Path<String>) -> Result<Response> {
+    let id = visit_id(&id)?;
+    let list = presence::status(&c.app, &c.actor, &id).await?;
+    let items: Vec<_> = list.iter().map(fanout::presence_json).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"visitId": id, "items": items}),
+    ))
 }
 
 /// A list of short texts (`allergies`, …): at most

@@ -88,7 +88,14 @@ pub async fn upgrade(
             return e.into_response();
         }
     };
-    let ready = live::ready_frame(&v, &c.connection_id);
+    let ready = match live::ready_frame(&app, &c, &v).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            let _ = live::disconnect(&app, &c).await;
+            connections.forget(&conn_id);
+            return e.into_response();
+        }
+    };
     upgrade
         .protocols([live::PROTOCOL])
         .on_upgrade(move |socket| serve(app, connections, socket, c, outbound, ready))

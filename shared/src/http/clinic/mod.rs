@@ -83,6 +83,8 @@ pub const VISIT_FULFIL: &str = "/v2/visits/{visitId}/fulfil";
 pub const VISIT_INTAKE: &str = "/v2/visits/{visitId}/intake";
 pub const VISIT_SNAPSHOTS: &str = "/v2/visits/{visitId}/snapshots";
 pub const VISIT_SNAPSHOT: &str = "/v2/visits/{visitId}/snapshots/{snapshotId}";
+pub const VISIT_ALIVE: &str = "/v2/visits/{visitId}/alive";
+pub const VISIT_CONNECTION_STATUS: &str = "/v2/visits/{visitId}/connection-status";
 pub const CONCERNS: &str = "/v2/concerns";
 pub const STATISTICS_VISITS: &str = "/v2/statistics/visits";
 
@@ -132,6 +134,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", VISIT_SNAPSHOTS),
     ("get", VISIT_SNAPSHOT),
     ("delete", VISIT_SNAPSHOT),
+    ("put", VISIT_ALIVE),
+    ("get", VISIT_CONNECTION_STATUS),
     ("get", CONCERNS),
     ("post", CONCERNS),
     ("get", STATISTICS_VISITS),

@@ -45,6 +45,10 @@ const SCRIPT: &str = include_str!("../../../static/clinic.js");
 /// The room page's video client (WebRTC; no third-party script).
 pub const VIDEO_JS: &str = "/clinic/static/video.js";
 const VIDEO_SCRIPT: &str = include_str!("../../../static/video.js");
+/// Who is in the room, from the live frames (the patient's, the guest's
+/// and the provider's room pages).
+pub const PRESENCE_JS: &str = "/clinic/static/presence.js";
+const PRESENCE_SCRIPT: &str = include_str!("../../../static/presence.js");
 
 /// The patient app (Lambda `patient-app`).
 pub fn routes() -> Router<AppState> {
@@ -57,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route(CLINIC_JOIN, get(join_form).post(join))
         .route(CLINIC_JS, get(|| script(SCRIPT)))
         .route(VIDEO_JS, get(|| script(VIDEO_SCRIPT)))
+        .route(PRESENCE_JS, get(|| script(PRESENCE_SCRIPT)))
 }
 
 async fn script(body: &'static str) -> Response {

@@ -161,6 +161,9 @@ pub struct ProviderWords {
     pub save: &'static str,
     pub status: &'static str,
     pub when: &'static str,
+    /// The live state of a visit: who is in its room now.
+    pub connected: &'static str,
+    pub nobody_connected: &'static str,
 }
 
 /// A visit in one of the provider's lists.
@@ -177,6 +180,9 @@ pub struct VisitRow {
     pub can_no_show: bool,
     /// The visit's room page, once it is the provider's and started.
     pub href: Option<String>,
+    /// Who of the visit's people is connected now (presence), as shown;
+    /// empty for a visit that has ended.
+    pub live: String,
 }
 
 #[derive(Debug, Clone)]

@@ -75,6 +75,12 @@ async fn complete(
     let list = participants::all(app, &v.tenant_key, &v.visit_id).await?;
     let now = app.now_ms();
     let joined = patient_joined(&list);
+    // What presence recorded of the patient's time disconnected.
+    let disconnected: i64 = list
+        .iter()
+        .filter(|p| p.participant_type == ParticipantType::Patient)
+        .map(|p| p.disconnected_until(now))
+        .sum();
     let more = if v.status == VisitStatus::InProgress {
         everyone_leaves(&list, now)?
     } else {
@@ -87,8 +93,7 @@ async fn complete(
         VisitStatus::Completed,
         |v| {
             if v.durations.is_none() {
-                // Presence does not record disconnections yet: 0.
-                v.durations = Some(v.durations_at(now, joined, 0));
+                v.durations = Some(v.durations_at(now, joined, disconnected));
             }
             edit(v);
             Ok(())

@@ -7,7 +7,10 @@
 //! Frames are a small versioned JSON envelope, `{"v": 1, "type": …}`:
 //! `ready {visit}` once connected, `visit {visitId, status,
 //! previousStatus, version}` for a move (ids and statuses only),
-//! `chat {message}`, `pong`, `error {code, message}`.
+//! `chat {message}`, `presence {participant}` (a participant's
+//! `{participantId, participantType, status, lastSeenAt}`, to the visit's
+//! other connections: not to the participant's own), `pong`, `error
+//! {code, message}`.
 //!
 //! Told from where the change is written (`chat::post`, the one save of a
 //! visit's moves in `visits.rs`), after it is written: every move goes
@@ -24,8 +27,8 @@ use crate::app::App;
 use crate::clock::iso_ms;
 use crate::delivery::connections::SendError;
 use crate::domain::clinic::live::FRAME_VERSION;
-use crate::domain::clinic::{ChatMessage, LiveConnection, Visit, VisitStatus};
-use crate::domain::{TenantKey, VisitId};
+use crate::domain::clinic::{ChatMessage, LiveConnection, Participant, Visit, VisitStatus};
+use crate::domain::{ParticipantId, TenantKey, VisitId};
 use crate::error::Result;
 use crate::store::clinic_items::entities;
 use crate::store::{Index, Query, SortCond, Write, keys};
@@ -58,6 +61,17 @@ pub fn visit_state(v: &Visit, previous: Option<VisitStatus>) -> Value {
         "status": v.status,
         "previousStatus": previous,
         "version": v.version,
+    })
+}
+
+/// A participant's presence: ids, type, status and when last seen (no
+/// name: the page has them from the participants' list).
+pub fn presence_json(p: &Participant) -> Value {
+    json!({
+        "participantId": p.participant_id,
+        "participantType": p.participant_type,
+        "status": p.status,
+        "lastSeenAt": p.last_seen_at.map(iso_ms),
     })
 }
 
@@ -96,6 +110,17 @@ pub async fn forget(app: &App, c: &LiveConnection) -> Result<()> {
 /// Sends `text` to every live connection of the visit; forgets those
 /// that are gone. Never fails: what it could not do goes to the log.
 pub async fn broadcast(app: &App, tenant: &TenantKey, visit: &VisitId, text: &str) {
+    broadcast_but(app, tenant, visit, text, None).await
+}
+
+/// [`broadcast`] but to the connections of the participant `but`.
+async fn broadcast_but(
+    app: &App,
+    tenant: &TenantKey,
+    visit: &VisitId,
+    text: &str,
+    but: Option<&ParticipantId>,
+) {
     let Some(live) = app.visit_live.as_ref() else {
         return;
     };
@@ -106,6 +131,10 @@ pub async fn broadcast(app: &App, tenant: &TenantKey, visit: &VisitId, text: &st
             return;
         }
     };
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|c| but.is_none() || c.participant_id.as_ref() != but)
+        .collect();
     let sent = join_all(found.iter().map(|c| live.send(&c.connection_id, text))).await;
     for (c, r) in found.iter().zip(sent) {
         match r {
@@ -132,4 +161,18 @@ pub async fn visit_moved(app: &App, v: &Visit, previous: VisitStatus) {
 pub async fn chat_posted(app: &App, tenant: &TenantKey, m: &ChatMessage) {
     let text = frame("chat", json!({"message": message_json(m)}));
     broadcast(app, tenant, &m.visit_id, &text).await;
+}
+
+/// A participant's presence changed: the visit's other connections are
+/// told (a `presence` frame).
+pub async fn presence_changed(app: &App, p: &Participant) {
+    let text = frame("presence", json!({"participant": presence_json(p)}));
+    broadcast_but(
+        app,
+        &p.tenant_key,
+        &p.visit_id,
+        &text,
+        Some(&p.participant_id),
+    )
+    .await;
 }

@@ -6,22 +6,26 @@
 //!   room) and its guests may (the chat's own rule, `chat::member`); the
 //!   connection is written twice, in the visit's partition (`LIVE#{id}`,
 //!   what the fan-out queries) and under its own id (what a later frame,
-//!   carrying only the id, is read by), both with a TTL;
+//!   carrying only the id, is read by), both with a TTL, with the
+//!   participant the person is (`presence::arrive`: found or made,
+//!   `JOINED`);
 //! - a client frame: `{"type": "ping"}` → `pong` while the person's token
-//!   still holds (else `401`, and the edge closes the connection); `{"type": "sync"}` →
+//!   still holds (else `401`, and the edge closes the connection), and a
+//!   heartbeat of their presence (`presence::heartbeat`); `{"type": "sync"}` →
 //!   `ready` again (the visit now: what a client asks for on opening
 //!   where nothing can be sent before the handshake ends, API Gateway);
 //!   `{"type": "chat",
 //!   "text": …}` → stored through the chat (`chat::post`, as the person
 //!   who connected, whose token must still hold), then fanned out to
 //!   every connection of the visit, the sender's included;
-//! - `disconnect`: both items removed.
+//! - `disconnect`: both items removed; the participant's last connection
+//!   gone, they are `DISCONNECTED` (`presence::depart`).
 //!
 //! What is sent is `fanout.rs`'s.
 
 use serde_json::{Value, json};
 
-use super::{Actor, chat, fanout, tokens};
+use super::{Actor, chat, fanout, presence, tokens};
 use crate::app::App;
 use crate::domain::VisitId;
 use crate::domain::clinic::live::{LIVE_TTL_MS, Seat};
@@ -96,6 +100,7 @@ pub async fn connect(
     connection_id: &str,
 ) -> Result<(LiveConnection, Visit)> {
     let (v, author, _) = chat::member(app, actor, id).await?;
+    let me = presence::arrive(app, actor, &v).await?;
     let c = LiveConnection {
         connection_id: connection_id.to_owned(),
         tenant_key: actor.tenant().clone(),
@@ -103,18 +108,27 @@ pub async fn connect(
         author,
         seat: seat_of(actor)?,
         connected_at: app.now_ms(),
+        participant_id: me.map(|p| p.participant_id),
     };
     app.store.transact(writes(app, &c)?).await?;
     Ok((c, v))
 }
 
-/// The `ready` frame a new connection gets: the visit as it is now, and
-/// the connection's own id (what the others' `signal` frames address).
-pub fn ready_frame(v: &Visit, connection_id: &str) -> String {
-    fanout::frame(
+/// The `ready` frame a new connection gets: the visit as it is now, its
+/// people's presence, which of them the connection is (`you`), and the
+/// connection's own id (what the others' `signal` frames address).
+pub async fn ready_frame(app: &App, c: &LiveConnection, v: &Visit) -> Result<String> {
+    let people = presence::present(app, &v.tenant_key, &v.visit_id).await?;
+    let participants: Vec<Value> = people.iter().map(fanout::presence_json).collect();
+    Ok(fanout::frame(
         "ready",
-        json!({"visit": fanout::visit_state(v, None), "connectionId": connection_id}),
-    )
+        json!({
+            "visit": fanout::visit_state(v, None),
+            "participants": participants,
+            "you": c.participant_id,
+            "connectionId": c.connection_id,
+        }),
+    ))
 }
 
 /// Writes the connection's items again with a fresh TTL (a local socket
@@ -129,9 +143,11 @@ pub async fn connection(app: &App, connection_id: &str) -> Result<Option<LiveCon
     crate::services::find(app, &keys::live_record_key(connection_id)).await
 }
 
-/// The connection closed: its items go.
+/// The connection closed: its items go; its participant's last one
+/// gone, they are `DISCONNECTED`.
 pub async fn disconnect(app: &App, c: &LiveConnection) -> Result<()> {
-    fanout::forget(app, c).await
+    fanout::forget(app, c).await?;
+    presence::depart(app, c).await
 }
 
 /// Whether a frame's refusal ends the connection (its credential no
@@ -151,12 +167,13 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
             // The person still holds their seat (a token revoked by a
             // logout, an expired one: `401`, and the edge closes).
             actor_of(app, c).await?;
+            presence::heartbeat(app, c).await?;
             Ok(Some(fanout::frame("pong", json!({}))))
         }
         Some("sync") => {
             let actor = actor_of(app, c).await?;
             let (v, _, _) = chat::member(app, &actor, &c.visit_id).await?;
-            Ok(Some(ready_frame(&v, &c.connection_id)))
+            Ok(Some(ready_frame(app, c, &v).await?))
         }
         Some("chat") => {
             let text = frame["text"]

@@ -7,6 +7,7 @@
 //! reminders) and the patient's messages about a scheduled visit
 //! (`reminders.rs`: at booking, 24 h and 1 h before); the live
 //! encounter: its participants and their invitations (`participants.rs`),
+//! who of them is in the room now (`presence.rs`),
 //! ending and fulfilling a visit (`encounter.rs`), the concerns catalogue
 //! and the visit's intake (`concerns.rs`), the images a provider takes
 //! during a visit (`snapshots.rs`); the visits' statistics
@@ -24,6 +25,7 @@ pub mod intakes;
 pub mod live;
 pub mod meeting;
 pub mod participants;
+pub mod presence;
 pub mod reads;
 pub mod reminders;
 pub mod rooms;

@@ -6,10 +6,10 @@
 //! declined, dismissed (their session revoked at once). Every change is
 //! written at the version read.
 
-use super::Actor;
 use super::rooms::{self, require_provider};
 use super::tokens::{Issued, new_token, verify};
 use super::visits::visit_for;
+use super::{Actor, fanout, presence};
 use crate::app::App;
 use crate::domain::clinic::participant::{INVITATION_TTL_MS, MAX_PARTICIPANTS};
 use crate::domain::clinic::{
@@ -180,6 +180,9 @@ pub async fn add(
         session_id: None,
         joined_at: None,
         left_at: None,
+        last_seen_at: None,
+        disconnected_at: None,
+        disconnected_ms: 0,
         created_at: now,
         updated_at: now,
         version: 1,
@@ -199,7 +202,7 @@ pub async fn list(
     shown: impl Fn(ParticipantStatus) -> bool,
 ) -> Result<Vec<Participant>> {
     let (v, _) = role(app, actor, id).await?;
-    let list = all(app, &v.tenant_key, &v.visit_id).await?;
+    let list = presence::settled(app, all(app, &v.tenant_key, &v.visit_id).await?).await;
     Ok(list.into_iter().filter(|p| shown(p.status)).collect())
 }
 
@@ -258,11 +261,15 @@ pub async fn update(
     if !changed {
         return Ok(p);
     }
-    if p.version == expected {
+    let moved = p.version != expected;
+    if !moved {
         p.version += 1;
         p.updated_at = now;
     }
     commit(app, vec![put_at(&p, expected)?]).await?;
+    if moved {
+        fanout::presence_changed(app, &p).await;
+    }
     Ok(p)
 }
 
@@ -444,10 +451,10 @@ pub async fn dismiss(
 
 /// The hook of a participant taken out of the room (dismissed): what their
 /// session held is revoked already (their token, so every call and every
-/// new connection is refused); the visit's live connections, when they
-/// exist, close theirs here. Nothing more to do until then.
-pub async fn on_removed(_app: &App, _p: &Participant) -> Result<()> {
-    Ok(())
+/// new connection is refused); their live connections are closed at once
+/// (`4403`) and the visit's others told (`presence::removed`).
+pub async fn on_removed(app: &App, p: &Participant) -> Result<()> {
+    presence::removed(app, p).await
 }
 
 /// An invitation's redemption (`POST /members/invitation/{visitId}`):

@@ -7,14 +7,18 @@
 //! The session reaches the rooms of the franchise its user is a provider
 //! of: a room or a visit of another room is the 404 state, like an unknown
 //! one. The moves go through the same services as the API
-//! (`services::clinic::visits::act`), as `Actor::Provider`.
+//! (`services::clinic::visits::act`), as `Actor::Provider`. Each visit of
+//! a list shows its live state: who of its people is connected now
+//! (`services::clinic::presence`, which decides the silent on this read).
 
 use std::collections::HashMap;
 
 use super::{Built, Ctx};
 use crate::domain::View;
 use crate::domain::clinic::hours::{local, local_label};
-use crate::domain::clinic::{Room, Visit, VisitStatus, VisitType};
+use crate::domain::clinic::{
+    ParticipantStatus, ParticipantType, Room, Visit, VisitStatus, VisitType,
+};
 use crate::domain::{Locale, VisitId};
 use crate::error::{Error, Result};
 use crate::http::pages::templates::{
@@ -22,7 +26,7 @@ use crate::http::pages::templates::{
     VisitRoomModel, VisitRow, WaitingRoomModel,
 };
 use crate::services::clinic::reads::{self, VisitFilter, VisitQuery};
-use crate::services::clinic::{Actor, chat, intakes, rooms, visits};
+use crate::services::clinic::{Actor, chat, intakes, presence, rooms, visits};
 
 pub fn words(locale: Locale) -> ProviderWords {
     let fr = locale == Locale::Fr;
@@ -64,6 +68,8 @@ pub fn words(locale: Locale) -> ProviderWords {
         save: w("Save", "Enregistrer"),
         status: w("Status", "Statut"),
         when: w("When", "Quand"),
+        connected: w("Connected:", "Connectés :"),
+        nobody_connected: w("Nobody connected", "Personne n'est connecté"),
     }
 }
 
@@ -115,6 +121,42 @@ async fn reasons(ctx: &Ctx<'_>, list: &[&Visit]) -> Result<HashMap<String, Strin
     Ok(out)
 }
 
+/// The live state of these visits, by visit id: who is connected (their
+/// names and what they are), or that nobody is; nothing for a visit that
+/// has ended. One `Query` per visit.
+async fn live_states(ctx: &Ctx<'_>, list: &[&Visit]) -> Result<HashMap<String, String>> {
+    let w = words(ctx.locale);
+    let fr = ctx.locale == Locale::Fr;
+    let mut out = HashMap::new();
+    for v in list.iter().filter(|v| v.is_live()) {
+        let people = presence::present(ctx.app, ctx.tenant, &v.visit_id).await?;
+        let here: Vec<String> = people
+            .iter()
+            .filter(|p| p.status == ParticipantStatus::Joined)
+            .map(|p| {
+                let what = match (p.participant_type, fr) {
+                    (ParticipantType::Patient, _) => "patient",
+                    (ParticipantType::Practitioner, false) => "practitioner",
+                    (ParticipantType::Practitioner, true) => "praticien",
+                    (ParticipantType::RelatedPerson, false) => "related person",
+                    (ParticipantType::RelatedPerson, true) => "proche",
+                    (ParticipantType::Guest, false) => "guest",
+                    (ParticipantType::Guest, true) => "invité",
+                };
+                let name = format!("{} {}", p.first_name, p.last_name);
+                format!("{} ({what})", name.trim())
+            })
+            .collect();
+        let label = if here.is_empty() {
+            w.nobody_connected.to_owned()
+        } else {
+            format!("{} {}", w.connected, here.join(", "))
+        };
+        out.insert(v.visit_id.to_string(), label);
+    }
+    Ok(out)
+}
+
 fn row(ctx: &Ctx<'_>, v: &Visit, reasons: &HashMap<String, String>) -> VisitRow {
     let now = ctx.app.now_ms();
     let zone = &ctx.franchise.time_zone;
@@ -139,7 +181,20 @@ fn row(ctx: &Ctx<'_>, v: &Visit, reasons: &HashMap<String, String>) -> VisitRow 
         can_no_show: v.status == VisitStatus::Scheduled,
         href: (mine && v.status == VisitStatus::InProgress)
             .then(|| ctx.href(View::VisitsWaitingRoom, &[("visitId", v.visit_id.as_str())])),
+        live: String::new(),
     }
+}
+
+/// [`row`] with its live state.
+fn live_row(
+    ctx: &Ctx<'_>,
+    v: &Visit,
+    reasons: &HashMap<String, String>,
+    live: &HashMap<String, String>,
+) -> VisitRow {
+    let mut r = row(ctx, v, reasons);
+    r.live = live.get(v.visit_id.as_str()).cloned().unwrap_or_default();
+    r
 }
 
 /// The provider's visits of today (local day of the franchise), by start.
@@ -184,11 +239,12 @@ pub async fn waiting_room(ctx: &Ctx<'_>) -> Result<Built> {
         .chain(started.iter().copied())
         .collect();
     let reasons = reasons(ctx, &all).await?;
+    let live = live_states(ctx, &all).await?;
     let queue_rows = queue
         .iter()
         .enumerate()
         .map(|(n, v)| {
-            let mut r = row(ctx, v, &reasons);
+            let mut r = live_row(ctx, v, &reasons, &live);
             r.position = (n + 1).to_string();
             r
         })
@@ -210,9 +266,18 @@ pub async fn waiting_room(ctx: &Ctx<'_>) -> Result<Built> {
         rooms: links,
         room_name: room.name.get(locale).to_owned(),
         queue: queue_rows,
-        econsults: econsults.iter().map(|v| row(ctx, v, &reasons)).collect(),
-        today: scheduled.iter().map(|v| row(ctx, v, &reasons)).collect(),
-        in_progress: started.iter().map(|v| row(ctx, v, &reasons)).collect(),
+        econsults: econsults
+            .iter()
+            .map(|v| live_row(ctx, v, &reasons, &live))
+            .collect(),
+        today: scheduled
+            .iter()
+            .map(|v| live_row(ctx, v, &reasons, &live))
+            .collect(),
+        in_progress: started
+            .iter()
+            .map(|v| live_row(ctx, v, &reasons, &live))
+            .collect(),
     }))))
 }
 
