@@ -298,7 +298,13 @@ async fn open(addr: SocketAddr, visit: &str, token: &str) -> Result<Socket, WsEr
     tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
 }
 
-/// The next text frame, within a second.
+/// Whether a frame is presence (someone came or went: `tests/http/presence.rs`'s
+/// matter, which these tests of the signals pass over).
+fn is_presence(f: &Value) -> bool {
+    f["type"] == "presence"
+}
+
+/// The next text frame but presence, within a second.
 async fn next(s: &mut Socket) -> Value {
     loop {
         let msg = tokio::time::timeout(SECOND, s.next())
@@ -307,16 +313,30 @@ async fn next(s: &mut Socket) -> Value {
             .expect("the socket open")
             .expect("a frame");
         if let Message::Text(t) = msg {
-            return serde_json::from_str(&t).expect("JSON");
+            let f: Value = serde_json::from_str(&t).expect("JSON");
+            if !is_presence(&f) {
+                return f;
+            }
         }
     }
 }
 
-/// Whether a text frame comes within a while.
+/// Whether no text frame but presence comes within a while.
 async fn quiet(s: &mut Socket) -> bool {
-    tokio::time::timeout(Duration::from_millis(300), s.next())
-        .await
-        .is_err()
+    let until = tokio::time::Instant::now() + Duration::from_millis(300);
+    loop {
+        match tokio::time::timeout_at(until, s.next()).await {
+            Err(_) => return true,
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let f: Value = serde_json::from_str(&t).expect("JSON");
+                if !is_presence(&f) {
+                    return false;
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => return false,
+        }
+    }
 }
 
 async fn say(s: &mut Socket, frame: Value) {
