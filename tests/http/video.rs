@@ -10,25 +10,17 @@
 //! for its visit only.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use http::Method;
 use serde_json::{Value, json};
 use shared::app::Ports;
-use shared::delivery::connections::LocalConnections;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::clinic::{call, provider_header, provider_move, sso, walkin};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const SECOND: Duration = Duration::from_secs(1);
+use crate::live::{self, SECOND, Socket, served};
 
 async fn as_provider(
     t: &TestApp,
@@ -261,41 +253,9 @@ async fn a_video_key_is_its_participants_or_the_providers_only() {
     assert_eq!(r.status, 409, "{}", r.text());
 }
 
-/// The app, served on a port of 127.0.0.1 with its live connections.
-async fn served() -> (TestApp, SocketAddr) {
-    let conns = Arc::new(LocalConnections::default());
-    let live = conns.clone();
-    let t = spawn_app_with(
-        move |_| Ports {
-            visit_live: Some(live),
-            ..Ports::default()
-        },
-        |_| {},
-    )
-    .await;
-    let router = t
-        .router
-        .clone()
-        .layer(shared::http::stream::connections_layer(conns));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    (t, addr)
-}
-
+/// The visit's socket, opened as a browser does (the token as a subprotocol).
 async fn open(addr: SocketAddr, visit: &str, token: &str) -> Result<Socket, WsError> {
-    let mut req = format!("ws://{addr}/v2/visits/{visit}/live")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        format!("embedcare.live.v1, bearer.{token}")
-            .parse()
-            .unwrap(),
-    );
-    tokio_tungstenite::connect_async(req).await.map(|(s, _)| s)
+    live::open(addr, visit, &live::browser(token)).await
 }
 
 /// Whether a frame is presence (someone came or went: `tests/http/presence.rs`'s
