@@ -216,7 +216,9 @@
 
   // The provider's page: its own socket, with the signalling token as its
   // credential (subprotocol "bearer.{token}"); a ping every 15 s, a
-  // reconnection after a second.
+  // reconnection after a second, with the newest signalling token (each
+  // pong carries a fresh one: the first expires ten minutes after the page
+  // was served, a call can last longer).
   function ownSocket() {
     var url = vctx.liveUrl || (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/v2/visits/" + vctx.visitId + "/live";
     var ws = null, pinger = null;
@@ -231,6 +233,7 @@
         var f = null;
         try { f = JSON.parse(e.data); } catch (x) { return; }
         if (f && f.v === 1) {
+          if (f.type === "pong" && f.signalling && f.signalling.token) join.signalling = f.signalling;
           window.embedcareVideo.frame(f);
           if (window.embedcarePresence) window.embedcarePresence(f);
         }

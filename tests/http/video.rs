@@ -582,3 +582,49 @@ async fn the_room_pages_carry_the_video_and_reach_the_configured_socket() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn each_pong_renews_the_signalling_token_a_reconnection_opens_with() {
+    let (t, addr) = served().await;
+    let (_, ana) = sso(&t, "P-SIG-3").await;
+    let v = walkin(&t, &ana).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+    let doc = add(&t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
+    assert_eq!(
+        provider_move(&t, &id, "start", "dr-martin").await.status,
+        200
+    );
+    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
+    let first = r.json()["signalling"]["token"].as_str().unwrap().to_owned();
+    let mut s = open(addr, &id, &first)
+        .await
+        .expect("the first token opens");
+    assert_eq!(next(&mut s).await["type"], "ready");
+
+    // Nine minutes into the call, a ping: the pong carries a new token.
+    t.clock.advance_ms(9 * 60 * 1000);
+    say(&mut s, json!({"type": "ping"})).await;
+    let pong = next(&mut s).await;
+    assert_eq!(pong["type"], "pong", "{pong}");
+    let renewed = pong["signalling"]["token"]
+        .as_str()
+        .expect("the pong carries a signalling token")
+        .to_owned();
+    assert_ne!(renewed, first);
+    assert!(pong["signalling"]["expiresAt"].is_string(), "{pong}");
+
+    // Two minutes on, the first has expired; the renewed one still opens.
+    t.clock.advance_ms(2 * 60 * 1000);
+    assert_eq!(refused_with(open(addr, &id, &first).await), 401);
+    let mut again = open(addr, &id, &renewed)
+        .await
+        .expect("the renewed token reopens the socket");
+    assert_eq!(next(&mut again).await["type"], "ready");
+    // It holds for its visit only, like the first.
+    let (_, cy) = sso(&t, "P-SIG-4").await;
+    let other = walkin(&t, &cy).await["visitId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(refused_with(open(addr, &other, &renewed).await), 401);
+}

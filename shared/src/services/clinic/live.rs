@@ -11,7 +11,9 @@
 //!   `JOINED`);
 //! - a client frame: `{"type": "ping"}` → `pong` while the person's token
 //!   still holds (else `401`, and the edge closes the connection), and a
-//!   heartbeat of their presence (`presence::heartbeat`); `{"type": "sync"}` →
+//!   heartbeat of their presence (`presence::heartbeat`); the `pong`
+//!   carries a fresh signalling token of the connection's seat
+//!   (`video::renewed_signalling`: what a reconnection opens with); `{"type": "sync"}` →
 //!   `ready` again (the visit now: what a client asks for on opening
 //!   where nothing can be sent before the handshake ends, API Gateway);
 //!   `{"type": "chat",
@@ -168,7 +170,11 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
             // logout, an expired one: `401`, and the edge closes).
             actor_of(app, c).await?;
             presence::heartbeat(app, c).await?;
-            Ok(Some(fanout::frame("pong", json!({}))))
+            let signalling = super::video::renewed_signalling(app, c);
+            Ok(Some(fanout::frame(
+                "pong",
+                json!({"signalling": signalling}),
+            )))
         }
         Some("sync") => {
             let actor = actor_of(app, c).await?;

@@ -14,15 +14,16 @@
 //!   ([`socket_actor`]): it holds for its visit only, and as the seat it
 //!   names, whose own credential must still hold.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::participants;
 use super::rooms::{self, require_provider};
 use super::visits::visit_for;
 use super::{Actor, tokens};
 use crate::app::App;
+use crate::clock::iso_ms;
 use crate::domain::clinic::live::Seat;
-use crate::domain::clinic::{Participant, ParticipantType, Visit, VisitStatus};
+use crate::domain::clinic::{LiveConnection, Participant, ParticipantType, Visit, VisitStatus};
 use crate::domain::{FranchiseStatus, ParticipantId, VisitId};
 use crate::error::{Error, Result};
 use crate::services::auth;
@@ -136,6 +137,21 @@ pub async fn video_key(
 pub fn page_join(app: &App, actor: &Actor, v: &Visit) -> Value {
     let seat = seat_of(actor).as_ref().and_then(seat_json);
     app.webrtc.join_data(room(v), seat.as_ref(), app.now_ms())
+}
+
+/// A fresh signalling token for a live connection's seat, `{token,
+/// expiresAt}`: each `pong` carries one, so a page whose socket opened
+/// with a signalling token (the provider's room) reopens it with the
+/// newest after a drop, however long the call has lasted. (The seat is
+/// checked again at every ping: a revoked person gets a `401`, no token.)
+pub fn renewed_signalling(app: &App, c: &LiveConnection) -> Option<Value> {
+    let seat = seat_json(&c.seat)?;
+    let room = Room {
+        tenant: &c.tenant_key,
+        visit: &c.visit_id,
+    };
+    let (token, expires_at) = app.webrtc.key().issue(room, &seat, app.now_ms());
+    Some(json!({"token": token, "expiresAt": iso_ms(expires_at)}))
 }
 
 /// The actor a live connection's credential stands for when it is a
