@@ -13,6 +13,7 @@ mod event_list;
 mod event_queues;
 mod guards;
 mod helpers;
+mod isolation;
 mod launches;
 #[path = "../support/life.rs"]
 mod life;

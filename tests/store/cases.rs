@@ -611,6 +611,10 @@ pub async fn query_table_sort_conditions(h: Harness) {
     assert_eq!(sks(&page), ["b#2", "b#1"]);
     let page = run(&h, &q(SortCond::BeginsWith("z".into()), true, 100)).await;
     assert!(page.items.is_empty());
+    // Every key begins with the empty prefix (a list by provider without
+    // bounds asks for it: `services/clinic/reads.rs`).
+    let page = run(&h, &q(SortCond::BeginsWith(String::new()), true, 100)).await;
+    assert_eq!(sks(&page), ["a#1", "a#2", "a#3", "b#1", "b#2", "c"]);
 
     let page = run(
         &h,

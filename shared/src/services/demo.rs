@@ -38,8 +38,9 @@ pub const DEMO_PROVIDERS: [(&str, &str, &str); 2] = [
     ("dr-nguyen", "Dr. Minh Nguyen", "Nurse practitioner"),
 ];
 
-/// The demo room and its providers, in `tenant`.
-async fn seed_clinic(app: &App, tenant: &str) -> Result<()> {
+/// The demo room and its providers, in `tenant` (the isolation test gives
+/// every franchise of its world the same room and providers).
+pub async fn seed_clinic(app: &App, tenant: &str) -> Result<()> {
     use crate::domain::clinic::{Localized, RoomCode, WeeklyHours};
     use crate::domain::{TenantKey, UserId};
     use crate::error::Error;

@@ -12,15 +12,15 @@ use crate::helpers::*;
 
 /// The ids of one patient's world: the patient, a consultation, a follow-up.
 #[derive(Clone)]
-struct Ids {
-    patient: String,
-    consultation: String,
-    followup: String,
+pub(crate) struct Ids {
+    pub patient: String,
+    pub consultation: String,
+    pub followup: String,
 }
 
 /// A patient with a sent consultation and a planned follow-up (both with
 /// the `uti` questionnaire), through the vendor API of `key`.
-async fn world(t: &TestApp, key: &str, patient_key: &str) -> Ids {
+pub(crate) async fn world(t: &TestApp, key: &str, patient_key: &str) -> Ids {
     let patient = json!({"keys": [{"subSystem": "pms", "key": patient_key}],
                          "firstName": "Ann", "lastName": "Lee"});
     let r = t
@@ -73,7 +73,7 @@ const VIEWS: &[(&str, Option<&str>)] = &[
 
 /// Every action, with a body about `ids` (valid, and harmless to the rest
 /// of the matrix: moves outside the state machine are a 409).
-fn actions(ids: &Ids) -> Vec<(&'static str, Value)> {
+pub(crate) fn actions(ids: &Ids) -> Vec<(&'static str, Value)> {
     let (p, c, f) = (&ids.patient, &ids.consultation, &ids.followup);
     vec![
         (

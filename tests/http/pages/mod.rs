@@ -8,7 +8,7 @@
 mod access;
 mod actions;
 mod dashboards;
-mod matrix;
+pub(crate) mod matrix;
 mod patient;
 mod walk;
 

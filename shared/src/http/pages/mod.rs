@@ -28,6 +28,9 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 use crate::domain::links::{ACTION_ROUTE, PAGE_ROUTE};
 
+/// The pages' actions (the isolation test walks every one of them).
+pub use access::Act;
+
 pub const EMBED_JS: &str = "/embed/static/app.js";
 pub const EMBED_CSS: &str = "/embed/static/app.css";
 

@@ -159,7 +159,10 @@ impl Store for DynamoStore {
         let pk_v = e.value(Av::S(q.pk.clone()));
         let mut key_cond = format!("{pk} = {pk_v}");
         match &q.sort {
+            // Every key begins with the empty prefix (as the embedded store
+            // reads it); DynamoDB refuses an empty value in a key condition.
             SortCond::All => {}
+            SortCond::BeginsWith(prefix) if prefix.is_empty() => {}
             SortCond::BeginsWith(prefix) => {
                 let sk = e.name(sk_name);
                 let p = e.value(Av::S(prefix.clone()));
