@@ -238,7 +238,7 @@ pub async fn deliveries(
             })
             .collect();
         for a in api.concurrently(reqs).await {
-            match a.str("consultationId") {
+            match a.json()["consultation"]["consultationId"].as_str().map(str::to_owned) {
                 Some(id) if a.status == 201 => {
                     created.insert(id, Instant::now());
                 }
@@ -249,7 +249,7 @@ pub async fn deliveries(
     // The events of these consultations (the list is the same ids as
     // every other channel).
     let deadline = Instant::now() + wait;
-    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut ids: HashMap<String, String>;
     loop {
         let (by, _) = events_by_consultation(api, key).await?;
         ids = by

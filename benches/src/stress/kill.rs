@@ -181,7 +181,7 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
         }
         match op {
             Op::Consultation { .. } if a.ok() => {
-                let id = a.str("consultationId").unwrap_or_default();
+                let id = a.json()["consultation"]["consultationId"].as_str().unwrap_or_default().to_owned();
                 let g = api.send(&Req::new("GET", format!("/v2/consultations/{id}")).key(&key)).await;
                 if g.status != 200 {
                     lost.push(format!("consultation {id}: {}", g.status));

@@ -14,7 +14,6 @@ use crate::util::Res;
 pub struct Race {
     pub what: String,
     pub target: &'static str,
-    pub n: usize,
     /// Answers by status.
     pub statuses: BTreeMap<u16, usize>,
     /// The count the race is about (patients, redemptions, bookings).
@@ -32,7 +31,6 @@ impl Race {
         Race {
             what,
             target,
-            n: answers.len(),
             statuses,
             winners: 0,
             latencies: answers.iter().map(|a| a.ms).collect(),
