@@ -44,6 +44,7 @@ if [ "$MODE" = load ]; then
   if [ "${2:-}" = quick ]; then
     exec cargo run --locked -p benchmarks -- load quick
   fi
+  if [ "${BENCH_LOAD_DEBUG:-0}" = 1 ]; then exec cargo run --locked -p benchmarks -- load; fi
   exec cargo run --locked --release -p benchmarks -- load
 fi
 

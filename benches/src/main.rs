@@ -94,7 +94,9 @@ impl Plan {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mode = match std::env::args().nth(1).as_deref() {
-        Some("load") => return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await,
+        Some("load") => {
+            return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
+        }
         Some("full") => Mode::Full,
         Some("quick") => Mode::Quick,
         _ => {

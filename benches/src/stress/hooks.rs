@@ -90,8 +90,8 @@ async fn hook(
     };
     let b = bucket(&id, &sub);
     let f = r.flaky;
-    let fail = (attempt == 1 && b < f.fail_first + f.fail_twice)
-        || (attempt == 2 && b < f.fail_twice);
+    let fail =
+        (attempt == 1 && b < f.fail_first + f.fail_twice) || (attempt == 2 && b < f.fail_twice);
     if fail {
         return StatusCode::INTERNAL_SERVER_ERROR;
     }
@@ -238,7 +238,10 @@ pub async fn deliveries(
             })
             .collect();
         for a in api.concurrently(reqs).await {
-            match a.json()["consultation"]["consultationId"].as_str().map(str::to_owned) {
+            match a.json()["consultation"]["consultationId"]
+                .as_str()
+                .map(str::to_owned)
+            {
                 Some(id) if a.status == 201 => {
                     created.insert(id, Instant::now());
                 }

@@ -22,10 +22,22 @@ use crate::util::{Guard, Res, free_port, pct, sorted, wait_for_port};
 
 #[derive(Clone, Debug)]
 enum Op {
-    Consultation { key: String },
-    Patient { key: String },
-    Redeem { path: String, token: String },
-    Book { token: String, intake: String, provider: &'static str, start: String },
+    Consultation {
+        key: String,
+    },
+    Patient {
+        key: String,
+    },
+    Redeem {
+        path: String,
+        token: String,
+    },
+    Book {
+        token: String,
+        intake: String,
+        provider: &'static str,
+        start: String,
+    },
 }
 
 impl Op {
@@ -75,7 +87,12 @@ pub struct Killed {
 
 fn serve(bin: &Path, dir: &Path, port: u16) -> Res<Guard> {
     let child = Command::new(bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir)
         .env_remove("EMBEDCARE_STORE")
         .env("EMBEDCARE_RATE_LIMIT_PER_SECOND", "0")
@@ -105,10 +122,16 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
     for chunk in (0..count(3)).collect::<Vec<_>>().chunks(25) {
         let reqs = chunk
             .iter()
-            .map(|i| Req::new("POST", "/embeddable/consultation/create").key(&key).json(&patient_body(&format!("kill-launch-{}", i % 10))))
+            .map(|i| {
+                Req::new("POST", "/embeddable/consultation/create")
+                    .key(&key)
+                    .json(&patient_body(&format!("kill-launch-{}", i % 10)))
+            })
             .collect();
         for a in api.concurrently(reqs).await {
-            let url = a.str("iframeUrl").ok_or_else(|| format!("launch: {} {}", a.status, a.body))?;
+            let url = a
+                .str("iframeUrl")
+                .ok_or_else(|| format!("launch: {} {}", a.status, a.body))?;
             launches.push(launch_of(&url).ok_or("no launch token")?);
         }
     }
@@ -117,19 +140,33 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
         let token = sso(&api, &key, &format!("kill-{i}")).await?;
         let intake = intake(&api, &token).await?;
         let provider = if i % 2 == 0 { "dr-martin" } else { "dr-nguyen" };
-        books.push(Op::Book { token, intake, provider, start: slot(3, i as i64) });
+        books.push(Op::Book {
+            token,
+            intake,
+            provider,
+            start: slot(3, i as i64),
+        });
     }
     let run = uuid::Uuid::new_v4().simple().to_string();
     let mut ops = Vec::with_capacity(n);
     let (mut l, mut b) = (launches.iter(), books.into_iter());
     for i in 0..n {
         let op = match i % 10 {
-            0..=3 => Some(Op::Consultation { key: format!("kill-{run}-{i}") }),
-            4 | 5 => Some(Op::Patient { key: format!("kill-{run}-{i}") }),
-            6..=8 => l.next().map(|(path, token)| Op::Redeem { path: path.clone(), token: token.clone() }),
+            0..=3 => Some(Op::Consultation {
+                key: format!("kill-{run}-{i}"),
+            }),
+            4 | 5 => Some(Op::Patient {
+                key: format!("kill-{run}-{i}"),
+            }),
+            6..=8 => l.next().map(|(path, token)| Op::Redeem {
+                path: path.clone(),
+                token: token.clone(),
+            }),
             _ => b.next(),
         };
-        ops.push(op.unwrap_or(Op::Consultation { key: format!("kill-{run}-{i}") }));
+        ops.push(op.unwrap_or(Op::Consultation {
+            key: format!("kill-{run}-{i}"),
+        }));
     }
 
     // The storm, and the kill once 35 % are answered.
@@ -160,7 +197,11 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
     let acked_before_kill = acked.load(Ordering::SeqCst);
     let mut answers: Vec<Resp> = Vec::with_capacity(n);
     for t in tasks {
-        answers.push(t.await.unwrap_or(Resp { status: 0, body: String::new(), ms: 0.0 }));
+        answers.push(t.await.unwrap_or(Resp {
+            status: 0,
+            body: String::new(),
+            ms: 0.0,
+        }));
     }
     let unanswered = answers.iter().filter(|a| a.status == 0).count();
 
@@ -181,8 +222,13 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
         }
         match op {
             Op::Consultation { .. } if a.ok() => {
-                let id = a.json()["consultation"]["consultationId"].as_str().unwrap_or_default().to_owned();
-                let g = api.send(&Req::new("GET", format!("/v2/consultations/{id}")).key(&key)).await;
+                let id = a.json()["consultation"]["consultationId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let g = api
+                    .send(&Req::new("GET", format!("/v2/consultations/{id}")).key(&key))
+                    .await;
                 if g.status != 200 {
                     lost.push(format!("consultation {id}: {}", g.status));
                 }
@@ -192,12 +238,18 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
                 // The same key again must name the same patient.
                 let again = api.send(&op.req(&key)).await;
                 if again.str("patientId") != a.str("patientId") {
-                    lost.push(format!("patient {:?}: now {:?}", a.str("patientId"), again.str("patientId")));
+                    lost.push(format!(
+                        "patient {:?}: now {:?}",
+                        a.str("patientId"),
+                        again.str("patientId")
+                    ));
                 }
             }
             Op::Book { token, .. } if a.ok() => {
                 let id = a.str("visitId").unwrap_or_default();
-                let g = api.send(&Req::new("GET", format!("/v2/visits/{id}")).bearer(token)).await;
+                let g = api
+                    .send(&Req::new("GET", format!("/v2/visits/{id}")).bearer(token))
+                    .await;
                 if g.status != 200 {
                     lost.push(format!("visit {id}: {}", g.status));
                 }
@@ -258,7 +310,11 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
     drop(server);
 
     if !lost.is_empty() {
-        failures.push(format!("{} acknowledged changes lost after SIGKILL: {:?}", lost.len(), &lost[..lost.len().min(5)]));
+        failures.push(format!(
+            "{} acknowledged changes lost after SIGKILL: {:?}",
+            lost.len(),
+            &lost[..lost.len().min(5)]
+        ));
     }
     if redeemed_twice > 0 {
         failures.push(format!("{redeemed_twice} launch tokens redeemed twice"));
@@ -267,10 +323,14 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
         failures.push(format!("events: {events_missing} acknowledged consultations without an event, {events_duplicated} with two distinct event ids"));
     }
     if hooks_missing > 0 {
-        failures.push(format!("{hooks_missing} events never reached the webhook receiver"));
+        failures.push(format!(
+            "{hooks_missing} events never reached the webhook receiver"
+        ));
     }
     if acked_before_kill == 0 || acked_before_kill == n {
-        failures.push(format!("the kill was not in the middle: {acked_before_kill} of {n} answered before it"));
+        failures.push(format!(
+            "the kill was not in the middle: {acked_before_kill} of {n} answered before it"
+        ));
     }
     let lat = sorted(answers.iter().filter(|a| a.ok()).map(|a| a.ms).collect());
     let mut kinds: Vec<_> = by_kind.into_iter().map(|(k, (s, a))| (k, s, a)).collect();

@@ -88,39 +88,37 @@ impl Lambdas {
 async fn serialized(upstream: &str) -> Res<String> {
     let client = reqwest::Client::builder().build()?;
     let state = Arc::new((client, upstream.to_owned(), tokio::sync::Mutex::new(())));
-    let app = Router::new().fallback(
-        move |req: axum::extract::Request| {
-            let state = state.clone();
-            async move {
-                let (client, upstream, one) = &*state;
-                let (parts, body) = req.into_parts();
-                let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
-                    return http::StatusCode::BAD_REQUEST.into_response();
-                };
-                let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-                let mut b = client.request(parts.method, format!("{upstream}{path}"));
-                for (k, v) in &parts.headers {
-                    if k != http::header::HOST && k != http::header::CONTENT_LENGTH {
-                        b = b.header(k, v);
-                    }
+    let app = Router::new().fallback(move |req: axum::extract::Request| {
+        let state = state.clone();
+        async move {
+            let (client, upstream, one) = &*state;
+            let (parts, body) = req.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+                return http::StatusCode::BAD_REQUEST.into_response();
+            };
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut b = client.request(parts.method, format!("{upstream}{path}"));
+            for (k, v) in &parts.headers {
+                if k != http::header::HOST && k != http::header::CONTENT_LENGTH {
+                    b = b.header(k, v);
                 }
-                let _one = one.lock().await;
-                let Ok(r) = b.body(body).send().await else {
-                    return http::StatusCode::BAD_GATEWAY.into_response();
-                };
-                let status = r.status();
-                let headers = r.headers().clone();
-                let bytes = r.bytes().await.unwrap_or_default();
-                let mut res = (status, bytes).into_response();
-                for (k, v) in &headers {
-                    if k != http::header::CONTENT_LENGTH && k != http::header::TRANSFER_ENCODING {
-                        res.headers_mut().insert(k, v.clone());
-                    }
-                }
-                res
             }
-        },
-    );
+            let _one = one.lock().await;
+            let Ok(r) = b.body(body).send().await else {
+                return http::StatusCode::BAD_GATEWAY.into_response();
+            };
+            let status = r.status();
+            let headers = r.headers().clone();
+            let bytes = r.bytes().await.unwrap_or_default();
+            let mut res = (status, bytes).into_response();
+            for (k, v) in &headers {
+                if k != http::header::CONTENT_LENGTH && k != http::header::TRANSFER_ENCODING {
+                    res.headers_mut().insert(k, v.clone());
+                }
+            }
+            res
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -193,7 +191,12 @@ async fn next(State(rt): State<Rt>) -> Response {
         return std::future::pending::<Response>().await;
     };
     rt.gate.wait().await;
-    if let Some(slot) = rt.started.lock().unwrap_or_else(|p| p.into_inner()).get_mut(i) {
+    if let Some(slot) = rt
+        .started
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_mut(i)
+    {
         *slot = Some(Instant::now());
     }
     let deadline = (std::time::SystemTime::now() + Duration::from_secs(60))
@@ -226,7 +229,11 @@ async fn done(State(rt): State<Rt>, Path(id): Path<String>, body: String) -> &'s
 }
 
 /// `events.len()` instances of `bin`, one event each, released together.
-async fn pool(bin: &std::path::Path, env: &[(String, String)], events: Vec<Value>) -> Res<Vec<Resp>> {
+async fn pool(
+    bin: &std::path::Path,
+    env: &[(String, String)],
+    events: Vec<Value>,
+) -> Res<Vec<Resp>> {
     let n = events.len();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let rt = Rt {
@@ -246,7 +253,11 @@ async fn pool(bin: &std::path::Path, env: &[(String, String)], events: Vec<Value
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let name = bin.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = bin
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let mut guards = Vec::with_capacity(n);
     for _ in 0..n {
         let mut cmd = Command::new(bin);

@@ -80,22 +80,32 @@ fn step(s: &str) {
 pub async fn main(quick: bool) -> Res<Vec<String>> {
     let plan = Plan::new(quick);
     let t_run = Instant::now();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     let scratch = target.join("benchmarks-load");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
-    let release = !quick;
+    // `BENCH_LOAD_DEBUG=1`: full counts on debug builds (the counts do not
+    // depend on the profile; a release build with fat LTO takes long).
+    let release = !quick && std::env::var("BENCH_LOAD_DEBUG").map_or(true, |v| v != "1");
 
-    step(&format!("build ({})", if release { "release" } else { "debug" }));
+    step(&format!(
+        "build ({})",
+        if release { "release" } else { "debug" }
+    ));
     // The functions apart from `embedcare` (see main.rs: no embedded store
     // in them).
-    let fns = util::build(release, &["consultation-create", "embed-pages", "visits"], &[], None)?;
-    let _ = CLINIC;
+    let mut fns = util::build(release, crate::FUNCTIONS, &[], None)?;
+    fns.extend(util::build(release, CLINIC, &[], None)?);
     let local = util::build(release, &["embedcare", "benchmarks"], &[], None)?;
-    let embedcare = local.get("embedcare").cloned().ok_or("no embedcare binary")?;
+    let embedcare = local
+        .get("embedcare")
+        .cloned()
+        .ok_or("no embedcare binary")?;
 
     let mut races = Vec::new();
     step("local server: races");
@@ -124,13 +134,24 @@ pub async fn main(quick: bool) -> Res<Vec<String>> {
     races.push(races::redemption(&lambdas, &lambdas.api_key, r).await?);
     races.push(races::bookings(&lambdas, &lambdas.api_key, b, 2).await?);
 
-    step(&format!("SIGKILL in the middle of {} operations", plan.kill_ops));
+    step(&format!(
+        "SIGKILL in the middle of {} operations",
+        plan.kill_ops
+    ));
     let killed = kill::run(&embedcare, &scratch, plan.kill_ops).await?;
 
     let mut failures: Vec<String> = races.iter().flat_map(|r| r.failures.clone()).collect();
     failures.extend(hooks.failures.clone());
     failures.extend(killed.failures.clone());
-    let md = report(&plan, &races, &hooks, &killed, &failures, t_run.elapsed());
+    let md = report(
+        &plan,
+        release,
+        &races,
+        &hooks,
+        &killed,
+        &failures,
+        t_run.elapsed(),
+    );
     let out = if quick {
         scratch.join("LOAD.quick.md")
     } else {
@@ -166,6 +187,7 @@ fn ok(b: bool) -> &'static str {
 
 fn report(
     plan: &Plan,
+    release: bool,
     races: &[races::Race],
     h: &hooks::Deliveries,
     k: &kill::Killed,
@@ -191,10 +213,18 @@ fn report(
         util::sh("rustc --version"),
     ));
     line(format!(
-        "- Builds: {}. Local server: `embedcare serve`, embedded store on disk. Lambdas: `consultation-create`, `embed-pages`, `visits`, one process per concurrent request under a fake Runtime API that releases the requests together, DynamoDB on moto.",
-        if plan.quick { "debug (quick mode)" } else { "release" }
+        "- Builds: {}. Local server: `embedcare serve`, embedded store on disk. Lambdas: `consultation-create`, `embed-pages`, `visits`, one process per concurrent request under a fake Runtime API that releases the requests together, DynamoDB on moto behind a proxy that passes one request at a time (moto's transactions are not atomic under concurrent requests: `benches/src/stress/lambda.rs`).",
+        match (plan.quick, release) {
+            (true, _) => "debug (quick mode)",
+            (false, true) => "release",
+            (false, false) => "debug (`BENCH_LOAD_DEBUG=1`: full counts)",
+        }
     ));
-    line(format!("- Result: {} failure(s); run took {:.1} min.\n", failures.len(), took.as_secs_f64() / 60.0));
+    line(format!(
+        "- Result: {} failure(s); run took {:.1} min.\n",
+        failures.len(),
+        took.as_secs_f64() / 60.0
+    ));
     for f in failures {
         line(format!("  - ❌ {f}"));
     }
@@ -228,7 +258,12 @@ fn report(
     line("\n## Webhook deliveries to a flaky receiver (local server)\n".into());
     line(format!(
         "{} consultations created (`POST /v2/consultations`), each `consultation.created` to {} subscriptions of one receiver on loopback: {} deliveries. The receiver answers `500` to the first attempt of {} % of (event, subscription) pairs and to the first two of {} %, and answers only after the sender's 10 s timeout to the first attempt of {} % (which pairs: a hash of the event id and subscription). A receipt is a `2xx` the receiver gave; deduplicated on event id + subscription.\n",
-        h.events, h.subscriptions, h.expected, plan.flaky.fail_first, plan.flaky.fail_twice, plan.flaky.time_out
+        h.events,
+        h.subscriptions,
+        h.expected,
+        plan.flaky.fail_first,
+        plan.flaky.fail_twice,
+        plan.flaky.time_out
     ));
     line("| deliveries | received | received twice | attempts | failed / timed-out attempts | create → receipt p50 / p99 ms | all received after | |".into());
     line("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |".into());
@@ -246,7 +281,10 @@ fn report(
     ));
     line("\nRetries follow the product's schedule (full jitter, the first within 30 s: `shared/src/domain/subscription.rs`), so the p99 is a retry's wait.".into());
 
-    line(format!("\n## SIGKILL in the middle of {} concurrent operations (local server)\n", k.ops));
+    line(format!(
+        "\n## SIGKILL in the middle of {} concurrent operations (local server)\n",
+        k.ops
+    ));
     line("All operations are released together; once 35 % are answered the server gets SIGKILL, then it is restarted on the same data directory (and port). Each operation carries a unique id (patient key, consultation, launch token, intake) kept with its answer.\n".into());
     line("| operation | sent | answered 2xx |".into());
     line("| --- | ---: | ---: |".into());

@@ -81,18 +81,27 @@ pub async fn patient<T: Target>(t: &T, key: &str, n: usize) -> Res<Race> {
         .collect();
     // After the race, the key names the same patient.
     let after = t.one(req).await?;
-    r.expect(after.ok(), format!("a create after the race: {}", after.status));
+    r.expect(
+        after.ok(),
+        format!("a create after the race: {}", after.status),
+    );
     if let Some(id) = after.str("patientId") {
         ids.insert(id);
     }
     r.winners = ids.len();
-    r.expect(ids.len() == 1, format!("{} patients for one key: {ids:?}", ids.len()));
+    r.expect(
+        ids.len() == 1,
+        format!("{} patients for one key: {ids:?}", ids.len()),
+    );
     Ok(r)
 }
 
 /// A launch URL's path (without the token) and its token.
 pub fn launch_of(url: &str) -> Option<(String, String)> {
-    let path = url.find("/en/").or_else(|| url.find("/fr/")).map(|i| &url[i..])?;
+    let path = url
+        .find("/en/")
+        .or_else(|| url.find("/fr/"))
+        .map(|i| &url[i..])?;
     let (path, token) = path.split_once("?session=")?;
     Some((path.to_owned(), token.to_owned()))
 }
@@ -126,9 +135,15 @@ pub async fn redemption<T: Target>(t: &T, key: &str, n: usize) -> Res<Race> {
     );
     r.only(&[200, 410]);
     r.winners = answers.iter().filter(|a| a.status == 200).count();
-    r.expect(r.winners == 1, format!("{} redemptions succeeded", r.winners));
+    r.expect(
+        r.winners == 1,
+        format!("{} redemptions succeeded", r.winners),
+    );
     let again = t.one(redeem(&path, &token, &nonce())).await?;
-    r.expect(again.status == 410, format!("a redemption after the race: {}", again.status));
+    r.expect(
+        again.status == 410,
+        format!("a redemption after the race: {}", again.status),
+    );
     Ok(r)
 }
 
@@ -153,9 +168,9 @@ pub async fn intake<T: Target>(t: &T, token: &str) -> Res<String> {
 }
 
 pub fn booking(token: &str, intake: &str, provider: &str, start: &str) -> Req {
-    Req::new("POST", "/v2/visits").bearer(token).json(
-        &json!({"intakeId": intake, "providerId": provider, "start": start, "duration": 30}),
-    )
+    Req::new("POST", "/v2/visits")
+        .bearer(token)
+        .json(&json!({"intakeId": intake, "providerId": provider, "start": start, "duration": 30}))
 }
 
 /// The start of a free 30-minute slot: `day` days from now, `half_hours`
