@@ -7,6 +7,10 @@
 #   ./benches/run.sh quick    debug builds, 2 cold starts, 1 s loads, 1 k
 #                             patients; writes $CARGO_TARGET_DIR/benchmarks/
 #                             BENCHMARKS.quick.md; fails on a broken budget
+#   ./benches/run.sh load       the races, flaky webhook deliveries and the
+#                             SIGKILL run at full counts → LOAD.md
+#   ./benches/run.sh load quick fewer operations, debug builds (CI); fails on
+#                             a broken count (benches/src/stress/)
 #
 # Installs what it needs on the way: moto (Python venv under
 # ~/.cache/embedcare/venv, shared with tests/run.sh) and wrk (apt).
@@ -15,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-full}"
-case "$MODE" in full|quick) ;; *) echo "usage: $0 [full|quick]" >&2; exit 2 ;; esac
+case "$MODE" in full|quick|load) ;; *) echo "usage: $0 [full|quick|load [quick]]" >&2; exit 2 ;; esac
 
 export AWS_EC2_METADATA_DISABLED=true
 export AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -32,6 +36,16 @@ if [ -z "${EMBEDCARE_TEST_DYNAMODB_ENDPOINT:-}" ] && [ -z "${MOTO_SERVER:-}" ]; 
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
   fi
   export MOTO_SERVER="$VENV/bin/moto_server"
+fi
+
+if [ "$MODE" = load ]; then
+  # 1 000 concurrent connections: the harness's and the server's sockets.
+  ulimit -n 8192 2>/dev/null || true
+  if [ "${2:-}" = quick ]; then
+    exec cargo run --locked -p benchmarks -- load quick
+  fi
+  if [ "${BENCH_LOAD_DEBUG:-0}" = 1 ]; then exec cargo run --locked -p benchmarks -- load; fi
+  exec cargo run --locked --release -p benchmarks -- load
 fi
 
 if ! command -v wrk >/dev/null 2>&1; then

@@ -129,6 +129,9 @@ step "infrastructure (SAM and CDK, offline)"
 step "benchmarks (quick mode: every benchmark runs, counted budgets hold)"
 ./benches/run.sh quick
 
+step "load and SIGKILL (races of one key, token, slot; flaky webhooks; SIGKILL mid-load; LONG=1: full counts → LOAD.md)"
+if [ "${LONG:-0}" = 1 ]; then ./benches/run.sh load; else ./benches/run.sh load quick; fi
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2

@@ -5,6 +5,7 @@
 
 mod cold;
 mod load;
+mod stress;
 mod util;
 mod warm;
 
@@ -93,6 +94,9 @@ impl Plan {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mode = match std::env::args().nth(1).as_deref() {
+        Some("load") => {
+            return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
+        }
         Some("full") => Mode::Full,
         Some("quick") => Mode::Quick,
         _ => {
@@ -117,6 +121,22 @@ async fn main() {
         }
         Err(e) => {
             eprintln!("benchmarks: a benchmark could not run: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// `benchmarks load [quick]`: `benches/src/stress/`, which writes `LOAD.md`.
+async fn load_main(quick: bool) {
+    match stress::main(quick).await {
+        Ok(f) if f.is_empty() => eprintln!("load: every count holds"),
+        Ok(f) => {
+            eprintln!("load: {} failure(s):", f.len());
+            f.iter().for_each(|f| eprintln!("  - {f}"));
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("load: a run could not complete: {e}");
             std::process::exit(1);
         }
     }
