@@ -98,7 +98,7 @@ pub async fn spawn_app_on(inner: Arc<dyn Store>, clock: ManualClock) -> TestApp 
     spawn_app_on_with(inner, clock, Ports::default(), |_| {}).await
 }
 
-async fn spawn_app_on_with(
+pub async fn spawn_app_on_with(
     inner: Arc<dyn Store>,
     clock: ManualClock,
     ports: Ports,
