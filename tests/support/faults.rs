@@ -65,10 +65,13 @@ impl Fault {
         Fault::PartialCancel,
     ];
 
-    /// The calls this fault can hit: a condition only fails on a write.
+    /// The calls this fault can hit: a cancellation only ends a
+    /// transaction. (A single write's failed condition is not injected: to
+    /// DynamoDB it is a fact — another change won — that a service rightly
+    /// acts on, never a fault of the dependency.)
     pub fn ops(self) -> &'static [Op] {
         match self {
-            Fault::PartialCancel => &Op::WRITES,
+            Fault::PartialCancel => &[Op::Transact],
             _ => &Op::ALL,
         }
     }

@@ -37,8 +37,10 @@ async fn life(target: Option<Target>) -> Run {
         .await
         .json();
     let url = launched["iframeUrl"].as_str().expect("a URL").to_owned();
+    // The page's nonce: its script sends the same one again (`REDEEM_AGAIN_MS`).
+    let nonce = page_nonce();
     let page = run
-        .step("redeem", &[200], async || t.redeem(&url).await)
+        .step("redeem", &[200], async || t.redeem_with(&url, &nonce).await)
         .await;
     let ctx = context(&page.text());
     let token = ctx["sessionToken"].as_str().expect("a session").to_owned();
@@ -148,6 +150,7 @@ where
         delivered,
         ..Tally::default()
     };
+    let (mut conflicts, mut committed) = (0, 0);
     let targets = targets(&calls);
     assert!(!targets.is_empty());
     for target in targets {
@@ -157,11 +160,15 @@ where
         tally.runs += 1;
         tally.faults += run.faults.injected();
         tally.unavailable += run.answered_503.load(Ordering::SeqCst);
+        conflicts += run.answered_409.load(Ordering::SeqCst);
+        committed += run.committed.load(Ordering::SeqCst);
         tally.delivered += delivered;
         tally.lost += lost;
     }
     tally.print(name);
-    println!("faults[{name}]: calls per step (all, writes) {calls:?}");
+    println!(
+        "faults[{name}]: answered_409 (an injected condition failure, a lost race)={conflicts} committed_then_503 (completed when sent again)={committed} calls per step (all, transactions) {calls:?}"
+    );
     assert_eq!(tally.lost, 0, "{name}: events lost");
     assert_eq!(
         tally.faults,

@@ -40,12 +40,16 @@ async fn with_events() -> (Run, BTreeSet<String>) {
 
 /// The stream's way: relay, settle, and give back from the first failure,
 /// until nothing fails (at most `rounds`). Returns the rounds run.
-async fn stream(run: &Run, bus: &dyn shared::events::EventBus, rounds: usize) -> usize {
+async fn stream(
+    run: &Run,
+    mut records: Vec<StreamRecord>,
+    bus: &dyn shared::events::EventBus,
+    rounds: usize,
+) -> usize {
     let policy = RelayPolicy {
         attempts: 1,
         backoff: Duration::from_millis(1),
     };
-    let mut records = pending_records(&run.t).await;
     for round in 1..=rounds {
         let done = relay(&records, bus, policy).await;
         settle(run.t.store.as_ref(), &done, START_MS).await;
@@ -89,12 +93,16 @@ async fn the_relay_loses_nothing_under_a_bus_or_store_fault_at_every_call() {
     assert_eq!(expected.len(), EVENTS);
     let bus = FaultyBus::new(std::sync::Arc::new(RecordingBus::default()));
     bus.arm(BusFault::Unavailable, u64::MAX);
-    let (all, writes) = (run.faults.count(&Op::ALL), run.faults.count(&Op::WRITES));
-    stream(&run, &bus, 1).await;
+    let records = pending_records(&run.t).await;
+    let (all, writes) = (
+        run.faults.count(&Op::ALL),
+        run.faults.count(&[Op::Transact]),
+    );
+    stream(&run, records, &bus, 1).await;
     let puts = bus.disarm();
     let settle_calls = (
         run.faults.count(&Op::ALL) - all,
-        run.faults.count(&Op::WRITES) - writes,
+        run.faults.count(&[Op::Transact]) - writes,
     );
     assert!(puts >= 2, "{EVENTS} events: two puts of ten");
     tally.runs += 1;
@@ -105,7 +113,8 @@ async fn the_relay_loses_nothing_under_a_bus_or_store_fault_at_every_call() {
             let recording = std::sync::Arc::new(RecordingBus::default());
             let bus = FaultyBus::new(recording.clone());
             bus.arm(fault, nth);
-            let rounds = stream(&run, &bus, 4).await;
+            let records = pending_records(&run.t).await;
+            let rounds = stream(&run, records, &bus, 4).await;
             assert!(
                 rounds >= 2,
                 "{fault:?} #{nth}: the stream gave the batch back"
@@ -127,8 +136,9 @@ async fn the_relay_loses_nothing_under_a_bus_or_store_fault_at_every_call() {
         for nth in (1..=n).filter(|k| long() || *k <= QUICK_POSITIONS || *k == n) {
             let (run, expected) = with_events().await;
             let recording = std::sync::Arc::new(RecordingBus::default());
+            let records = pending_records(&run.t).await;
             run.faults.arm(fault, fault.ops(), nth);
-            stream(&run, recording.as_ref(), 4).await;
+            stream(&run, records, recording.as_ref(), 4).await;
             run.faults.disarm();
             // A fault in the re-drive itself, then a re-drive fault-free.
             run.t.clock.advance_ms(MINUTES_10);
