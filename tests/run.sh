@@ -132,6 +132,15 @@ step "benchmarks (quick mode: every benchmark runs, counted budgets hold)"
 step "load and SIGKILL (races of one key, token, slot; flaky webhooks; SIGKILL mid-load; LONG=1: full counts → LOAD.md)"
 if [ "${LONG:-0}" = 1 ]; then ./benches/run.sh load; else ./benches/run.sh load quick; fi
 
+step "injected faults: 503 + Retry-After, nothing half-written, no event lost (LONG=1: every call position)"
+FAULTS_LOG="$CACHE/faults.log"
+if ! EMBEDCARE_FAULTS_LONG="${LONG:-}" cargo test --locked -p integration-tests --test http faults:: \
+    -- --nocapture >"$FAULTS_LOG" 2>&1; then
+  tail -n 100 "$FAULTS_LOG"
+  exit 1
+fi
+grep -E '^faults\[|^test result' "$FAULTS_LOG"
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2

@@ -11,6 +11,9 @@ mod dynamo;
 mod encounter;
 mod event_list;
 mod event_queues;
+mod faults;
+#[path = "../support/faults.rs"]
+mod faulty;
 mod guards;
 mod helpers;
 mod isolation;

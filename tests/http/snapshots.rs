@@ -589,7 +589,8 @@ async fn a_blob_store_that_fails_leaves_no_record() {
     let (v, _) = visit(&t, "P-906").await;
     t.store.reset();
     let r = post(&t, &v, Who::Provider("dr-martin"), "image/png", png(100)).await;
-    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(r.status, 503, "a dependency down: {}", r.text());
+    assert_eq!(r.header("retry-after"), "1");
     assert!(
         !r.text().contains("PutObject"),
         "no internal detail: {}",

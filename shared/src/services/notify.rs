@@ -145,7 +145,7 @@ pub async fn notify_patient(
     consultations::record_delivery(app, tenant, id, delivery.clone()).await?;
     if status == DeliveryStatus::Failed {
         // Let the event be retried (EventBridge retries the target).
-        return Err(Error::internal("the notifier failed"));
+        return Err(Error::Unavailable("the notifier failed".into()));
     }
     Ok(Some(delivery))
 }

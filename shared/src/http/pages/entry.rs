@@ -120,7 +120,7 @@ enum Credential<'a> {
 fn answer(t: &Texts, result: crate::Result<Response>) -> Response {
     result.unwrap_or_else(|e| {
         tracing::error!(error = %e, "embedded page failed");
-        shell::failed(t)
+        shell::failed(t, &e)
     })
 }
 

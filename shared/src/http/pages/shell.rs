@@ -208,19 +208,26 @@ pub fn expired(t: &Texts, tenant: &TenantKey, view: View) -> Response {
     )
 }
 
-/// 500, with nothing of the cause (which is logged). Frameable, so that a
+/// 500, or 503 (with `Retry-After`) when a dependency was unavailable,
+/// with nothing of the cause (which is logged). Frameable, so that a
 /// reload of the frame can try again.
-pub fn failed(t: &Texts) -> Response {
+pub fn failed(t: &Texts, e: &crate::Error) -> Response {
+    use crate::http::error::{UNAVAILABLE_MESSAGE, retry_after, status};
     let context = json!({"state": "none"});
-    let text = ("Error", "Internal server error");
-    let mut res = message_page(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        t,
-        Framers::Anyone,
-        "error",
-        context,
-        text,
-    );
+    let code = status(e);
+    let text = match code {
+        StatusCode::SERVICE_UNAVAILABLE => ("Error", UNAVAILABLE_MESSAGE),
+        _ => ("Error", "Internal server error"),
+    };
+    let code = match code.is_server_error() {
+        true => code,
+        false => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut res = message_page(code, t, Framers::Anyone, "error", context, text);
     res.headers_mut().remove(header::CONTENT_LENGTH);
+    if let Some(seconds) = retry_after(e).filter(|_| code == StatusCode::SERVICE_UNAVAILABLE) {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     res
 }

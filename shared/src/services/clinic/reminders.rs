@@ -236,7 +236,7 @@ async fn deliver(app: &App, notifier: &dyn Notifier, v: &Visit, notice: Notice) 
             // The provider's reason, never the message.
             tracing::warn!(%reason, notice = what, "a visit's patient could not be notified");
             let _ = app.store.write(notice_release(tenant, id, what, now)).await;
-            Err(Error::internal("the notifier failed"))
+            Err(Error::Unavailable("the notifier failed".into()))
         }
     }
 }

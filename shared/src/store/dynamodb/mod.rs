@@ -10,6 +10,7 @@
 //! Depends on the AWS SDK; nothing else in the store does.
 
 pub mod admin;
+pub mod errors;
 mod expr;
 pub mod request_log;
 pub mod values;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use self::expr::{Expr, expressions, transact_item, with_expr};
@@ -58,10 +59,10 @@ impl DynamoStore {
 
 fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Unavailable(DisplayErrorContext(&e).to_string())
+    errors::store_error(e)
 }
 
 fn build_error(e: impl std::fmt::Display) -> StoreError {
@@ -265,18 +266,12 @@ impl Store for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
-                Some(se) if se.is_transaction_canceled_exception() => {
-                    let failed = match se {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
-                            .cancellation_reasons()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                            .map(|(i, _)| i)
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    Err(StoreError::TransactionCancelled { failed })
+                Some(
+                    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t),
+                ) => {
+                    let reasons: Vec<Option<&str>> =
+                        t.cancellation_reasons().iter().map(|r| r.code()).collect();
+                    Err(errors::cancellation(&reasons))
                 }
                 _ => Err(unavailable(err)),
             },
@@ -328,7 +323,7 @@ impl DynamoStore {
 
 fn condition_or<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
     match err.as_service_error() {
