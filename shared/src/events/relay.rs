@@ -183,6 +183,18 @@ pub async fn relay(records: &[StreamRecord], bus: &dyn EventBus, policy: RelayPo
     out
 }
 
+/// Counts what a relay of `records` delivered (`EventsRelayed`, and each
+/// one's `RelayLag`: `now` − when its item was written).
+pub fn measure(records: &[StreamRecord], relayed: &Relayed, now: i64) {
+    for key in &relayed.delivered {
+        let at = records
+            .iter()
+            .find(|r| r.key().as_ref() == Some(key))
+            .and_then(|r| r.new_image.as_ref().and_then(created_at));
+        super::redrive::count_relayed(at, now);
+    }
+}
+
 /// Records what a relay did: the delivered items marked relayed, the poison
 /// ones dead-lettered. A failed write is only logged: an item left pending
 /// is re-driven later (a duplicate, which consumers drop by id).
