@@ -48,7 +48,7 @@ fn moved(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> BTree
         .collect()
 }
 
-fn expect(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+fn want(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
 }
 
@@ -61,9 +61,10 @@ async fn dev_metrics_count_exactly_what_was_done() {
         d.t.app.clone(),
         shared::http::dev::metrics_routes(metrics.clone()),
     );
-    let read = || async {
+    let router = &router;
+    let read = move || async move {
         let r = send_to(
-            &router,
+            router,
             Request::get("/dev/metrics").body(Body::empty()).unwrap(),
         )
         .await;
@@ -95,13 +96,13 @@ async fn dev_metrics_count_exactly_what_was_done() {
     let after_issue = read().await;
     assert_eq!(
         moved(&start, &after_issue),
-        expect(&[("embedcare_launches_issued_total", 1.0)])
+        want(&[("embedcare_launches_issued_total", 1.0)])
     );
     assert_eq!(d.t.redeem(&url).await.status, 200);
     let after_redeem = read().await;
     assert_eq!(
         moved(&after_issue, &after_redeem),
-        expect(&[("embedcare_launches_redeemed_total", 1.0)])
+        want(&[("embedcare_launches_redeemed_total", 1.0)])
     );
     let again = d.t.redeem(&url).await;
     assert_eq!(again.status, 410);
@@ -129,7 +130,7 @@ async fn dev_metrics_count_exactly_what_was_done() {
     let after_404 = read().await;
     assert_eq!(
         moved(&after_again, &after_404),
-        expect(&[
+        want(&[
             (
                 "embedcare_http_4xx_total{route=\"/v2/consultations/{consultationId}\"}",
                 1.0

@@ -14,10 +14,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::outbox::{self, ATTEMPTS, DEAD_LETTER};
-use super::relay::{created_at, dead_letter, entry_of_item};
+use super::relay::{count_relayed, created_at, dead_letter, entry_of_item};
 use super::{BusEntry, EventBus};
 use crate::error::Result;
-use crate::metrics::{Counter, Sample};
+use crate::metrics::Sample;
 use crate::store::keys::{self, OUTBOX_SHARDS, OutboxState};
 use crate::store::{Index, Item, Query, SortCond, Store};
 
@@ -159,16 +159,6 @@ async fn measure_oldest_pending(store: &dyn Store, now: i64) {
     }
     let age_s = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
     crate::metrics::global().sample(Sample::OutboxOldestPending, age_s);
-}
-
-/// An event put on the bus (`EventsRelayed`) and its lag (`RelayLag`,
-/// relay time − event time), when its item says when it was written.
-pub fn count_relayed(created_at: Option<i64>, now: i64) {
-    let m = crate::metrics::global();
-    m.count(Counter::EventsRelayed, 1);
-    if let Some(at) = created_at {
-        m.sample(Sample::RelayLag, (now - at).max(0) as f64);
-    }
 }
 
 /// Writes what became of an item; one that expired meanwhile is no matter.

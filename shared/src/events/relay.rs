@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::outbox::{self, CREATED_AT};
 use super::{BusEntry, EventBus};
+use crate::metrics::{Counter, Sample};
 use crate::store::items::{DETAIL, DETAIL_TYPE, OUTBOX, TYPE};
 use crate::store::{Attrs, Key, PK, SK, Store};
 
@@ -191,7 +192,17 @@ pub fn measure(records: &[StreamRecord], relayed: &Relayed, now: i64) {
             .iter()
             .find(|r| r.key().as_ref() == Some(key))
             .and_then(|r| r.new_image.as_ref().and_then(created_at));
-        super::redrive::count_relayed(at, now);
+        count_relayed(at, now);
+    }
+}
+
+/// An event put on the bus (`EventsRelayed`) and its lag (`RelayLag`,
+/// relay time − event time), when its item says when it was written.
+pub fn count_relayed(created_at: Option<i64>, now: i64) {
+    let m = crate::metrics::global();
+    m.count(Counter::EventsRelayed, 1);
+    if let Some(at) = created_at {
+        m.sample(Sample::RelayLag, (now - at).max(0) as f64);
     }
 }
 

@@ -107,9 +107,10 @@ fn metric(name: &str, unit: &str) -> Value {
 
 fn lines(service: &str, mut p: Pending, now_ms: i64) -> Vec<String> {
     let mut out = Vec::new();
-    let mut routes = std::mem::take(&mut p.http).into_iter();
+    let mut routes: std::collections::VecDeque<(String, [u64; 2])> =
+        std::mem::take(&mut p.http).into_iter().collect();
     let mut first = true;
-    while first || !p.relay_lag.is_empty() || routes.len() > 0 {
+    while first || !p.relay_lag.is_empty() || !routes.is_empty() {
         let mut top = Map::new();
         let mut business = Vec::new();
         if first {
@@ -139,7 +140,7 @@ fn lines(service: &str, mut p: Pending, now_ms: i64) -> Vec<String> {
             directives
                 .push(json!({"Namespace": NAMESPACE, "Dimensions": [[]], "Metrics": business}));
         }
-        if let Some((route, [c4, c5])) = routes.next() {
+        if let Some((route, [c4, c5])) = routes.pop_front() {
             let mut http = Vec::new();
             for (class, n) in [(HttpClass::Client, c4), (HttpClass::Server, c5)] {
                 if n > 0 {
