@@ -1307,7 +1307,7 @@ class Both(unittest.TestCase):
         self.assertEqual(refs(perm["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
         # The dead-letter queue is alarmed.
         dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
-                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      if a["Properties"].get("Namespace") == "AWS/SQS"
                       and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
         self.assertEqual(len(dlq_alarms), 1)
         # Sender and link life from the parameters.
@@ -1424,7 +1424,7 @@ class Both(unittest.TestCase):
         for lid in (rule_lid, dlq, group, role):
             self.assertEqual(m.res[lid].get("Condition"), SES_CONDITION, f"{name}: {lid}")
         dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
-                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      if a["Properties"].get("Namespace") == "AWS/SQS"
                       and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
         self.assertEqual(len(dlq_alarms), 1)
         self.assertEqual(tokens(m, m.res[group]["Properties"]["Name"]), [("ref", "AWS::StackName"), "-visits"])
@@ -1509,7 +1509,7 @@ class Both(unittest.TestCase):
             dlq = refs(redrive["deadLetterTargetArn"])[0][0]
             self.assertTrue(m.res[dlq]["Properties"].get("SqsManagedSseEnabled"))
             alarmed = [a for a in m.of_type("AWS::CloudWatch::Alarm").values()
-                       if a["Properties"]["Namespace"] == "AWS/SQS"
+                       if a["Properties"].get("Namespace") == "AWS/SQS"
                        and dlq in [r for d in a["Properties"]["Dimensions"] for r, _ in refs(d["Value"])]]
             self.assertEqual(len(alarmed), 1, f"{name}: {dlq} is alarmed")
             out[kind] = {"receives": int(redrive["maxReceiveCount"]), "visibility": int(qp["VisibilityTimeout"]),

@@ -737,7 +737,10 @@ export class EmbedcareStack extends Stack {
           ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
-      const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
+      // One invoke permission per function, for this API (as the SAM
+      // template's): one per route would be 143 resources, and the stack
+      // must stay well below CloudFormation's 500 (infra/tests).
+      const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn, { scopePermissionToRoute: false });
       for (const routeKey of [...spec.routes, ...(spec.cors ? preflightRoutes(spec.routes) : [])]) {
         const [method, routePath] = routeKey.split(' ');
         routes.push(...api.addRoutes({ path: routePath, methods: [method as HttpMethod], integration }));
