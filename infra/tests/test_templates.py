@@ -556,7 +556,36 @@ class Model:
                             watched.add(self.crate_of(r, self.res[r]))
                         else:
                             watched.add(rtype)
+            if "Metrics" in p:
+                # Metric math: the namespace, and the metrics it combines.
+                stats = [q["MetricStat"]["Metric"] for q in p["Metrics"] if "MetricStat" in q]
+                out.add((stats[0]["Namespace"], "/".join(sorted(x["MetricName"] for x in stats)), "math"))
+                continue
             out.add((p["Namespace"], p["MetricName"], ",".join(sorted(watched))))
+        return out
+
+    def operator_alarms(self):
+        """{metric: (statistic, period, evaluation periods, threshold, comparison,
+        missing data, notifies the stack's topic)} of the alarms on the
+        application's own metrics (namespace embedcare)."""
+        topics = set(self.of_type("AWS::SNS::Topic"))
+        out = {}
+        for lid, a in self.of_type("AWS::CloudWatch::Alarm").items():
+            p = a["Properties"]
+            if "Metrics" in p:
+                stats = [q for q in p["Metrics"] if "MetricStat" in q]
+                if stats[0]["MetricStat"]["Metric"]["Namespace"] != "embedcare":
+                    continue
+                expr = [q["Expression"] for q in p["Metrics"] if q.get("ReturnData", True) and "Expression" in q]
+                metric = expr[0]
+                stat, period = stats[0]["MetricStat"]["Stat"], stats[0]["MetricStat"]["Period"]
+            elif p["Namespace"] == "embedcare":
+                metric, stat, period = p["MetricName"], p["Statistic"], p["Period"]
+            else:
+                continue
+            out[metric] = (stat, int(period), int(p["EvaluationPeriods"]), float(p["Threshold"]),
+                           p["ComparisonOperator"], p.get("TreatMissingData"),
+                           bool(topics & {r for r, _ in refs(p.get("AlarmActions"))}))
         return out
 
 
@@ -1278,7 +1307,7 @@ class Both(unittest.TestCase):
         self.assertEqual(refs(perm["Properties"]["SourceArn"]), [(rule_lid, "Arn")])
         # The dead-letter queue is alarmed.
         dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
-                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      if a["Properties"].get("Namespace") == "AWS/SQS"
                       and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
         self.assertEqual(len(dlq_alarms), 1)
         # Sender and link life from the parameters.
@@ -1395,7 +1424,7 @@ class Both(unittest.TestCase):
         for lid in (rule_lid, dlq, group, role):
             self.assertEqual(m.res[lid].get("Condition"), SES_CONDITION, f"{name}: {lid}")
         dlq_alarms = [lid for lid, a in m.of_type("AWS::CloudWatch::Alarm").items()
-                      if a["Properties"]["Namespace"] == "AWS/SQS"
+                      if a["Properties"].get("Namespace") == "AWS/SQS"
                       and dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
         self.assertEqual(len(dlq_alarms), 1)
         self.assertEqual(tokens(m, m.res[group]["Properties"]["Name"]), [("ref", "AWS::StackName"), "-visits"])
@@ -1480,7 +1509,7 @@ class Both(unittest.TestCase):
             dlq = refs(redrive["deadLetterTargetArn"])[0][0]
             self.assertTrue(m.res[dlq]["Properties"].get("SqsManagedSseEnabled"))
             alarmed = [a for a in m.of_type("AWS::CloudWatch::Alarm").values()
-                       if a["Properties"]["Namespace"] == "AWS/SQS"
+                       if a["Properties"].get("Namespace") == "AWS/SQS"
                        and dlq in [r for d in a["Properties"]["Dimensions"] for r, _ in refs(d["Value"])]]
             self.assertEqual(len(alarmed), 1, f"{name}: {dlq} is alarmed")
             out[kind] = {"receives": int(redrive["maxReceiveCount"]), "visibility": int(qp["VisibilityTimeout"]),
@@ -1583,6 +1612,73 @@ class Both(unittest.TestCase):
                 self.assertIn(("AWS/ApiGateway", "5xx", "AWS::ApiGatewayV2::Api"), alarms)
         strip = lambda s: {(ns, mt, w.replace("AWS::Serverless::Function", "")) for ns, mt, w in s}
         self.assertEqual(strip(self.sam.alarms()), strip(self.cdk.alarms()))
+
+    def test_operator_alarms_dashboard_and_topic(self):
+        """What an operator sees: the alarms of the metrics contract
+        (shared/src/metrics/names.rs) on the stack's SNS topic, every DLQ
+        alarmed at its first message, every alarm notifying the topic, a
+        dashboard with every metric of the contract."""
+        source = (ROOT / "shared/src/metrics/names.rs").read_text()
+        # The arms of every `fn name(self)`: the CloudWatch metric names.
+        bodies = re.findall(r"fn name\(self\) -> &'static str \{(.*?)\n    \}", source, re.S)
+        contract = {n for b in bodies for n in re.findall(r'=> "([A-Za-z0-9]+)"', b)}
+        self.assertGreaterEqual(len(contract), 13, contract)
+        found = {}
+        for name, m in self.models.items():
+            with self.subTest(template=name):
+                topics = m.of_type("AWS::SNS::Topic")
+                self.assertEqual(len(topics), 1, f"{name}: one alarm topic")
+                ((topic, t),) = topics.items()
+                (key, _), = refs(t["Properties"]["KmsMasterKeyId"])
+                self.assertEqual(m.res[key]["Type"], "AWS::KMS::Key")
+                self.assertTrue(m.res[key]["Properties"]["EnableKeyRotation"])
+                for lid, a in m.of_type("AWS::CloudWatch::Alarm").items():
+                    self.assertIn(topic, [r for r, _ in refs(a["Properties"].get("AlarmActions"))], f"{name}: {lid}")
+                ops = m.operator_alarms()
+                self.assertEqual(ops["OutboxOldestPending"],
+                                 ("Maximum", 300, 2, 300.0, "GreaterThanThreshold", "missing", True))
+                self.assertEqual(ops["Http5xx"], ("Sum", 300, 1, 0.0, "GreaterThanThreshold", "notBreaching", True))
+                rate = [k for k in ops if "failures / deliveries" in k]
+                self.assertEqual(len(rate), 1, ops)
+                self.assertEqual(ops[rate[0]], ("Sum", 900, 1, 0.2, "GreaterThanThreshold", "notBreaching", True))
+                # Every dead-letter queue: alarmed at its first visible message.
+                dlqs = {lid for lid in m.of_type("AWS::SQS::Queue") if "Dlq" in lid}
+                self.assertGreaterEqual(len(dlqs), 5, dlqs)
+                for q in m.of_type("AWS::SQS::Queue").values():
+                    redrive = q["Properties"].get("RedrivePolicy")
+                    if redrive:
+                        self.assertIn(refs(redrive["deadLetterTargetArn"])[0][0], dlqs)
+                for dlq in dlqs:
+                    watching = [a["Properties"] for a in m.of_type("AWS::CloudWatch::Alarm").values()
+                                if dlq in [r for d in a["Properties"].get("Dimensions", []) for r, _ in refs(d["Value"])]]
+                    self.assertEqual([(w["MetricName"], float(w["Threshold"]), w["ComparisonOperator"]) for w in watching],
+                                     [("ApproximateNumberOfMessagesVisible", 0.0, "GreaterThanThreshold")], f"{name}: {dlq}")
+                boards = m.of_type("AWS::CloudWatch::Dashboard")
+                self.assertEqual(len(boards), 1, name)
+                body = json.dumps(next(iter(boards.values()))["Properties"]["DashboardBody"])
+                for metric in contract:
+                    self.assertIn(f'\\"{metric}\\"', body, f"{name}: {metric} not on the dashboard")
+                found[name] = ops
+        self.assertEqual(found["SAM"], found["CDK"])
+
+    def test_stacks_stay_below_the_resource_limit(self):
+        """CloudFormation refuses a stack of more than 500 resources: each
+        stack keeps a margin (at most 450). The SAM template's count after
+        its transform is bounded from above: its resources, plus two for each
+        event of a function (a rule or a mapping, and its permission)."""
+        sam = self.sam.res
+        events = sum(len(r["Properties"].get("Events", {}) or {})
+                     for r in sam.values() if r["Type"] == "AWS::Serverless::Function")
+        estimate = len(sam) + 2 * events
+        print(f"template.yaml: {len(sam)} resources, {events} function events: at most {estimate} deployed")
+        self.assertLessEqual(estimate, 450)
+        for path in (CDK_PATH, CDK_WAF_PATH):
+            if not path.exists():
+                self.skipTest(f"no CDK synth output at {path}")
+            for tpl in sorted(path.parent.glob("*.template.json")):
+                count = len(json.loads(tpl.read_text())["Resources"])
+                print(f"{tpl.relative_to(path.parent.parent)}: {count} resources")
+                self.assertLessEqual(count, 450, tpl.name)
 
     def test_snapshot_bucket(self):
         """The snapshots' bucket: private, encrypted, versioned, a lifecycle

@@ -13,6 +13,8 @@ use crate::delivery::connections::{Connections, NoConnections};
 use crate::delivery::queue::{NoQueue, WorkQueue};
 use crate::delivery::resolver::{Resolver, SystemResolver};
 use crate::domain::{ApiKeyRecord, Franchise};
+use crate::metrics::Metrics;
+use crate::metrics::store::EventCounting;
 use crate::notify::Notifier;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -53,6 +55,8 @@ impl Default for Ports {
 }
 
 pub struct App {
+    /// The store given, wrapped so that the events it commits are counted
+    /// (`metrics::store`).
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Config,
@@ -86,6 +90,9 @@ pub struct App {
     /// The video rooms of the API's join data when not WebRTC (Chime in
     /// the `visits` function: `App::set_video`).
     video_rooms: std::sync::OnceLock<Arc<dyn VideoRooms>>,
+    /// Where this app counts (`metrics`): the process's sink unless set
+    /// (`App::set_metrics`).
+    metrics: Arc<crate::metrics::Slot>,
 }
 
 pub type AppState = Arc<App>;
@@ -103,8 +110,10 @@ impl App {
     ) -> AppState {
         let ttl_ms = config.cache_ttl_s * 1000;
         let rate_limits = RateLimiter::new(config.rate_limit_per_s, config.rate_limit_burst);
+        let metrics = Arc::new(crate::metrics::Slot::default());
         Arc::new(Self {
-            store,
+            store: Arc::new(EventCounting::new(store, metrics.clone())),
+            metrics,
             clock,
             cursors: CursorCodec::new(&config.secret),
             webhook_secrets: config.secret.sealing_key(WEBHOOK_SECRETS),
@@ -134,6 +143,17 @@ impl App {
     /// first set stays).
     pub fn set_video(&self, rooms: Arc<dyn VideoRooms>) {
         let _ = self.video_rooms.set(rooms);
+    }
+
+    /// This app's own metrics sink instead of the process's (the first set
+    /// stays): a test's counters.
+    pub fn set_metrics(&self, metrics: Arc<dyn Metrics>) {
+        self.metrics.set(metrics);
+    }
+
+    /// Where this app counts; counting never fails.
+    pub fn metrics(&self) -> &dyn Metrics {
+        self.metrics.get()
     }
 
     /// The video rooms: those set, else WebRTC.

@@ -17,6 +17,7 @@ pub mod http;
 pub mod lambda;
 #[cfg(any(feature = "lambda", feature = "local"))]
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod ratelimit;
 pub mod runtime;

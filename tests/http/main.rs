@@ -21,6 +21,7 @@ mod launches;
 #[path = "../support/life.rs"]
 mod life;
 mod live;
+mod metrics;
 mod notifier;
 mod outbox;
 mod pages;

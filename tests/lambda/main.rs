@@ -10,6 +10,7 @@ mod events;
 #[path = "../support/life.rs"]
 mod life;
 mod live;
+mod metrics;
 mod snapshots;
 #[path = "../http/verify.rs"]
 mod verify;

@@ -526,6 +526,13 @@ const FORBIDDEN: &[(&str, &[&str], &[&str])] = &[
         ],
         &["axum", "lambda_http"],
     ),
+    (
+        "metrics/",
+        &[
+            "services", "http", "events", "lambda", "app", "runtime", "delivery",
+        ],
+        &["axum", "lambda_http"],
+    ),
     ("error.rs", &["*"], &[]),
 ];
 

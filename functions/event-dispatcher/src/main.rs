@@ -26,10 +26,13 @@ async fn main() -> Result<(), Error> {
         notifier: shared::runtime::operator_notifier().await?,
     };
     let (dispatcher, work) = (&dispatcher, work.as_ref());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(
-            shared::lambda::sqs::handle_sqs_event(dispatcher, &event.payload, work).await,
-        )
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            Ok::<Value, Error>(
+                shared::lambda::sqs::handle_sqs_event(dispatcher, &event.payload, work).await,
+            )
+        })
     }))
     .await
 }

@@ -15,10 +15,13 @@ async fn main() -> Result<(), Error> {
     let (ports, _) = shared::runtime::delivery_ports().await?;
     let app = shared::runtime::lambda_app_with(ports).await?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(
-            shared::lambda::websocket::handle_websocket_event(app, &event.payload).await,
-        )
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            Ok::<Value, Error>(
+                shared::lambda::websocket::handle_websocket_event(app, &event.payload).await,
+            )
+        })
     }))
     .await
 }

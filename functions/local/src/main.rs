@@ -209,6 +209,10 @@ async fn serve(
     extra_origins: Vec<String>,
     extra_hosts: Vec<String>,
 ) -> Result<(), BoxError> {
+    // The counters of every app, relay and re-drive of this process, read
+    // at /dev/metrics (the Lambdas write the same as EMF lines).
+    let metrics = Arc::new(shared::metrics::prometheus::Prometheus::new());
+    shared::metrics::install(metrics.clone());
     let base_url = format!("http://{addr}");
     // Event delivery in process: the work queue kept beside the data (by
     // the app's clock), the WebSocket connections of this server.
@@ -323,6 +327,7 @@ async fn serve(
         bus,
         notifier,
         world,
+        metrics,
     });
     let hosts = Hosts::new(
         own_hosts(addr, &app.config.app_base_url)

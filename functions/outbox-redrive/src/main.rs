@@ -15,10 +15,13 @@ async fn main() -> Result<(), Error> {
     let ports = shared::runtime::event_ports().await?;
     let after_ms = shared::runtime::redrive_after_ms()?;
     let ports = &ports;
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let now = ports.clock.now_ms();
-        let done = redrive(ports.store.as_ref(), &ports.bus, now, after_ms, false).await?;
-        Ok::<Value, Error>(serde_json::to_value(done)?)
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            let now = ports.clock.now_ms();
+            let done = redrive(ports.store.as_ref(), &ports.bus, now, after_ms, false).await?;
+            Ok::<Value, Error>(serde_json::to_value(done)?)
+        })
     }))
     .await
 }

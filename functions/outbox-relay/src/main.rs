@@ -16,11 +16,14 @@ async fn main() -> Result<(), Error> {
     // The EventBridge and DynamoDB clients, once per instance (cold start).
     let ports = shared::runtime::event_ports().await?;
     let ports = &ports;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let (bus, store, clock) = (&ports.bus, ports.store.as_ref(), ports.clock.as_ref());
-        let relayed =
-            handle_stream_event(&event.payload, bus, store, clock, RelayPolicy::default());
-        Ok::<Value, Error>(relayed.await)
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            let (bus, store, clock) = (&ports.bus, ports.store.as_ref(), ports.clock.as_ref());
+            let relayed =
+                handle_stream_event(&event.payload, bus, store, clock, RelayPolicy::default());
+            Ok::<Value, Error>(relayed.await)
+        })
     }))
     .await
 }

@@ -15,9 +15,13 @@ async fn main() -> Result<(), Error> {
     let app = shared::runtime::lambda_app().await?;
     let notifier = shared::runtime::ses_notifier().await?;
     let (app, notifier) = (&app, &notifier);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let delivery = shared::lambda::eventbridge::on_event(app, notifier, &event.payload).await?;
-        Ok::<Value, Error>(serde_json::json!({ "delivered": delivery.is_some() }))
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            let delivery =
+                shared::lambda::eventbridge::on_event(app, notifier, &event.payload).await?;
+            Ok::<Value, Error>(serde_json::json!({ "delivered": delivery.is_some() }))
+        })
     }))
     .await
 }

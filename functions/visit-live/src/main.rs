@@ -15,10 +15,13 @@ async fn main() -> Result<(), Error> {
     // Configuration and AWS clients, once per instance (cold start).
     let app = shared::runtime::visit_live_app().await?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(
-            shared::lambda::visit_live::handle_visit_live_event(app, &event.payload).await,
-        )
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            Ok::<Value, Error>(
+                shared::lambda::visit_live::handle_visit_live_event(app, &event.payload).await,
+            )
+        })
     }))
     .await
 }

@@ -24,10 +24,13 @@ async fn main() -> Result<(), Error> {
     let notifier = shared::runtime::ses_notifier().await?;
     let scheduler = shared::runtime::eventbridge_scheduler().await?;
     let (app, notifier, scheduler) = (&app, &notifier, &scheduler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let done =
-            shared::lambda::visits::on_input(app, scheduler, notifier, &event.payload).await?;
-        Ok::<Value, Error>(done)
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            let done =
+                shared::lambda::visits::on_input(app, scheduler, notifier, &event.payload).await?;
+            Ok::<Value, Error>(done)
+        })
     }))
     .await
 }

@@ -16,9 +16,12 @@ async fn main() -> Result<(), Error> {
     // Configuration and the DynamoDB client, once per instance (cold start).
     let app = shared::runtime::lambda_app().await?;
     let app = &app;
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        let swept = shared::services::clinic::due::sweep(app, None).await?;
-        Ok::<Value, Error>(serde_json::to_value(swept)?)
+    // What an invocation counted goes out as EMF lines when it ends.
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
+        shared::metrics::flushed(async move {
+            let swept = shared::services::clinic::due::sweep(app, None).await?;
+            Ok::<Value, Error>(serde_json::to_value(swept)?)
+        })
     }))
     .await
 }

@@ -62,6 +62,7 @@ import {
   VISIT_SWEEPER_CRATE,
   preflightRoutes,
 } from './functions';
+import { operatorAlarmsTopic, operatorMonitoring } from './monitoring';
 import { acknowledgeNagFindings } from './nag';
 
 /** The repository's root (infra/cdk/lib -> ../../..). */
@@ -149,7 +150,7 @@ export class EmbedcareStack extends Stack {
     const alarmTopic = new CfnParameter(this, 'AlarmTopicArn', {
       type: 'String',
       default: '',
-      description: 'Optional SNS topic that every alarm notifies. Empty - alarms only change state.',
+      description: "Optional SNS topic that every alarm notifies besides the stack's own OperatorAlarms topic. Empty - OperatorAlarms only.",
     });
     const secretVersion = new CfnParameter(this, 'DeploymentSecretVersionId', {
       type: 'String',
@@ -222,13 +223,16 @@ export class EmbedcareStack extends Stack {
       (group.node.defaultChild as logs.CfnLogGroup).retentionInDays = logRetention.valueAsNumber;
       return group;
     };
+    // Every alarm notifies the stack's topic (and AlarmTopicArn when given).
+    const operatorAlarms = operatorAlarmsTopic(this);
+    const alarmActions = Fn.conditionIf(
+      hasAlarmTopic.logicalId,
+      [operatorAlarms.topicArn, alarmTopic.valueAsString],
+      [operatorAlarms.topicArn],
+    ) as unknown as string[];
     const alarm = (id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm => {
       const a = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...props });
-      (a.node.defaultChild as cloudwatch.CfnAlarm).alarmActions = Fn.conditionIf(
-        hasAlarmTopic.logicalId,
-        [alarmTopic.valueAsString],
-        Aws.NO_VALUE,
-      ) as unknown as string[];
+      (a.node.defaultChild as cloudwatch.CfnAlarm).alarmActions = alarmActions;
       return a;
     };
     const fiveMinutes = Duration.minutes(5);
@@ -733,7 +737,10 @@ export class EmbedcareStack extends Stack {
           ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
-      const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn);
+      // One invoke permission per function, for this API (as the SAM
+      // template's): one per route would be 143 resources, and the stack
+      // must stay well below CloudFormation's 500 (infra/tests).
+      const integration = new HttpLambdaIntegration(`${spec.id}Integration`, fn, { scopePermissionToRoute: false });
       for (const routeKey of [...spec.routes, ...(spec.cors ? preflightRoutes(spec.routes) : [])]) {
         const [method, routePath] = routeKey.split(' ');
         routes.push(...api.addRoutes({ path: routePath, methods: [method as HttpMethod], integration }));
@@ -1279,7 +1286,7 @@ export class EmbedcareStack extends Stack {
     });
 
     // Bad input is a 4xx, never a 5xx: any 5xx is a bug or an outage.
-    alarm('HttpApi5xxAlarm', {
+    const httpApi5xx = alarm('HttpApi5xxAlarm', {
       alarmDescription: 'The HTTP API returned 5xx responses.',
       metric: new cloudwatch.Metric({
         namespace: 'AWS/ApiGateway',
@@ -1293,7 +1300,18 @@ export class EmbedcareStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
 
+    // The application's own metrics: alarms and the dashboard (monitoring.ts).
+    operatorMonitoring(this, alarm, alarmActions, httpApi5xx);
+
     // --------------------------------------------------------------- outputs
+    new CfnOutput(this, 'OperatorAlarmsTopicArn', {
+      description: 'The topic every alarm notifies (subscribe the on-call to it).',
+      value: operatorAlarms.topicArn,
+    });
+    new CfnOutput(this, 'OperatorDashboardName', {
+      description: "The CloudWatch dashboard of the application's metrics.",
+      value: Fn.join('-', [Aws.STACK_NAME, 'operator']),
+    });
     new CfnOutput(this, 'ApiUrl', { description: "The vendor API's base URL (give it to vendors).", value: apiUrl });
     new CfnOutput(this, 'TableName', { description: 'The DynamoDB table (EMBEDCARE_TABLE for the operator commands).', value: table.tableName });
     new CfnOutput(this, 'TableStreamArn', { description: "The table's stream, read by the outbox relay.", value: table.tableStreamArn! });

@@ -145,6 +145,7 @@ pub async fn run_embedded_relay_with(
         let relayed = relay(&records, bus.as_ref(), pace.policy).await;
         let now = SystemClock.now_ms();
         settle(&store, &relayed, now).await;
+        super::relay::measure(&records, &relayed, now);
         let first_failed = relayed.failed.first().and_then(|id| id.parse::<u64>().ok());
         let mut done_upto = match first_failed {
             None => batch.last().map(|(seq, _)| *seq),

@@ -14,9 +14,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::outbox::{self, ATTEMPTS, DEAD_LETTER};
-use super::relay::{created_at, dead_letter, entry_of_item};
+use super::relay::{count_relayed, created_at, dead_letter, entry_of_item};
 use super::{BusEntry, EventBus};
 use crate::error::Result;
+use crate::metrics::Sample;
 use crate::store::keys::{self, OUTBOX_SHARDS, OutboxState};
 use crate::store::{Index, Item, Query, SortCond, Store};
 
@@ -63,6 +64,7 @@ pub async fn redrive(
     older_than_ms: i64,
     dead_letters: bool,
 ) -> Result<Redriven> {
+    measure_oldest_pending(store, now).await;
     let upto = now - older_than_ms;
     let mut items = stranded(store, OutboxState::Pending, upto).await?;
     if dead_letters {
@@ -98,6 +100,7 @@ pub async fn redrive(
                 Some(None) => {
                     record(store, outbox::relayed(&item.key, now)).await?;
                     done.delivered += 1;
+                    count_relayed(created_at(&item.attrs), now);
                 }
                 refused => {
                     let reason = refused
@@ -132,6 +135,30 @@ pub async fn redrive(
         );
     }
     Ok(done)
+}
+
+/// The age of the oldest pending outbox item, as found before a re-drive
+/// (`OutboxOldestPending`, seconds; 0 when none): the first item of each
+/// shard of the pending index, which is sorted by time. Not measured when
+/// the store cannot be read (the re-drive then fails on its own).
+async fn measure_oldest_pending(store: &dyn Store, now: i64) {
+    let mut oldest: Option<i64> = None;
+    for shard in 0..OUTBOX_SHARDS {
+        let mut q = Query::partition(Index::Gsi1, keys::outbox_index(OutboxState::Pending, shard));
+        q.limit = 1;
+        match store.query(&q).await {
+            Ok(page) => {
+                let first = page.items.first().and_then(|i| created_at(&i.attrs));
+                oldest = match (oldest, first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            Err(_) => return,
+        }
+    }
+    let age_s = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+    crate::metrics::global().sample(Sample::OutboxOldestPending, age_s);
 }
 
 /// Writes what became of an item; one that expired meanwhile is no matter.

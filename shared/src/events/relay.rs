@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::outbox::{self, CREATED_AT};
 use super::{BusEntry, EventBus};
+use crate::metrics::{Counter, Sample};
 use crate::store::items::{DETAIL, DETAIL_TYPE, OUTBOX, TYPE};
 use crate::store::{Attrs, Key, PK, SK, Store};
 
@@ -181,6 +182,28 @@ pub async fn relay(records: &[StreamRecord], bus: &dyn EventBus, policy: RelayPo
         }
     }
     out
+}
+
+/// Counts what a relay of `records` delivered (`EventsRelayed`, and each
+/// one's `RelayLag`: `now` − when its item was written).
+pub fn measure(records: &[StreamRecord], relayed: &Relayed, now: i64) {
+    for key in &relayed.delivered {
+        let at = records
+            .iter()
+            .find(|r| r.key().as_ref() == Some(key))
+            .and_then(|r| r.new_image.as_ref().and_then(created_at));
+        count_relayed(at, now);
+    }
+}
+
+/// An event put on the bus (`EventsRelayed`) and its lag (`RelayLag`,
+/// relay time − event time), when its item says when it was written.
+pub fn count_relayed(created_at: Option<i64>, now: i64) {
+    let m = crate::metrics::global();
+    m.count(Counter::EventsRelayed, 1);
+    if let Some(at) = created_at {
+        m.sample(Sample::RelayLag, (now - at).max(0) as f64);
+    }
 }
 
 /// Records what a relay did: the delivered items marked relayed, the poison

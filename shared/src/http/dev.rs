@@ -1,6 +1,8 @@
 //! Local-server-only routes (feature `local`: never in a Lambda):
 //! - `GET /dev/events`: the bus's events as server-sent events;
 //! - `GET /dev/messages`: what the local notifier "sent" (JSON);
+//! - `GET /dev/metrics`: the counters of `metrics` (Prometheus text): what
+//!   the Lambdas write as EMF lines;
 //! - `GET /demo`: a vendor page that mounts the app with the host-page SDK
 //!   (`/sdk/embedcare.js`) and shows the SDK's callbacks and the bus events
 //!   side by side. Open it as
@@ -33,6 +35,7 @@ use crate::clock::day_of;
 use crate::domain::{Locale, View};
 use crate::error::{Error, Result};
 use crate::events::local::LocalBus;
+use crate::metrics::prometheus::Prometheus;
 use crate::notify::local::LocalNotifier;
 use crate::services::demo::DemoWorld;
 use crate::services::launch::{self, LaunchRequest, PatientRef};
@@ -42,12 +45,15 @@ pub struct Dev {
     pub bus: Arc<LocalBus>,
     pub notifier: Arc<LocalNotifier>,
     pub world: DemoWorld,
+    /// The server's counters (also the process's sink: `metrics::install`).
+    pub metrics: Arc<Prometheus>,
 }
 
 pub fn routes(dev: Arc<Dev>) -> Router<AppState> {
     Router::new()
         .route("/dev/events", get(events))
         .route("/dev/messages", get(messages))
+        .merge(metrics_routes(dev.metrics.clone()))
         .route("/demo", get(demo_page))
         .route("/demo/demo.js", get(demo_js))
         .route("/demo/launch", post(demo_launch))
@@ -73,6 +79,24 @@ async fn events(
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// `GET /dev/metrics` on `metrics`.
+pub fn metrics_routes(metrics: Arc<Prometheus>) -> Router<AppState> {
+    Router::new()
+        .route("/dev/metrics", get(metrics_text))
+        .layer(Extension(metrics))
+}
+
+async fn metrics_text(Extension(metrics): Extension<Arc<Prometheus>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 async fn messages(Extension(dev): Extension<Arc<Dev>>) -> Json<Value> {

@@ -9,6 +9,7 @@
 
 pub mod clinic;
 pub mod context;
+pub mod counted;
 #[cfg(feature = "local")]
 pub mod dev;
 pub mod error;
@@ -46,13 +47,15 @@ pub fn vendor_routes() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The layers every router shares: a request id and span, the error body,
-/// and `X-Content-Type-Options: nosniff` on every response.
+/// `X-Content-Type-Options: nosniff` on every response, and the count of
+/// the 4xx and 5xx by route (`counted`).
 fn finish(router: Router<AppState>, app: AppState) -> Router {
     router
         .fallback(|| async { Error::not_found("No such endpoint") })
         .layer(from_fn_with_state(app.clone(), error::error_body))
         .layer(from_fn(context::request_context))
         .layer(from_fn(nosniff))
+        .layer(from_fn_with_state(app.clone(), counted::count_errors))
         .with_state(app)
 }
 

@@ -48,7 +48,9 @@ pub async fn handle_stream_event(
 ) -> Value {
     let records = records_of_lambda_event(event);
     let relayed = relay(&records, bus, policy).await;
-    settle(store, &relayed, clock.now_ms()).await;
+    let now = clock.now_ms();
+    settle(store, &relayed, now).await;
+    crate::events::relay::measure(&records, &relayed, now);
     if !relayed.failed.is_empty() {
         tracing::warn!(
             failed = relayed.failed.len(),

@@ -29,6 +29,7 @@ use crate::domain::subscription::{
 };
 use crate::error::{Error, Result};
 use crate::events::{Event, outbox};
+use crate::metrics::Counter;
 use crate::notify::Message;
 use crate::store::{Cond, Key, Write, items, keys};
 
@@ -161,6 +162,10 @@ async fn record(
 ) -> Result<Handled> {
     let app = d.app.as_ref();
     let now = app.now_ms();
+    app.metrics().count(Counter::WebhookDeliveries, 1);
+    if !result.is_success() {
+        app.metrics().count(Counter::WebhookFailures, 1);
+    }
     delivery.next_attempt_at = None;
     delivery.response_code = result.status;
     delivery.duration_ms = Some(result.duration_ms);

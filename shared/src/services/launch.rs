@@ -26,6 +26,7 @@ use crate::domain::{
     PatientId, PatientInput, Prefill, Reach, Scope, TenantKey, UserId, View,
 };
 use crate::error::{Error, Result};
+use crate::metrics::Counter;
 use crate::store::{Cond, Write, items, keys};
 
 /// How a launch request names its patient.
@@ -85,12 +86,14 @@ pub struct Launch {
 pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
     let req = &scoped(req);
     check_needs(req)?;
-    retry_lost_races(
+    let launch = retry_lost_races(
         "The request conflicted with concurrent changes to the same user or patient; retry it",
         always,
         || try_issue(app, caller, req),
     )
-    .await
+    .await?;
+    app.metrics().count(Counter::LaunchesIssued, 1);
+    Ok(launch)
 }
 
 /// The request without what its view does not use: vendors often send the
@@ -279,6 +282,7 @@ pub async fn issue_link(
 ) -> Result<(String, i64)> {
     let (write, url, expires_at) = new_launch(app, tenant, scope, ttl_s)?;
     app.store.write(write).await?;
+    app.metrics().count(Counter::LaunchesIssued, 1);
     Ok((url, expires_at))
 }
 
@@ -336,6 +340,21 @@ pub async fn redeem(
     token: &str,
     nonce: &str,
 ) -> Result<Redemption> {
+    let redemption = try_redeem(app, tenant, view, token, nonce).await?;
+    if matches!(redemption, Redemption::Expired) {
+        app.metrics().count(Counter::RedemptionsExpired, 1);
+    }
+    Ok(redemption)
+}
+
+/// [`redeem`], uncounted but for the redemption that lands.
+async fn try_redeem(
+    app: &App,
+    tenant: &TenantKey,
+    view: View,
+    token: &str,
+    nonce: &str,
+) -> Result<Redemption> {
     if !plausible_token(token) || !plausible_nonce(nonce) {
         return Ok(Redemption::Expired);
     }
@@ -383,10 +402,13 @@ pub async fn redeem(
         ])
         .await;
     match result {
-        Ok(()) => Ok(Redemption::Started {
-            token: session_token,
-            session: Box::new(session),
-        }),
+        Ok(()) => {
+            app.metrics().count(Counter::LaunchesRedeemed, 1);
+            Ok(Redemption::Started {
+                token: session_token,
+                session: Box::new(session),
+            })
+        }
         // Another redemption landed first: this page's own (a double
         // submit), or another's.
         Err(e) if e.is_condition_failure() => match app.store.get(&launch_key).await? {

@@ -17,6 +17,7 @@ use crate::domain::clinic::{
 use crate::domain::{IntakeId, UserId, VisitId};
 use crate::error::{Error, Result};
 use crate::events::{Event, outbox};
+use crate::metrics::Counter;
 use crate::store::clinic_items::{
     TICKETS_ISSUED, TICKETS_LEFT, due_put, due_removal, join_code_item, visit_item,
 };
@@ -314,10 +315,12 @@ pub async fn schedule(
         v.link_hash = Some(hash_secret(&link_secret(app, &v)));
     }
     let claims = slots::claims(franchise, provider, start, end, &v.visit_id);
-    let event = crate::services::retry::conflict(
-        insert(app, &v, &intake, claims, None).await,
-        "This slot is no longer free",
-    )?;
+    let inserted = insert(app, &v, &intake, claims, None).await;
+    if matches!(inserted, Err(Error::Contention { .. })) {
+        app.metrics().count(Counter::BookingConflicts, 1);
+    }
+    let event = crate::services::retry::conflict(inserted, "This slot is no longer free")?;
+    app.metrics().count(Counter::Bookings, 1);
     let link_token = appointment_token(app, &v);
     Ok(Created {
         visit: v,
