@@ -183,8 +183,9 @@ fn documented_statuses_are_ones_the_routes_produce() {
             );
         }
         let success = success_status(&method, &path);
-        // Every route authenticates, so every one can be rate limited.
-        for needed in [success, 400, 401, 403, 429, 500] {
+        // Every route authenticates, so every one can be rate limited; every
+        // one reads the store, so every one can find it unavailable (503).
+        for needed in [success, 400, 401, 403, 429, 500, 503] {
             assert!(
                 statuses.contains(&needed),
                 "{what} does not document {needed}"
