@@ -144,7 +144,7 @@ def _query_ok(case):
                 return True
             if b < a + _DAY_MS:
                 return False
-            if "maxDays" in rng and b - a >= (rng["maxDays"] - 1) * _DAY_MS:
+            if "maxDays" in rng and (a < _DAY_MS or b - a >= (rng["maxDays"] - 1) * _DAY_MS):
                 return False
     return True
 
