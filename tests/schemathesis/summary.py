@@ -35,8 +35,8 @@ lines = {
     "seconds": seconds,
     "operations": operations,
     "cases generated": count(r"(\d+) generated"),
-    "cases passed": count(r"(\d+) passed"),
-    "cases failed": count(r"(\d+) failed"),
+    "cases passed": count(r"(\d+) generated, (\d+) passed") and int(re.search(r"(\d+) generated, (\d+) passed", text).group(2)),
+    "unique failures": count(r"(\d+) unique failures"),
     "cases skipped": count(r"(\d+) skipped"),
     "failures": failures,
     "errors": errors,
@@ -46,4 +46,5 @@ lines = {
 for k, v in lines.items():
     print(f"{k}: {v}")
 # The plain closing line of a test runner.
-print(f"schemathesis: {lines['cases passed']} passed, {lines['cases failed']} failed")
+m = re.search(r"=+ (.*) in [0-9.]+s =+", text)
+print(f"final line: {m.group(1) if m else '?'}")
