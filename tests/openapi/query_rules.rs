@@ -56,8 +56,16 @@ const CASES: &[(&str, &str, bool)] = &[
     ("/v2/visits", "patientId=x&providerId=dr-martin", false),
     ("/v2/visits", "providerId=dr-martin", true),
     ("/v2/visits", "to=2026-12-31", false),
-    ("/v2/visits", "providerId=dr-martin&from=2026-12-10&to=2026-12-01", false),
-    ("/v2/visits", "providerId=dr-martin&from=2026-12-01&to=2026-12-10", true),
+    (
+        "/v2/visits",
+        "providerId=dr-martin&from=2026-12-10&to=2026-12-01",
+        false,
+    ),
+    (
+        "/v2/visits",
+        "providerId=dr-martin&from=2026-12-01&to=2026-12-10",
+        true,
+    ),
     (
         "/v2/availability",
         "roomCode=clinic&from=2030-12-10T00:00:00Z&to=2030-12-01T00:00:00Z",

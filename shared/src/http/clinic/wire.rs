@@ -28,6 +28,16 @@ pub fn instant(name: &str, raw: &str) -> Result<i64> {
         })
 }
 
+/// A JSON number that is a whole number, `30` or `30.0` alike (JSON
+/// Schema's `integer`; serde_json reads `30.0` as a float).
+pub fn whole_number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
 /// `{fr, en}`, both required.
 fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
     let Some(m) = object(f, field)? else {
