@@ -131,7 +131,7 @@ step "benchmarks (quick mode: every benchmark runs, counted budgets hold)"
 
 step "schema-driven API testing (schemathesis: every check and phase, seeded; LONG=1 for the long run)"
 # The local server on a fresh data directory; the budget is the mode's
-# (tests/schemathesis/run.sh: 180 s of cases in CI, 1500 s with LONG=1).
+# (tests/schemathesis/run.sh: 180 s of cases in CI, 1200 s with LONG=1).
 # Cases run and failures: $CACHE/schemathesis-results.txt.
 cargo build --locked -p embedcare
 EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare" \

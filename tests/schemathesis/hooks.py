@@ -178,7 +178,10 @@ def filter_case(context, case):
 # - a webhook endpoint's `url` must resolve to a public address (schema
 #   WebhookEndpointCreateRequest), which depends on DNS, not on the
 #   document: a positive case gets a loopback URL (allowed on the local
-#   server).
+#   server);
+# - a room's opening hours (schema WeeklyHours) are intervals whose `end`
+#   is after their `start`, in order, not overlapping: a comparison no
+#   schema keyword makes; the other intervals are dropped.
 _CURSORS = {"cursor"}
 
 
@@ -218,6 +221,20 @@ def _keep_state_rules(case):
         if "url" in body:
             body["url"] = "http://127.0.0.1:9/hook"
             case.body = body
+    if body is not None and body_positive and isinstance(body.get("hours"), dict):
+        for day, intervals in body["hours"].items():
+            if isinstance(intervals, list):
+                kept, last = [], ""
+                for i in sorted(
+                    (i for i in intervals if isinstance(i, dict)),
+                    key=lambda i: str(i.get("start")),
+                ):
+                    start, end = str(i.get("start")), str(i.get("end"))
+                    if start < end and start >= last:
+                        kept.append(i)
+                        last = end
+                body["hours"][day] = kept
+        case.body = body
     if case.headers and "Idempotency-Key" in case.headers and _positive(case, ParameterLocation.HEADER):
         acting = case.headers.get(HEADER, "")
         payload = json.dumps([case.path, acting, case.body], sort_keys=True, default=str)

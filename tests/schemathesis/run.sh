@@ -6,10 +6,11 @@
 # security schemes say (the demo API key; a patient's SSO token).
 #
 #   tests/schemathesis/run.sh          CI mode: seed 14, 180 s of cases at most
-#   LONG=1 tests/schemathesis/run.sh   long mode: 1500 s, more cases per operation
+#   LONG=1 tests/schemathesis/run.sh   long mode: 1200 s, more cases per operation
 #
 # SEED, MAX_TIME (seconds) and MAX_EXAMPLES override the mode's budget;
-# EMBEDCARE_BIN names a built binary (else `cargo build -p embedcare`).
+# EMBEDCARE_BIN names a built binary (else `cargo build -p embedcare`);
+# SCHEMATHESIS_OUT another folder for the results and reports.
 # Exits non-zero on any failure; prints and writes the number of cases and
 # failures to $CACHE/schemathesis-results.txt, the reports (JUnit, NDJSON)
 # to $CACHE/schemathesis-report/.
@@ -22,7 +23,7 @@ HERE="$ROOT/tests/schemathesis"
 
 if [ -n "${LONG:-}" ]; then
   MODE=long
-  : "${MAX_TIME:=1500}" "${MAX_EXAMPLES:=400}"
+  : "${MAX_TIME:=1200}" "${MAX_EXAMPLES:=400}"
 else
   MODE=ci
   : "${MAX_TIME:=180}" "${MAX_EXAMPLES:=40}"
@@ -72,7 +73,8 @@ export SCHEMATHESIS_API_KEY="$API_KEY" SCHEMATHESIS_PATIENT_TOKEN="$PATIENT_TOKE
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks
 export SCHEMATHESIS_DOCUMENT="$ROOT/openapi/openapi.json"
 
-REPORT="$CACHE/schemathesis-report"
+OUT="${SCHEMATHESIS_OUT:-$CACHE}"
+REPORT="$OUT/schemathesis-report"
 rm -rf "$REPORT" && mkdir -p "$REPORT"
 echo "schemathesis ($MODE): $BASE, seed $SEED, at most $MAX_TIME s, $MAX_EXAMPLES cases per operation and phase"
 START=$(date +%s)
@@ -94,7 +96,7 @@ STATUS=${PIPESTATUS[0]}
 set -e
 ELAPSED=$(( $(date +%s) - START ))
 "$PY" "$HERE/summary.py" "$REPORT/junit.xml" "$WORK/out.txt" "$MODE" "$SEED" "$ELAPSED" "$STATUS" \
-  | tee "$CACHE/schemathesis-results.txt"
+  | tee "$OUT/schemathesis-results.txt"
 if grep -q 'panicked' "$WORK/server.log"; then
   echo "the server panicked:" >&2
   grep -A3 'panicked' "$WORK/server.log" >&2
