@@ -18,8 +18,25 @@ import os
 
 import jsonschema_rs
 import schemathesis
+from hypothesis.internal import lambda_sources
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
+
+# CPython 3.11.7's ast.parse, called deep in a stack, can raise SystemError
+# ("AST constructor recursion depth mismatch", a CPython bug); hypothesis
+# calls it only to *describe* a lambda of a strategy (for a repr), and the
+# error then aborts the example's generation. A description is not needed.
+_describe = lambda_sources.lambda_description
+
+
+def _lambda_description(f, *args, **kwargs):
+    try:
+        return _describe(f, *args, **kwargs)
+    except SystemError:
+        return "lambda: <source not read>"
+
+
+lambda_sources.lambda_description = _lambda_description
 
 HEADER = "x-integration-user"
 _DOC = os.environ.get(
