@@ -1,7 +1,9 @@
 //! The rules between query parameters that the document gives tools
 //! (`x-query-schema`, `x-query-range`; see its `info.description`) are the
 //! server's: a query that breaks one is a `400`, one that keeps them all is
-//! not. Every operation with a rule has cases here.
+//! not. Every operation with a rule has cases here. And what the first
+//! schemathesis runs found the server doing against the document: a
+//! numeric patient key, an `X-Tenant-Key` that is not text.
 
 use std::collections::BTreeSet;
 
@@ -239,5 +241,23 @@ async fn a_numeric_patient_key_is_accepted_where_the_document_says() -> TestResu
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    Ok(())
+}
+
+/// An `X-Tenant-Key` that is not visible ASCII breaks the header's pattern:
+/// a `400`, not a call for the key's only franchise.
+#[tokio::test]
+async fn a_tenant_key_that_is_not_text_is_a_400() -> TestResult {
+    use axum::body::Body;
+    use http::{HeaderValue, Request};
+    use tower::ServiceExt;
+    let w = world().await?;
+    let req = Request::builder()
+        .uri("/v2/consultation-reasons")
+        .header("api-key", w.demo.api_key.as_str())
+        .header("x-tenant-key", HeaderValue::from_bytes(b"\x84")?)
+        .body(Body::empty())?;
+    let res = w.router.clone().oneshot(req).await?;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     Ok(())
 }
