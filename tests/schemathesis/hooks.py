@@ -159,6 +159,10 @@ def _query_ok(case):
         return False
     if rng:
         lo, hi = query.get(rng["from"]), query.get(rng["to"])
+        if lo is None and hi is not None and rng.get("fromDefault") == "now":
+            import time
+
+            lo = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if lo is not None and hi is not None:
             a, b = _instant(lo, False), _instant(hi, True)
             if a is None or b is None:
