@@ -101,8 +101,7 @@ fn durations(f: &Fields, field: &str) -> Result<Option<Durations>> {
         match m.get(name) {
             None | Some(Value::Null) => {}
             Some(v) => {
-                let n = v
-                    .as_u64()
+                let n = whole_number(v)
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| Durations::valid(*n))
                     .ok_or_else(|| f.error(&format!("{field}.{name}"), Durations::RULE))?;
