@@ -199,6 +199,14 @@ kill "$METRICS_PID"
 wait "$METRICS_PID" 2>/dev/null || true
 rm -rf "$METRICS_DIR"
 
+step "schema-driven API testing (schemathesis: every check and phase, seeded; LONG=1 for the long run)"
+# The local server on a fresh data directory; the budget is the mode's
+# (tests/schemathesis/run.sh: 180 s of cases in CI, 1200 s with LONG=1).
+# Cases run and failures: $CACHE/schemathesis-results.txt.
+cargo build --locked -p embedcare
+EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare" \
+  EMBEDCARE_CACHE="$CACHE" ./tests/schemathesis/run.sh
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2

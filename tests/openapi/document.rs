@@ -183,8 +183,9 @@ fn documented_statuses_are_ones_the_routes_produce() {
             );
         }
         let success = success_status(&method, &path);
-        // Every route authenticates, so every one can be rate limited.
-        for needed in [success, 400, 401, 403, 429, 500] {
+        // Every route authenticates, so every one can be rate limited; every
+        // one reads the store, so every one can find it unavailable (503).
+        for needed in [success, 400, 401, 403, 429, 500, 503] {
             assert!(
                 statuses.contains(&needed),
                 "{what} does not document {needed}"
@@ -392,4 +393,92 @@ fn event_bodies_are_the_event_schemas() {
         listed, names,
         "Event is any of the event schemas, each once"
     );
+}
+
+/// The links between operations (for stateful testing: create → get →
+/// cancel…) name existing operations, their parameters, and a field of the
+/// response's schema; every 503 is the shared `ServiceUnavailable`, whose
+/// `Retry-After` header is required.
+#[test]
+fn links_resolve_and_every_operation_documents_503() {
+    let doc = document();
+    let mut ops = std::collections::BTreeMap::new();
+    for (path, methods) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in methods.as_object().expect("operations") {
+            if let Some(id) = op["operationId"].as_str() {
+                ops.insert(id.to_owned(), (path.clone(), method.clone(), op.clone()));
+            }
+        }
+    }
+    let mut links = 0;
+    for (path, _method, op) in ops.values() {
+        assert_eq!(
+            op["responses"]["503"],
+            json!({"$ref": "#/components/responses/ServiceUnavailable"}),
+            "{path}: no shared 503"
+        );
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().expect("an operationId");
+                let (tpath, _, top) = ops
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{path} {status} link {name}: no {target}"));
+                let names: Vec<String> = top["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| {
+                        let r = p["$ref"].as_str()?.trim_start_matches('#');
+                        doc.pointer(r)?["name"].as_str().map(str::to_owned)
+                    })
+                    .collect();
+                for (param, expr) in link["parameters"].as_object().expect("parameters") {
+                    assert!(
+                        names.contains(param),
+                        "{path} {status} link {name}: {tpath} has no parameter {param}"
+                    );
+                    let pointer = expr
+                        .as_str()
+                        .and_then(|e| e.strip_prefix("$response.body#"))
+                        .unwrap_or_else(|| panic!("{path} link {name}: {expr}"));
+                    assert!(
+                        response_field(&doc, response, pointer),
+                        "{path} {status} link {name}: the response has no {pointer}"
+                    );
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 40, "only {links} links");
+    let unavailable = &doc["components"]["responses"]["ServiceUnavailable"];
+    let retry = &unavailable["headers"]["Retry-After"]["$ref"];
+    let header = doc
+        .pointer(retry.as_str().expect("a $ref").trim_start_matches('#'))
+        .expect("the Retry-After header");
+    assert_eq!(header["required"], json!(true));
+    assert_eq!(header["schema"]["type"], "integer");
+}
+
+/// Whether the JSON schema of `response` has the field at `pointer`
+/// (`/a/b`), following `$ref`s.
+fn response_field(doc: &Value, response: &Value, pointer: &str) -> bool {
+    let resolve = |v: &Value| -> Value {
+        let mut v = v.clone();
+        while let Some(r) = v.get("$ref").and_then(Value::as_str) {
+            v = doc
+                .pointer(r.trim_start_matches('#'))
+                .cloned()
+                .unwrap_or(Value::Null);
+        }
+        v
+    };
+    let mut schema = resolve(&response["content"]["application/json"]["schema"]);
+    for part in pointer.trim_start_matches('/').split('/') {
+        schema = resolve(&schema["properties"][part]);
+        if schema.is_null() {
+            return false;
+        }
+    }
+    true
 }

@@ -11,6 +11,7 @@ mod document;
 mod encounter;
 mod errors;
 mod events;
+mod query_rules;
 mod responses;
 mod snapshots;
 mod statistics;

@@ -28,8 +28,8 @@ pub fn vendor_route_list() -> &'static [(&'static str, &'static str)] {
 /// The document's URI in the validators' registry.
 pub const DOC_URI: &str = "urn:embedcare:openapi";
 /// Every status a vendor route can answer with.
-pub const PRODUCIBLE: [u16; 14] = [
-    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500,
+pub const PRODUCIBLE: [u16; 15] = [
+    101, 200, 201, 204, 400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503,
 ];
 /// The v2 routes that create something and take an `Idempotency-Key`.
 pub const CREATING: [&str; 2] = ["/v2/consultations", "/v2/followups"];

@@ -111,12 +111,16 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The authenticated caller of a vendor request (`Api-key`, `X-Tenant-Key`).
 pub async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller> {
-    auth::authenticate(
-        app,
-        header_str(headers, "api-key"),
-        header_str(headers, "x-tenant-key"),
-    )
-    .await
+    // A tenant key that is not visible ASCII is no tenant key: a 400, not
+    // an absent header (which would pick the key's only franchise).
+    let tenant = match headers.get("x-tenant-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| Error::invalid("Invalid X-Tenant-Key header"))?,
+        ),
+    };
+    auth::authenticate(app, header_str(headers, "api-key"), tenant).await
 }
 
 /// An authenticated vendor request: the app, its caller and its headers.

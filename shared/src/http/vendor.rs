@@ -156,7 +156,11 @@ pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Re
         }
         Some(Value::Object(k)) => {
             let kf = Fields::new("patientKey", k);
-            let key = kf.required("key", kf.opt_str("key", 128)?)?;
+            // A number, as in a patient's keys (wire.rs, read_keys).
+            let key = match k.get("key") {
+                Some(Value::Number(n)) => n.to_string(),
+                _ => kf.required("key", kf.opt_str("key", 128)?)?,
+            };
             let sub = kf.required("subSystem", kf.opt_str("subSystem", 128)?)?;
             key_param(Some(&key), Some(&sub))?
         }

@@ -26,7 +26,7 @@ pub async fn create_queue(
     let queue_name = queue_name(name)?;
     let event_types = type_patterns(event_types)?;
     if subscriptions::of(app, tenant).await?.queues.len() >= MAX_QUEUES {
-        return Err(Error::invalid(format!(
+        return Err(Error::conflict(format!(
             "A franchise has at most {MAX_QUEUES} event queues"
         )));
     }

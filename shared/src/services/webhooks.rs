@@ -103,7 +103,7 @@ pub async fn create_endpoint(
     let event_types = type_patterns(new.event_types)?;
     let description = description(new.description)?;
     if subscriptions::of(app, tenant).await?.endpoints.len() >= MAX_ENDPOINTS {
-        return Err(Error::invalid(format!(
+        return Err(Error::conflict(format!(
             "A franchise has at most {MAX_ENDPOINTS} webhook endpoints"
         )));
     }

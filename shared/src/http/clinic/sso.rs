@@ -32,7 +32,7 @@ async fn issue(ClinicJson { clinic: c, body }: ClinicJson) -> Result<Response> {
     let ttl =
         match body.get("expiresInSeconds") {
             None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(v.as_i64().ok_or_else(|| {
+            Some(v) => Some(super::wire::whole_number(v).ok_or_else(|| {
                 Error::invalid("expiresInSeconds must be a whole number of seconds")
             })?),
         };

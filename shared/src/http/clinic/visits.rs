@@ -157,7 +157,7 @@ async fn schedule(ClinicJson { clinic: c, body }: ClinicJson) -> Result<Response
     let duration = match body.get("duration") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            v.as_u64()
+            wire::whole_number(v)
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| f.error("duration", "must be a number of minutes"))?,
         ),

@@ -28,6 +28,16 @@ pub fn instant(name: &str, raw: &str) -> Result<i64> {
         })
 }
 
+/// A JSON number that is a whole number, `30` or `30.0` alike (JSON
+/// Schema's `integer`; serde_json reads `30.0` as a float).
+pub fn whole_number(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
 /// `{fr, en}`, both required.
 fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
     let Some(m) = object(f, field)? else {
@@ -91,8 +101,7 @@ fn durations(f: &Fields, field: &str) -> Result<Option<Durations>> {
         match m.get(name) {
             None | Some(Value::Null) => {}
             Some(v) => {
-                let n = v
-                    .as_u64()
+                let n = whole_number(v)
                     .and_then(|n| u32::try_from(n).ok())
                     .filter(|n| Durations::valid(*n))
                     .ok_or_else(|| f.error(&format!("{field}.{name}"), Durations::RULE))?;
