@@ -129,6 +129,12 @@ step "infrastructure (SAM and CDK, offline)"
 step "benchmarks (quick mode: every benchmark runs, counted budgets hold)"
 ./benches/run.sh quick
 
+step "fuzzing (cargo fuzz: every parser of outside input; LONG=1: 1 000 000 executions per target)"
+# fuzz/run.sh installs cargo-fuzz under $CACHE/tools, builds into
+# $CACHE/fuzz-target and prints each target's executions (also in
+# $CACHE/fuzz-results.txt); smoke: SMOKE_RUNS (20 000) executions per target.
+./fuzz/run.sh
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2
