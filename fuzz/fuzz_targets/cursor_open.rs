@@ -23,11 +23,18 @@ fuzz_target!(|data: &[u8]| {
     list.forward = false;
 
     let raw = String::from_utf8_lossy(data);
-    assert_eq!(codec.open(&raw, &tenant, &list), None, "a forged cursor opened");
+    assert_eq!(
+        codec.open(&raw, &tenant, &list),
+        None,
+        "a forged cursor opened"
+    );
 
     // A cursor of the fuzzer's strings, sealed here.
     let mut parts = raw.split('\u{0}').map(str::to_owned);
-    let (pk, sk) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (pk, sk) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     let isk = parts.next();
     let at = Cursor {
         pk,
@@ -40,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     assert_eq!(codec.open(&sealed, &tenant, &list), Some(at.clone()));
-    assert_eq!(extract::cursor(Some(&sealed)).ok(), Some(Some(sealed.clone())));
+    assert_eq!(
+        extract::cursor(Some(&sealed)).ok(),
+        Some(Some(sealed.clone()))
+    );
     assert_eq!(codec.open(&sealed, &other, &list), None);
     let mut elsewhere = list.clone();
     elsewhere.pk = "T#demo#P#p2".into();
@@ -54,11 +64,18 @@ fuzz_target!(|data: &[u8]| {
     let mut flipped = sealed.clone().into_bytes();
     flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).expect("base64url is ASCII");
-    assert_eq!(codec.open(&flipped, &tenant, &list), None, "a tampered cursor opened");
+    assert_eq!(
+        codec.open(&flipped, &tenant, &list),
+        None,
+        "a tampered cursor opened"
+    );
     // A cursor of another partition, sealed for this list, does not open.
     let odd = Cursor {
         ipk: Some(format!("{}x", list.pk)),
         ..at
     };
-    assert_eq!(codec.open(&codec.seal(&odd, &tenant, &list), &tenant, &list), None);
+    assert_eq!(
+        codec.open(&codec.seal(&odd, &tenant, &list), &tenant, &list),
+        None
+    );
 });

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     match sent_consultation(&envelope) {
         Ok(Some((tenant, id))) => {
             let t = envelope["detail-type"].as_str();
-            assert!(matches!(t, Some("Consultation Created" | "Consultation Updated")));
+            assert!(matches!(
+                t,
+                Some("Consultation Created" | "Consultation Updated")
+            ));
             assert_eq!(detail["status"], "SENT");
             assert_eq!(detail["tenantKey"].as_str(), Some(tenant.as_str()));
             assert_eq!(detail["data"]["consultationId"].as_str(), Some(id.as_str()));
@@ -40,7 +43,10 @@ fuzz_target!(|data: &[u8]| {
             let t = envelope["detail-type"].as_str();
             assert_eq!(t == Some("Visit Created"), v.created);
             assert_eq!(detail["tenantKey"].as_str(), Some(v.tenant.as_str()));
-            assert_eq!(detail["data"]["visitId"].as_str(), Some(v.visit_id.as_str()));
+            assert_eq!(
+                detail["data"]["visitId"].as_str(),
+                Some(v.visit_id.as_str())
+            );
             assert_eq!(detail["status"].as_str(), Some(v.status.as_str()));
         }
         Ok(None) => assert!(!matches!(

@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
                 ClientFrame::Signal(s) => {
                     assert_eq!(v["type"], "signal");
                     assert!(text.len() <= MAX_SIGNAL_BYTES);
-                    assert!(s.to.as_ref().is_none_or(|t| !t.is_empty() && t.len() <= 128));
+                    assert!(
+                        s.to.as_ref()
+                            .is_none_or(|t| !t.is_empty() && t.len() <= 128)
+                    );
                     assert_eq!(v["data"].as_object(), Some(&s.data));
                 }
             }

@@ -9,8 +9,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
-use shared::domain::{Metadata, PatientInput};
 use shared::domain::patient::MAX_KEYS;
+use shared::domain::{Metadata, PatientInput};
 use shared::http::wire::{metadata, patient_input, patient_of};
 use time::macros::date;
 
@@ -30,10 +30,17 @@ fn encoded(p: &PatientInput) -> Value {
     opt("firstName", p.first_name.clone().map(Value::from));
     opt("lastName", p.last_name.clone().map(Value::from));
     opt("dateOfBirth", p.date_of_birth.map(|d| json!(d.to_string())));
-    opt("sex", p.sex.map(|s| serde_json::to_value(s).expect("a sex serializes")));
+    opt(
+        "sex",
+        p.sex
+            .map(|s| serde_json::to_value(s).expect("a sex serializes")),
+    );
     opt("email", p.email.as_ref().map(|e| json!(e.as_str())));
     opt("phone", p.phone.as_ref().map(|e| json!(e.as_str())));
-    opt("preferredLanguage", p.preferred_language.map(|l| json!(l.as_str())));
+    opt(
+        "preferredLanguage",
+        p.preferred_language.map(|l| json!(l.as_str())),
+    );
     Value::Object(m)
 }
 

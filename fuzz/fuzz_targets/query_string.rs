@@ -12,7 +12,15 @@ use shared::domain::PatientId;
 use shared::http::extract::{self, QueryParams};
 
 const NAMES: &[&str] = &[
-    "cursor", "limit", "locale", "patientId", "status", "dueDate", "frequency", "scope", "a",
+    "cursor",
+    "limit",
+    "locale",
+    "patientId",
+    "status",
+    "dueDate",
+    "frequency",
+    "scope",
+    "a",
 ];
 
 fn invalid<T: std::fmt::Debug>(r: &shared::Result<T>) {
@@ -70,7 +78,8 @@ fuzz_target!(|data: &[u8]| {
         match extract::cursor(v) {
             Ok(Some(c)) => assert!(
                 c.len() <= 4096
-                    && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                    && c.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
                 "{c}"
             ),
             Ok(None) => assert!(v.is_none()),

@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let declared = ImageType::of_media_type(&String::from_utf8_lossy(header));
     if let Some(d) = declared {
-        assert!(String::from_utf8_lossy(header).to_ascii_lowercase().contains(d.as_str()));
+        assert!(
+            String::from_utf8_lossy(header)
+                .to_ascii_lowercase()
+                .contains(d.as_str())
+        );
     }
     for declared in [ImageType::Png, ImageType::Jpeg] {
         for bytes in [data, body] {

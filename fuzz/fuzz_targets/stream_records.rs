@@ -31,8 +31,16 @@ fn check(event: &Value) -> Vec<StreamRecord> {
     let records = records_of_lambda_event(event);
     let given = event["Records"].as_array().map_or(0, Vec::len);
     assert_eq!(records.len(), given);
-    for (r, raw) in records.iter().zip(event["Records"].as_array().into_iter().flatten()) {
-        assert_eq!(r.id, raw["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default());
+    for (r, raw) in records
+        .iter()
+        .zip(event["Records"].as_array().into_iter().flatten())
+    {
+        assert_eq!(
+            r.id,
+            raw["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .unwrap_or_default()
+        );
         if let (Some(image), Some(raw)) = (&r.new_image, raw["dynamodb"]["NewImage"].as_object()) {
             assert!(image.keys().eq(raw.keys()), "attribute names changed");
         }

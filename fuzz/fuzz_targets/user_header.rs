@@ -25,7 +25,10 @@ fn encoded(u: &IntegrationUser) -> Value {
     opt("lastName", u.last_name.as_deref());
     opt("email", u.email.as_ref().map(|e| e.as_str()));
     opt("licenseNumber", u.license_number.as_deref());
-    opt("preferredLanguage", u.preferred_language.map(|l| l.as_str()));
+    opt(
+        "preferredLanguage",
+        u.preferred_language.map(|l| l.as_str()),
+    );
     m.insert("provider".into(), json!(u.provider));
     Value::Object(m)
 }

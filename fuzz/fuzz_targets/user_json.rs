@@ -35,5 +35,8 @@ fuzz_target!(|data: &[u8]| {
         (Err(_), Err(_)) => {}
         _ => panic!("body {from_body:?} but header {from_header:?}"),
     }
-    assert!(integration_user(&headers, Some(&body)).is_err(), "both at once");
+    assert!(
+        integration_user(&headers, Some(&body)).is_err(),
+        "both at once"
+    );
 });

@@ -41,16 +41,42 @@ fuzz_target!(|data: &[u8]| {
     // A header written for this body, at `now`.
     let written = webhook_signature(&secrets, now, body);
     for secret in secrets {
-        assert!(verify_embedcare_signature(body, &written, &[secret], 0, now));
-        assert!(verify_embedcare_signature(body, &written, &[secret], 300, now.saturating_add(300)));
+        assert!(verify_embedcare_signature(
+            body,
+            &written,
+            &[secret],
+            0,
+            now
+        ));
+        assert!(verify_embedcare_signature(
+            body,
+            &written,
+            &[secret],
+            300,
+            now.saturating_add(300)
+        ));
         if let Some(late) = now.checked_add(301) {
-            assert!(!verify_embedcare_signature(body, &written, &[secret], 300, late));
+            assert!(!verify_embedcare_signature(
+                body,
+                &written,
+                &[secret],
+                300,
+                late
+            ));
         }
     }
-    assert!(!verify_embedcare_signature(body, &written, &["whsec_other"], 300, now));
+    assert!(!verify_embedcare_signature(
+        body,
+        &written,
+        &["whsec_other"],
+        300,
+        now
+    ));
     let mut other = body.to_vec();
     other.push(b'x');
-    assert!(!verify_embedcare_signature(&other, &written, &secrets, 300, now));
+    assert!(!verify_embedcare_signature(
+        &other, &written, &secrets, 300, now
+    ));
     // The verifier reads any header the arbitrary way round too.
     let _ = verify_embedcare_signature(body, &format!("{header},{written}"), &secrets, 300, now);
 });
