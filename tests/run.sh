@@ -207,6 +207,12 @@ cargo build --locked -p embedcare
 EMBEDCARE_BIN="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/embedcare" \
   EMBEDCARE_CACHE="$CACHE" ./tests/schemathesis/run.sh
 
+step "fuzzing (cargo fuzz: every parser of outside input; LONG=1: 1 000 000 executions per target)"
+# fuzz/run.sh installs cargo-fuzz under $CACHE/tools, builds into
+# $CACHE/fuzz-target and prints each target's executions (also in
+# $CACHE/fuzz-results.txt); smoke: SMOKE_RUNS (20 000) executions per target.
+./fuzz/run.sh
+
 step "no Scan in product code"
 if grep -rnE '\.scan\(\)|ScanInput|"Scan"' --include='*.rs' shared/src functions; then
   echo "a DynamoDB Scan appears in product code" >&2

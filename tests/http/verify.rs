@@ -22,7 +22,9 @@ pub fn verify_embedcare_signature(
         }
     }
     let Some(t) = t else { return false };
-    if (now - t).abs() > tolerance_s {
+    // `abs_diff`: no overflow, whatever `t` the header holds.
+    let fresh = u64::try_from(tolerance_s).is_ok_and(|tol| now.abs_diff(t) <= tol);
+    if !fresh {
         return false;
     }
     secrets.iter().any(|secret| {

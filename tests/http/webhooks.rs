@@ -651,6 +651,46 @@ fn the_rust_verifier_is_the_readme_s() {
     );
 }
 
+/// Found by `fuzz/fuzz_targets/webhook_signature.rs`: a header's `t` far
+/// from now overflowed `now - t` (a panic wherever overflow is checked).
+#[test]
+fn the_rust_verifier_takes_any_t_without_overflow() {
+    for t in [i64::MAX, i64::MIN] {
+        let header = format!("t={t},v1=00");
+        for now in [-5, 0, i64::MAX, i64::MIN] {
+            assert!(!verify_embedcare_signature(
+                b"{}",
+                &header,
+                &["whsec_x"],
+                300,
+                now
+            ));
+        }
+        let signed = shared::crypto::webhook_signature(&["whsec_x"], t, b"{}");
+        assert!(verify_embedcare_signature(
+            b"{}",
+            &signed,
+            &["whsec_x"],
+            300,
+            t
+        ));
+        assert!(!verify_embedcare_signature(
+            b"{}",
+            &signed,
+            &["whsec_x"],
+            300,
+            -t.signum()
+        ));
+    }
+    assert!(!verify_embedcare_signature(
+        b"{}",
+        "t=0,v1=00",
+        &["whsec_x"],
+        -1,
+        0
+    ));
+}
+
 /// Cases for the snippets: every capture with the secrets (true), tampered,
 /// with a wrong secret, and replayed ten minutes late (false).
 fn cases(got: &[Captured], secrets: &[&str]) -> Value {

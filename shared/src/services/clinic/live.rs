@@ -158,14 +158,42 @@ pub fn ends_connection(e: &Error) -> bool {
     matches!(e, Error::Unauthorized)
 }
 
+/// A client frame, read and checked (no I/O yet): what [`on_frame`] acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    Ping,
+    Sync,
+    Chat { text: String },
+    Signal(super::signal::Signal),
+}
+
+/// Reads one client frame's text; a frame that cannot be one is a `400`
+/// (a `413` for an oversized signal), before anything is looked up.
+pub fn parse_frame(text: &str) -> Result<ClientFrame> {
+    let frame: Value =
+        serde_json::from_str(text).map_err(|_| Error::invalid("A frame is a JSON object"))?;
+    match frame["type"].as_str() {
+        Some("ping") => Ok(ClientFrame::Ping),
+        Some("sync") => Ok(ClientFrame::Sync),
+        Some("chat") => {
+            let text = frame["text"]
+                .as_str()
+                .ok_or_else(|| Error::invalid("text is required"))?;
+            Ok(ClientFrame::Chat {
+                text: text.to_owned(),
+            })
+        }
+        Some("signal") => super::signal::read(&frame, text).map(ClientFrame::Signal),
+        _ => Err(Error::invalid("type must be chat, ping, signal or sync")),
+    }
+}
+
 /// One client frame: the answer for the sender alone, if any (`pong`);
 /// a chat message reaches everyone through the fan-out. A bad frame or a
 /// refused message is an `Err`, which the edge sends as an `error` frame.
 pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Option<String>> {
-    let frame: Value =
-        serde_json::from_str(text).map_err(|_| Error::invalid("A frame is a JSON object"))?;
-    match frame["type"].as_str() {
-        Some("ping") => {
+    match parse_frame(text)? {
+        ClientFrame::Ping => {
             // The person still holds their seat (a token revoked by a
             // logout, an expired one: `401`, and the edge closes).
             actor_of(app, c).await?;
@@ -176,24 +204,20 @@ pub async fn on_frame(app: &App, c: &LiveConnection, text: &str) -> Result<Optio
                 json!({"signalling": signalling}),
             )))
         }
-        Some("sync") => {
+        ClientFrame::Sync => {
             let actor = actor_of(app, c).await?;
             let (v, _, _) = chat::member(app, &actor, &c.visit_id).await?;
             Ok(Some(ready_frame(app, c, &v).await?))
         }
-        Some("chat") => {
-            let text = frame["text"]
-                .as_str()
-                .ok_or_else(|| Error::invalid("text is required"))?;
+        ClientFrame::Chat { text } => {
             let actor = actor_of(app, c).await?;
-            chat::post(app, &actor, &c.visit_id, text).await?;
+            chat::post(app, &actor, &c.visit_id, &text).await?;
             Ok(None)
         }
-        Some("signal") => {
-            super::signal::relay(app, c, &frame, text).await?;
+        ClientFrame::Signal(s) => {
+            super::signal::relay(app, c, &s).await?;
             Ok(None)
         }
-        _ => Err(Error::invalid("type must be chat, ping, signal or sync")),
     }
 }
 

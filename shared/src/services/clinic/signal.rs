@@ -10,7 +10,7 @@
 //! AWS); best effort, like the fan-out.
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::fanout;
 use crate::app::App;
@@ -22,8 +22,17 @@ use crate::error::{Error, Result};
 /// its candidates fits).
 pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 
-/// Relays one `signal` frame of `c` (its text `raw`, parsed as `frame`).
-pub async fn relay(app: &App, c: &LiveConnection, frame: &Value, raw: &str) -> Result<()> {
+/// A `signal` frame, checked: to whom (`None`: every other connection of
+/// the visit) and its `data`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    pub to: Option<String>,
+    pub data: Map<String, Value>,
+}
+
+/// Reads a `signal` frame (its text `raw`, parsed as `frame`): at most
+/// [`MAX_SIGNAL_BYTES`], `data` an object, `to` absent or a connection id.
+pub fn read(frame: &Value, raw: &str) -> Result<Signal> {
     if raw.len() > MAX_SIGNAL_BYTES {
         return Err(Error::TooLarge(format!(
             "A signal frame is at most {} KB",
@@ -31,14 +40,20 @@ pub async fn relay(app: &App, c: &LiveConnection, frame: &Value, raw: &str) -> R
         )));
     }
     let data = match &frame["data"] {
-        Value::Object(d) => d,
+        Value::Object(d) => d.clone(),
         _ => return Err(Error::invalid("data must be an object")),
     };
     let to = match &frame["to"] {
         Value::Null => None,
-        Value::String(s) if !s.is_empty() && s.len() <= 128 => Some(s.as_str()),
+        Value::String(s) if !s.is_empty() && s.len() <= 128 => Some(s.clone()),
         _ => return Err(Error::invalid("to must be a connection id")),
     };
+    Ok(Signal { to, data })
+}
+
+/// Relays one `signal` frame of `c`, read by [`read`].
+pub async fn relay(app: &App, c: &LiveConnection, s: &Signal) -> Result<()> {
+    let to = s.to.as_deref();
     let Some(live) = app.visit_live.as_ref() else {
         return Ok(());
     };
@@ -53,7 +68,7 @@ pub async fn relay(app: &App, c: &LiveConnection, frame: &Value, raw: &str) -> R
     }
     let text = fanout::frame(
         "signal",
-        json!({"from": c.connection_id, "data": Value::Object(data.clone())}),
+        json!({"from": c.connection_id, "data": Value::Object(s.data.clone())}),
     );
     let sent = join_all(others.iter().map(|o| live.send(&o.connection_id, &text))).await;
     for (o, r) in others.iter().zip(sent) {
