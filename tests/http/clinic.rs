@@ -769,6 +769,17 @@ async fn rooms_are_created_by_code_and_show_public_fields_without_a_key() {
     let key = Some(t.world.api_key.as_str());
     let body = json!({"code": "night", "name": {"fr": "Nuit", "en": "Night"}, "visitTypes": ["WALKIN"],
         "hours": {"mon": [{"start": "22:00", "end": "24:00"}]}, "closedMessage": {"fr": "Fermé", "en": "Closed now"}});
+    // A text in a language embedcare does not hold is refused, not dropped
+    // (and nothing is made: the same code is created next).
+    let mut other = body.clone();
+    other["closedMessage"]["de"] = json!("Geschlossen");
+    let r = call(&t, Method::POST, "/v2/rooms", key, None, &[], Some(&other)).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.json()["message"].as_str().unwrap().contains("de"),
+        "{}",
+        r.text()
+    );
     let r = call(&t, Method::POST, "/v2/rooms", key, None, &[], Some(&body)).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import unicodedata
 
 import jsonschema_rs
 import schemathesis
@@ -194,6 +195,9 @@ def filter_case(context, case):
 #   from the body;
 # - a patient the franchise does not have yet needs `firstName` and
 #   `lastName` (schema Patient): they are added when absent;
+# - a patient's keys are distinct as the server reads them, trimmed and in
+#   NFC (schema Patient): `uniqueItems` compares them as sent, so keys that
+#   differ only by surrounding spaces are dropped but the first;
 # - with the API key, `POST /v2/intakes` names the patient (`patientId`,
 #   schema IntakeCreateRequest): one is added when absent;
 # - a webhook endpoint's `url` must resolve to a public address (schema
@@ -233,6 +237,18 @@ def _keep_state_rules(case):
                 v = patient.get(field)
                 if not isinstance(v, str) or not v.strip():
                     patient[field] = value
+            seen, kept = set(), []
+            for k in patient["keys"]:
+                if isinstance(k, dict):
+                    read = tuple(
+                        unicodedata.normalize("NFC", str(k.get(f, "")).strip())
+                        for f in ("subSystem", "key")
+                    )
+                    if read in seen:
+                        continue
+                    seen.add(read)
+                kept.append(k)
+            patient["keys"] = kept
             case.body = body
         if case.method.upper() == "POST" and case.operation.path == "/v2/intakes":
             if not body.get("patientId"):

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::extract::{self, QueryParams, Vendor, VendorJson, wants_json};
 use super::reply::{json_response, launch_json};
-use super::wire::{Fields, integration_user, metadata, patient_of};
+use super::wire::{Fields, integration_user, metadata, numeric_key, patient_of};
 use crate::app::AppState;
 use crate::clock::day_of;
 use crate::domain::clinic::RoomCode;
@@ -158,7 +158,7 @@ pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Re
             let kf = Fields::new("patientKey", k);
             // A number, as in a patient's keys (wire.rs, read_keys).
             let key = match k.get("key") {
-                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::Number(n)) => numeric_key(&kf, n)?,
                 _ => kf.required("key", kf.opt_str("key", 128)?)?,
             };
             let sub = kf.required("subSystem", kf.opt_str("subSystem", 128)?)?;

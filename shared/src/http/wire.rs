@@ -268,8 +268,7 @@ fn read_keys(f: &Fields) -> Result<Vec<PatientKey>> {
         let kf = Fields::new(&label, m);
         let sub_system = kf.required("subSystem", kf.opt_str("subSystem", MAX_KEY_LEN)?)?;
         let key = match m.get("key") {
-            // Numeric identifiers are common in pharmacy systems: accept them.
-            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Number(n)) => numeric_key(&kf, n)?,
             _ => kf.required("key", kf.opt_str("key", MAX_KEY_LEN)?)?,
         };
         let k = PatientKey { sub_system, key };
@@ -279,6 +278,26 @@ fn read_keys(f: &Fields) -> Result<Vec<PatientKey>> {
         keys.push(k);
     }
     Ok(keys)
+}
+
+/// A patient key given as a JSON number: numeric identifiers are common
+/// in pharmacy systems, so a whole number is accepted, as its decimal
+/// digits (`30.0` is `30`: JSON Schema's integer); a fraction or an
+/// exponent beyond exact integers (`2.5e-42`, `1e300`) names no record and
+/// is a `400`.
+pub fn numeric_key(f: &Fields, n: &serde_json::Number) -> Result<String> {
+    /// The integers an `f64` holds exactly: 2^53.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if let Some(i) = n.as_u64() {
+        return Ok(i.to_string());
+    }
+    if let Some(i) = n.as_i64() {
+        return Ok(i.to_string());
+    }
+    match n.as_f64() {
+        Some(x) if x.fract() == 0.0 && x.abs() <= EXACT => Ok(format!("{x:.0}")),
+        _ => Err(f.error("key", "must be a string or a whole number")),
+    }
 }
 
 /// The vendor's optional `metadata`: a JSON object of at most 4 KB.
@@ -313,6 +332,22 @@ mod tests {
         assert_eq!(u.preferred_language, Some(Language::En));
         let u = user_from_header("eyJ1c2VySWQiOiJlbXA0NTYifQ==").unwrap();
         assert_eq!(u.user_id.as_str(), "emp456");
+    }
+
+    #[test]
+    fn numeric_patient_keys_are_whole_numbers() {
+        let today = parse_date("2026-01-01").unwrap();
+        let key_of = |k: Value| {
+            let body = json!({"keys": [{"subSystem": "pms", "key": k}], "firstName": "A", "lastName": "B"});
+            patient_input(&body, today).map(|p| p.keys[0].key.clone())
+        };
+        assert_eq!(key_of(json!(123)).unwrap(), "123");
+        assert_eq!(key_of(json!(30.0)).unwrap(), "30");
+        assert_eq!(key_of(json!(-7)).unwrap(), "-7");
+        for bad in [json!(2.5e-42), json!(1.5), json!(1e300)] {
+            let e = key_of(bad.clone()).unwrap_err();
+            assert!(e.to_string().contains("whole number"), "{bad}: {e}");
+        }
     }
 
     #[test]

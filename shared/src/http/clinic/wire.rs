@@ -45,6 +45,11 @@ fn localized(f: &Fields, field: &str) -> Result<Option<Localized>> {
     };
     let label = format!("{} {field}", f.label);
     let lf = Fields::new(&label, m);
+    // Only the catalogue's languages: a text in another (`de`, `fr-CA`)
+    // would be dropped without a word.
+    if let Some(other) = m.keys().find(|k| !matches!(k.as_str(), "fr" | "en")) {
+        return Err(lf.error(other, "is not a language of embedcare (fr, en)"));
+    }
     Ok(Some(Localized {
         fr: lf.required("fr", lf.opt_str("fr", 200)?)?,
         en: lf.required("en", lf.opt_str("en", 200)?)?,
