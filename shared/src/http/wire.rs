@@ -46,24 +46,26 @@ impl<'a> Fields<'a> {
 
     /// An optional string: absent, `null` and blank all read as `None`;
     /// anything but a string is an error. Trimmed and Unicode-normalised
-    /// (NFC); at most `max` characters, none of them a control character
+    /// (NFC); at most `max` characters as sent (the document's
+    /// `maxLength`: surrounding spaces count) and as kept, none of them a control character
     /// (line breaks too, unless `multiline`); one-line text (names, keys,
     /// ids) holds no invisible bidirectional or zero-width character either.
     fn text(&self, field: &str, max: usize, multiline: bool) -> Result<Option<String>> {
         match self.map.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => {
-                let s = nfc(s.trim());
+            Some(Value::String(raw)) => {
+                let s = nfc(raw.trim());
                 let bad =
                     |c: char| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'));
-                if s.is_empty() {
+                let long = raw.chars().count() > max;
+                if s.is_empty() && !long {
                     Ok(None)
                 } else if !multiline && s.chars().any(is_hidden_control) {
                     Err(self.error(
                         field,
                         "must not hold invisible characters (bidirectional or zero-width controls)",
                     ))
-                } else if s.chars().count() > max || s.chars().any(bad) {
+                } else if long || s.chars().count() > max || s.chars().any(bad) {
                     let what = if multiline {
                         format!("must be text of at most {max} characters")
                     } else {
@@ -282,20 +284,19 @@ fn read_keys(f: &Fields) -> Result<Vec<PatientKey>> {
 
 /// A patient key given as a JSON number: numeric identifiers are common
 /// in pharmacy systems, so a whole number is accepted, as its decimal
-/// digits (`30.0` is `30`: JSON Schema's integer); a fraction or an
-/// exponent beyond exact integers (`2.5e-42`, `1e300`) names no record and
-/// is a `400`.
+/// digits (`30.0` is `30`: JSON Schema's integer), within the integers
+/// every JSON reader holds exactly (±(2^53 − 1), the document's bounds); a
+/// fraction or anything larger (`2.5e-42`, `1e300`) names no record and is
+/// a `400`.
 pub fn numeric_key(f: &Fields, n: &serde_json::Number) -> Result<String> {
-    /// The integers an `f64` holds exactly: 2^53.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    if let Some(i) = n.as_u64() {
-        return Ok(i.to_string());
-    }
-    if let Some(i) = n.as_i64() {
-        return Ok(i.to_string());
-    }
-    match n.as_f64() {
-        Some(x) if x.fract() == 0.0 && x.abs() <= EXACT => Ok(format!("{x:.0}")),
+    const SAFE: i64 = (1 << 53) - 1;
+    let whole = match (n.as_i64(), n.as_f64()) {
+        (Some(i), _) => Some(i),
+        (None, Some(x)) if x.fract() == 0.0 && x.abs() <= SAFE as f64 => Some(x as i64),
+        _ => None,
+    };
+    match whole {
+        Some(i) if (-SAFE..=SAFE).contains(&i) => Ok(i.to_string()),
         _ => Err(f.error("key", "must be a string or a whole number")),
     }
 }
@@ -335,6 +336,27 @@ mod tests {
     }
 
     #[test]
+    fn a_text_is_bounded_as_sent_and_as_kept() {
+        let map = |v: &str| Map::from_iter([("t".to_owned(), json!(v))]);
+        let spaces = map(&" ".repeat(101));
+        let f = Fields::new("x", &spaces);
+        assert!(f.opt_str("t", 100).is_err(), "101 characters sent");
+        let padded = map(&format!(" {} ", "a".repeat(98)));
+        assert_eq!(
+            Fields::new("x", &padded)
+                .opt_str("t", 100)
+                .unwrap()
+                .unwrap()
+                .len(),
+            98
+        );
+        assert_eq!(
+            Fields::new("x", &map("  ")).opt_str("t", 100).unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn numeric_patient_keys_are_whole_numbers() {
         let today = parse_date("2026-01-01").unwrap();
         let key_of = |k: Value| {
@@ -344,7 +366,17 @@ mod tests {
         assert_eq!(key_of(json!(123)).unwrap(), "123");
         assert_eq!(key_of(json!(30.0)).unwrap(), "30");
         assert_eq!(key_of(json!(-7)).unwrap(), "-7");
-        for bad in [json!(2.5e-42), json!(1.5), json!(1e300)] {
+        assert_eq!(
+            key_of(json!(9_007_199_254_740_991_i64)).unwrap(),
+            "9007199254740991"
+        );
+        for bad in [
+            json!(2.5e-42),
+            json!(1.5),
+            json!(1e300),
+            json!(9_007_199_254_740_992_u64),
+            json!(u64::MAX),
+        ] {
             let e = key_of(bad.clone()).unwrap_err();
             assert!(e.to_string().contains("whole number"), "{bad}: {e}");
         }
