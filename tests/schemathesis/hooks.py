@@ -198,6 +198,9 @@ def filter_case(context, case):
 # - a patient's keys are distinct as the server reads them, trimmed and in
 #   NFC (schema Patient): `uniqueItems` compares them as sent, so keys that
 #   differ only by surrounding spaces are dropped but the first;
+# - a provider the franchise does not have yet needs a `displayName`
+#   (`PUT /v2/providers/{userId}`; blank is "not given"): one is added when
+#   absent or blank;
 # - with the API key, `POST /v2/intakes` names the patient (`patientId`,
 #   schema IntakeCreateRequest): one is added when absent;
 # - a webhook endpoint's `url` must resolve to a public address (schema
@@ -250,6 +253,11 @@ def _keep_state_rules(case):
                 kept.append(k)
             patient["keys"] = kept
             case.body = body
+        if case.method.upper() == "PUT" and case.operation.path == "/v2/providers/{userId}":
+            v = body.get("displayName")
+            if not isinstance(v, str) or not v.strip():
+                body["displayName"] = "Dr Fuzz"
+                case.body = body
         if case.method.upper() == "POST" and case.operation.path == "/v2/intakes":
             if not body.get("patientId"):
                 body["patientId"] = "no-such-patient"

@@ -5,13 +5,19 @@
 # coverage, fuzzing, stateful), authenticated as openapi/openapi.json's
 # security schemes say (the demo API key; a patient's SSO token).
 #
-#   tests/schemathesis/run.sh          CI mode: seed 14, 180 s of cases at most
+#   tests/schemathesis/run.sh          CI mode: seed 14, 40 cases per operation
+#                                      and phase, no time budget: the same cases
+#                                      on every machine (a time budget repeats
+#                                      fuzzing until it is spent, so a faster
+#                                      machine would try other cases)
 #   LONG=1 tests/schemathesis/run.sh   long mode: 1200 s, more cases per operation
 #
 # SEED, MAX_TIME (seconds) and MAX_EXAMPLES override the mode's budget;
 # EMBEDCARE_BIN names a built binary (else `cargo build -p embedcare`);
 # SCHEMATHESIS_OUT another folder for the results and reports.
-# Exits non-zero on any failure; prints and writes the number of cases and
+# Exits non-zero on a server error or a response that breaks the document,
+# and (LONG=1 or STRICT=1) on a request-conformance failure that
+# tests/schemathesis/known.txt does not list; prints and writes the number of cases and
 # failures to $CACHE/schemathesis-results.txt, the reports (JUnit, NDJSON)
 # to $CACHE/schemathesis-report/.
 set -euo pipefail
@@ -26,7 +32,7 @@ if [ -n "${LONG:-}" ]; then
   : "${MAX_TIME:=1200}" "${MAX_EXAMPLES:=400}"
 else
   MODE=ci
-  : "${MAX_TIME:=180}" "${MAX_EXAMPLES:=40}"
+  : "${MAX_TIME:=}" "${MAX_EXAMPLES:=40}"
 fi
 : "${SEED:=14}"
 
@@ -76,14 +82,14 @@ export SCHEMATHESIS_DOCUMENT="$ROOT/openapi/openapi.json"
 OUT="${SCHEMATHESIS_OUT:-$CACHE}"
 REPORT="$OUT/schemathesis-report"
 rm -rf "$REPORT" && mkdir -p "$REPORT"
-echo "schemathesis ($MODE): $BASE, seed $SEED, at most $MAX_TIME s, $MAX_EXAMPLES cases per operation and phase"
+echo "schemathesis ($MODE): $BASE, seed $SEED, ${MAX_TIME:+at most $MAX_TIME s, }$MAX_EXAMPLES cases per operation and phase"
 START=$(date +%s)
 set +e
 "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$ROOT/openapi/openapi.json" \
   --url "$BASE" \
   --checks all \
   --phases examples,coverage,fuzzing,stateful \
-  --seed "$SEED" --max-time "$MAX_TIME" --max-examples "$MAX_EXAMPLES" \
+  --seed "$SEED" ${MAX_TIME:+--max-time "$MAX_TIME"} --max-examples "$MAX_EXAMPLES" \
   --workers 2 --request-timeout 10 \
   --report junit,ndjson --report-dir "$REPORT" \
   --report-junit-path "$REPORT/junit.xml" --report-ndjson-path "$REPORT/events.ndjson" \
@@ -96,7 +102,18 @@ STATUS=${PIPESTATUS[0]}
 set -e
 ELAPSED=$(( $(date +%s) - START ))
 "$PY" "$HERE/summary.py" "$REPORT/junit.xml" "$WORK/out.txt" "$MODE" "$SEED" "$ELAPSED" "$STATUS" \
-  | tee "$OUT/schemathesis-results.txt"
+  "$HERE/known.txt" | tee "$OUT/schemathesis-results.txt"
+# A server error, a response that breaks the document, an error of the run:
+# always a failure. A request-conformance failure (ST201, ST202) that
+# tests/schemathesis/known.txt does not list: a failure in the long mode (and
+# with STRICT=1); in CI mode it is printed and counted, not failed on (the
+# stateful phase follows the server's answers, so a machine may draw cases
+# this one did not: docs/reliability.md, Schema-driven testing).
+STATUS=0
+grep -qx 'other failures: 0' "$OUT/schemathesis-results.txt" || STATUS=1
+if [ -n "${LONG:-}${STRICT:-}" ] && ! grep -qx 'new conformance failures: 0' "$OUT/schemathesis-results.txt"; then
+  STATUS=1
+fi
 if grep -q 'panicked' "$WORK/server.log"; then
   echo "the server panicked:" >&2
   grep -A3 'panicked' "$WORK/server.log" >&2

@@ -2,7 +2,12 @@
 generated, passed and failed (from its summary), failures and operations
 (from its JUnit report), as a few `key: value` lines.
 
-    summary.py JUNIT STDOUT MODE SEED SECONDS EXIT_STATUS
+    summary.py JUNIT STDOUT MODE SEED SECONDS EXIT_STATUS [KNOWN]
+
+With KNOWN (tests/schemathesis/known.txt), the failures it lists are counted
+apart; the last two lines are `new conformance failures: N` (an ST201 or
+ST202 it does not list) and `other failures: N` (every other failed check:
+a server error, a response that breaks the document; and errors).
 """
 
 import re
@@ -10,6 +15,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 junit, stdout, mode, seed, seconds, status = sys.argv[1:7]
+known = set()
+if len(sys.argv) > 7:
+    for line in open(sys.argv[7], encoding="utf-8"):
+        if line.strip() and not line.startswith("#"):
+            op, check, _why = (p.strip() for p in line.split("|", 2))
+            assert check in ("ST201", "ST202"), f"only conformance failures may be known: {line}"
+            known.add((op, check))
 text = open(stdout, encoding="utf-8", errors="replace").read()
 
 
@@ -19,10 +31,17 @@ def count(pattern):
 
 
 operations = failing_operations = failures = errors = 0
+new = []
+seen_known = 0
 try:
     for case in ET.parse(junit).getroot().iter("testcase"):
         operations += 1
         found = len(case.findall("failure"))
+        for f in case.findall("failure"):
+            if (case.attrib.get("name"), f.attrib.get("message")) in known:
+                seen_known += 1
+            else:
+                new.append(f"{case.attrib.get('name')} {f.attrib.get('message')}")
         failures += found
         errors += len(case.findall("error"))
         failing_operations += 1 if found else 0
@@ -41,9 +60,16 @@ lines = {
     "errors": errors,
     "operations failing": failing_operations,
     "exit status": status,
+    "known failures (tests/schemathesis/known.txt)": seen_known,
 }
 for k, v in lines.items():
     print(f"{k}: {v}")
 # The plain closing line of a test runner.
 m = re.search(r"=+ (.*) in [0-9.]+s =+", text)
 print(f"final line: {m.group(1) if m else '?'}")
+conformance = [n for n in new if n.endswith((" ST201", " ST202"))]
+other = [n for n in new if n not in conformance]
+for n in new:
+    print(f"new failure: {n}")
+print(f"new conformance failures: {len(conformance)}")
+print(f"other failures: {len(other) + errors}")

@@ -208,8 +208,10 @@ pub fn plan_patient(
     if !added_keys.is_empty() {
         after.keys.extend(added_keys.iter().cloned());
         if after.keys.len() > MAX_KEYS {
-            return Err(Error::invalid(format!(
-                "Invalid patient: keys would exceed {MAX_KEYS} for this patient"
+            // The request is valid; the patient's stored keys forbid it (a
+            // `409`, like a key that names another patient above).
+            return Err(Error::conflict(format!(
+                "The patient's keys would exceed {MAX_KEYS}"
             )));
         }
         changed.push(F::Keys);
