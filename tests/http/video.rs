@@ -313,20 +313,28 @@ fn refused_with(r: Result<Socket, WsError>) -> u16 {
     }
 }
 
+/// A walk-in of a new patient (portal key `key`) that `dr-martin` has
+/// started: the patient's session token, the visit id, and the signalling
+/// token of the provider's video key.
+async fn a_call_started(t: &TestApp, key: &str) -> (String, String, String) {
+    let (_, patient) = sso(t, key).await;
+    let v = walkin(t, &patient).await;
+    let id = v["visitId"].as_str().unwrap().to_owned();
+    let doc = add(t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
+    assert_eq!(
+        provider_move(t, &id, "start", "dr-martin").await.status,
+        200
+    );
+    let r = as_provider(t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
+    let sig = r.json()["signalling"]["token"].as_str().unwrap().to_owned();
+    (patient, id, sig)
+}
+
 #[tokio::test]
 async fn signals_are_relayed_within_the_visit_only() {
     let (t, addr) = served().await;
-    let (_, ana) = sso(&t, "P-SIG-1").await;
-    let v = walkin(&t, &ana).await;
-    let id = v["visitId"].as_str().unwrap().to_owned();
-    let doc = add(&t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
-    assert_eq!(
-        provider_move(&t, &id, "start", "dr-martin").await.status,
-        200
-    );
     // The provider's socket opens with the signalling token of its key.
-    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
-    let sig = r.json()["signalling"]["token"].as_str().unwrap().to_owned();
+    let (ana, id, sig) = a_call_started(&t, "P-SIG-1").await;
 
     let mut a = open(addr, &id, &ana).await.expect("the patient connects");
     let ready = next(&mut a).await;
@@ -586,16 +594,7 @@ async fn the_room_pages_carry_the_video_and_reach_the_configured_socket() {
 #[tokio::test]
 async fn each_pong_renews_the_signalling_token_a_reconnection_opens_with() {
     let (t, addr) = served().await;
-    let (_, ana) = sso(&t, "P-SIG-3").await;
-    let v = walkin(&t, &ana).await;
-    let id = v["visitId"].as_str().unwrap().to_owned();
-    let doc = add(&t, &id, json!({"participantType": "PRACTITIONER", "firstName": "Dr", "lastName": "Martin", "userId": "dr-martin"})).await;
-    assert_eq!(
-        provider_move(&t, &id, "start", "dr-martin").await.status,
-        200
-    );
-    let r = as_provider(&t, "dr-martin", Method::GET, &key_path(&id, &doc), None).await;
-    let first = r.json()["signalling"]["token"].as_str().unwrap().to_owned();
+    let (_, id, first) = a_call_started(&t, "P-SIG-3").await;
     let mut s = open(addr, &id, &first)
         .await
         .expect("the first token opens");
