@@ -1,7 +1,7 @@
 //! A visit's live connection over a real socket (both stores): the app's
 //! router on 127.0.0.1 with the local connections registry, a WebSocket
 //! client per person. Two people of one visit get each other's chat
-//! within a second (sent on the socket or through the REST API), a move
+//! (sent on the socket or through the REST API), a move
 //! of the visit reaches both, a client of another visit or franchise is
 //! refused at connect (before the upgrade, nothing written), a closed
 //! connection's item is removed, and a socket whose token was revoked is
@@ -28,7 +28,11 @@ use crate::helpers::{TestApp, spawn_app_with};
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-pub(crate) const SECOND: Duration = Duration::from_secs(1);
+/// How long a test waits for a frame it expects: a guard against a hang,
+/// not a latency budget (a shared CI machine stalls for seconds under the
+/// whole suite; a timed assertion there is a flaky one). How fast a frame
+/// travels is a benchmark's matter.
+pub(crate) const FRAME_WAIT: Duration = Duration::from_secs(10);
 
 /// The app, served on a port of 127.0.0.1 with its live connections.
 pub(crate) async fn served() -> (TestApp, SocketAddr) {
@@ -87,12 +91,12 @@ pub(crate) fn provider(t: &TestApp, id: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The next text frame, within a second.
+/// The next text frame (waiting at most [`FRAME_WAIT`]).
 pub(crate) async fn next(s: &mut Socket) -> Value {
     loop {
-        let msg = tokio::time::timeout(SECOND, s.next())
+        let msg = tokio::time::timeout(FRAME_WAIT, s.next())
             .await
-            .expect("a frame within a second")
+            .expect("a frame in time")
             .expect("the socket open")
             .expect("a frame");
         if let Message::Text(t) = msg {
@@ -365,9 +369,9 @@ async fn only_the_visits_people_may_connect() {
     assert_eq!(r.status, 204, "{}", r.text());
     say(&mut p, json!({"type": "ping"})).await;
     assert_eq!(next(&mut p).await["code"], 401);
-    let closed = tokio::time::timeout(SECOND, p.next())
+    let closed = tokio::time::timeout(FRAME_WAIT, p.next())
         .await
-        .expect("closed within a second");
+        .expect("closed in time");
     assert!(
         matches!(closed, Some(Ok(Message::Close(_))) | None | Some(Err(_))),
         "{closed:?}"

@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::clinic::{call, provider_header, provider_move, sso, walkin};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
-use crate::live::{self, SECOND, Socket, served};
+use crate::live::{self, FRAME_WAIT, Socket, served};
 
 async fn as_provider(
     t: &TestApp,
@@ -264,12 +264,12 @@ fn is_presence(f: &Value) -> bool {
     f["type"] == "presence"
 }
 
-/// The next text frame but presence, within a second.
+/// The next text frame but presence (waiting at most [`FRAME_WAIT`]).
 async fn next(s: &mut Socket) -> Value {
     loop {
-        let msg = tokio::time::timeout(SECOND, s.next())
+        let msg = tokio::time::timeout(FRAME_WAIT, s.next())
             .await
-            .expect("a frame within a second")
+            .expect("a frame in time")
             .expect("the socket open")
             .expect("a frame");
         if let Message::Text(t) = msg {
