@@ -71,7 +71,7 @@ async fn changes() -> (AppState, String, Vec<Event>) {
         )
         .unwrap(),
     );
-    let patient_id = launch::issue(&app, &caller, &req)
+    let patient_id = launch::issue(&app, &caller.key_auth(), &req)
         .await
         .unwrap()
         .patient_id
@@ -590,7 +590,7 @@ async fn locally_the_relay_and_the_notifier_send_the_patient_their_link() {
         )
         .unwrap(),
     );
-    let patient_id = launch::issue(&app, &caller, &req)
+    let patient_id = launch::issue(&app, &caller.key_auth(), &req)
         .await
         .unwrap()
         .patient_id

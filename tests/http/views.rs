@@ -269,6 +269,87 @@ async fn every_warm_vendor_call_costs_at_most_two_round_trips() {
     }
 }
 
+/// A cold instance (its caches of keys and franchises expired): the key's
+/// own read, then one batch (the franchise with the call's own reads), then
+/// the call's write, at most three round trips; and the franchise is still
+/// checked (an offboarded one is refused, nothing written).
+#[tokio::test]
+async fn every_cold_vendor_call_costs_at_most_three_round_trips() {
+    let (t, _) = with_patient().await;
+    let full = b64(r#"{"userId":"u-1","firstName":"Jo","lastName":"Ng","email":"jo@clinic.com"}"#);
+    // Past every cache's time to live (at most 60 s): the next call is cold.
+    let cold = || t.clock.advance_ms(61_000);
+    let counted = |what: &str, status: u16, want: u16| {
+        assert_eq!(status, want, "{what}");
+        let c = t.store.snapshot();
+        assert!(c.round_trips() <= 3, "{what}: {c:?}");
+        c
+    };
+    for (path, query, _) in GET_VIEWS.iter().filter(|(p, _, _)| !p.contains("/visits/")) {
+        let uri = format!("{path}?{query}");
+        cold();
+        t.store.reset();
+        let status = t.get(&uri, &[("x-integration-user", &full)]).await.status;
+        counted(&uri, status.as_u16(), 200);
+    }
+    cold();
+    t.store.reset();
+    let r = t
+        .create(
+            json!({"keys":[{"subSystem":"pms","key":"cold-1"}],"firstName":"N","lastName":"P"}),
+            &[("x-integration-user", &full)],
+        )
+        .await;
+    let c = counted("create", r.status.as_u16(), 200);
+    assert_eq!(c.reads(), 2, "the key, then one batch: {c:?}");
+    cold();
+    t.store.reset();
+    let r = t
+        .post_json(
+            "/embeddable/consultation/view",
+            &[],
+            &json!({"patientKey":"p-1"}),
+        )
+        .await;
+    counted("view", r.status.as_u16(), 200);
+    cold();
+    t.store.reset();
+    let r = t
+        .post_json(
+            "/v2/consultations",
+            &[],
+            &json!({"patient": {"keys":[{"subSystem":"pms","key":"p-1"}]}, "reason": "uti"}),
+        )
+        .await;
+    counted("POST /v2/consultations", r.status.as_u16(), 201);
+    cold();
+    t.store.reset();
+    let r = t.get("/v2/consultations?patientKey=p-1", &[]).await;
+    counted("GET /v2/consultations?patientKey", r.status.as_u16(), 200);
+
+    // Folded, the franchise is still checked: offboarded, the cold call is
+    // refused after its batch, and writes nothing.
+    let tenant = shared::domain::TenantKey::parse("demo").unwrap();
+    let key = shared::store::keys::franchise_key(&tenant);
+    let mut item = t.app.store.get(&key).await.unwrap().unwrap();
+    item.attrs.insert("status".into(), json!("OFFBOARDED"));
+    t.app
+        .store
+        .write(shared::store::Write::Put { item, cond: None })
+        .await
+        .unwrap();
+    cold();
+    t.store.reset();
+    let r = t
+        .create(
+            json!({"keys":[{"subSystem":"pms","key":"cold-2"}],"firstName":"N","lastName":"P"}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(t.store.snapshot().write_calls(), 0);
+}
+
 #[tokio::test]
 async fn views_ignore_parameters_they_do_not_use() {
     let (t, _) = with_patient().await;

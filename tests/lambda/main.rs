@@ -554,7 +554,7 @@ async fn the_relay_and_the_notifier_run_as_lambda_runs_them() {
         )
         .unwrap(),
     );
-    let patient_id = launch::issue(&app, &caller, &req)
+    let patient_id = launch::issue(&app, &caller.key_auth(), &req)
         .await
         .unwrap()
         .patient_id

@@ -25,7 +25,7 @@ pub async fn patient(app: &App, api_key: &str, patient_key: &str) -> PatientId {
         )
         .expect("a patient"),
     );
-    launch::issue(app, &caller, &req)
+    launch::issue(app, &caller.key_auth(), &req)
         .await
         .expect("a launch")
         .patient_id

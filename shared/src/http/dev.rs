@@ -165,7 +165,7 @@ async fn demo_launch(
         let tenant = caller.tenant();
         let patient = launch::issue(
             &app,
-            &caller,
+            &caller.key_auth(),
             &LaunchRequest {
                 view: View::ConsultationDashboard,
                 ..req.clone()
@@ -178,7 +178,7 @@ async fn demo_launch(
                 .map(|c| c.consultation_id);
         }
     }
-    let launch = launch::issue(&app, &caller, &req).await?;
+    let launch = launch::issue(&app, &caller.key_auth(), &req).await?;
     Ok(Json(
         json!({"iframeUrl": launch.iframe_url, "userId": launch.user_id.as_str()}),
     ))

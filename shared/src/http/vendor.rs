@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 
-use super::extract::{self, QueryParams, Vendor, VendorJson, wants_json};
+use super::extract::{self, QueryParams, VendorKey, VendorKeyJson, wants_json};
 use super::reply::{json_response, launch_json};
 use super::wire::{Fields, integration_user, metadata, numeric_key, patient_of};
 use crate::app::AppState;
@@ -74,8 +74,9 @@ pub fn view_routes() -> Router<AppState> {
 /// Every `GET /embeddable/...` of [`EMBEDDABLE`] (Lambda `embeddable-url`).
 pub fn embeddable_routes() -> Router<AppState> {
     let route = |router: Router<AppState>, &(path, view): &(&str, View)| {
-        let handler =
-            move |v: Vendor, RawQuery(q): RawQuery| async move { embeddable_url(v, view, q).await };
+        let handler = move |v: VendorKey, RawQuery(q): RawQuery| async move {
+            embeddable_url(v, view, q).await
+        };
         router.route(path, get(handler))
     };
     EMBEDDABLE.iter().fold(Router::new(), route)
@@ -100,7 +101,9 @@ fn key_param(key: Option<&str>, sub_system: Option<&str>) -> Result<PatientRef> 
 }
 
 /// `POST /embeddable/consultation/create`: body `{patient, user?, locale?, consultation?}`.
-pub async fn consultation_create(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
+pub async fn consultation_create(
+    VendorKeyJson { vendor: v, body }: VendorKeyJson,
+) -> Result<Response> {
     let (app, headers) = (&v.app, &v.headers);
     let mut req = LaunchRequest::new(View::ConsultationStart);
     req.patient = PatientRef::Upsert(patient_of(&body, day_of(app.now_ms()))?);
@@ -109,7 +112,7 @@ pub async fn consultation_create(VendorJson { vendor: v, body }: VendorJson) -> 
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
     req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
     req.prefill = consultation_prefill(body.get("consultation"))?;
-    let launch = launch::issue(app, &v.caller, &req).await?;
+    let launch = launch::issue(app, &v.auth, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, true)))
 }
 
@@ -141,7 +144,9 @@ fn consultation_prefill(value: Option<&Value>) -> Result<Option<Prefill>> {
 /// `POST /embeddable/consultation/view`: body
 /// `{consultationId? | patientKey?, subSystem?, user?, locale?}`; `patientKey`
 /// is a key value, or a `{subSystem, key}` object.
-pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
+pub async fn consultation_view(
+    VendorKeyJson { vendor: v, body }: VendorKeyJson,
+) -> Result<Response> {
     let f = Fields::new("request", &body);
     let mut req = LaunchRequest::new(View::ConsultationDetails);
     req.consultation_id = extract::id(
@@ -172,13 +177,17 @@ pub async fn consultation_view(VendorJson { vendor: v, body }: VendorJson) -> Re
     req.user = integration_user(&v.headers, Some(&body))?;
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
     req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
-    let launch = launch::issue(&v.app, &v.caller, &req).await?;
+    let launch = launch::issue(&v.app, &v.auth, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
 /// `GET /embeddable/...`: the URL as `text/plain`, or JSON
 /// `{userId, iframeUrl, expiresAt}` with `Accept: application/json`.
-pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) -> Result<Response> {
+pub async fn embeddable_url(
+    v: VendorKey,
+    view: View,
+    raw_query: Option<String>,
+) -> Result<Response> {
     let q = QueryParams::parse(raw_query.as_deref())?;
     let mut req = LaunchRequest::new(view);
     req.locale = extract::locale(q.get("locale")?)?;
@@ -192,6 +201,9 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
     req.user = integration_user(&v.headers, None)?;
     let mut room_visit = None;
     if view.is_provider() {
+        // The provider views read their room first: the franchise with it
+        // (not folded into the launch's batch).
+        let franchise = v.auth.caller(&v.app).await?.franchise;
         req.room_code = q
             .get("roomCode")?
             .map(|c| {
@@ -208,23 +220,21 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
             // of another franchise is a 404).
             let id = extract::id::<VisitId>("visitId", q.get("visitId")?)?
                 .ok_or_else(|| Error::invalid("visitId is required"))?;
-            req.room_code = Some(
-                video::provider_room_launch(&v.app, &v.caller.franchise, &user.user_id, &id)
-                    .await?,
-            );
+            req.room_code =
+                Some(video::provider_room_launch(&v.app, &franchise, &user.user_id, &id).await?);
             room_visit = Some(id);
         }
         rooms::check_provider_launch(
             &v.app,
-            &v.caller.franchise.tenant_key,
+            &franchise.tenant_key,
             &user.user_id,
             user.provider,
             req.room_code.as_ref(),
         )
         .await?;
     }
-    let range = statistics_range(&v, view, &q)?;
-    let mut launch = launch::issue(&v.app, &v.caller, &req).await?;
+    let range = statistics_range(&v, view, &q).await?;
+    let mut launch = launch::issue(&v.app, &v.auth, &req).await?;
     if let Some(id) = room_visit {
         launch.iframe_url.push_str(&format!("&visitId={id}"));
     }
@@ -252,11 +262,12 @@ pub async fn embeddable_url(v: Vendor, view: View, raw_query: Option<String>) ->
 /// query the page reads it from: `from=…&to=…&roomCode=…` (days or
 /// instants, nothing of anyone), before the launch token (the page's
 /// script keeps the rest of its address); empty for the other views.
-fn statistics_range(v: &Vendor, view: View, q: &QueryParams) -> Result<String> {
+async fn statistics_range(v: &VendorKey, view: View, q: &QueryParams) -> Result<String> {
     if view != View::VisitsStatistics {
         return Ok(String::new());
     }
-    let zone = &v.caller.franchise.time_zone;
+    // The franchise's time zone bounds the days: read before the launch.
+    let zone = &v.auth.caller(&v.app).await?.franchise.time_zone;
     let mut pairs: Vec<(&str, String)> = Vec::new();
     let mut bounds = [None, None];
     for (i, name) in ["from", "to"].into_iter().enumerate() {

@@ -27,11 +27,94 @@ impl Caller {
     }
 }
 
+/// An API key checked (secret, expiry, rate, the franchise it acts for),
+/// whose franchise record may not be read yet: a vendor call that reads a
+/// batch first folds the franchise into it ([`KeyAuth::franchise_to_read`],
+/// then [`KeyAuth::admit`]) instead of reading it alone, so a cold call
+/// costs the key's read, its batch and its write. The franchise is checked
+/// (it exists, is the key's account's, is not offboarded) before the call
+/// acts on anything it read.
+#[derive(Debug, Clone)]
+pub struct KeyAuth {
+    pub key: ApiKeyRecord,
+    pub tenant: TenantKey,
+}
+
+impl KeyAuth {
+    pub fn tenant(&self) -> &TenantKey {
+        &self.tenant
+    }
+
+    /// The franchise item to read in the call's first batch: `None` when
+    /// the cache holds the franchise.
+    pub fn franchise_to_read(&self, app: &App) -> Option<Key> {
+        let cached = app
+            .franchises
+            .get(self.tenant.as_str(), app.now_ms())
+            .is_some();
+        (!cached).then(|| keys::franchise_key(&self.tenant))
+    }
+
+    /// The caller, with its franchise from the cache or read alone.
+    pub async fn caller(&self, app: &App) -> Result<Caller> {
+        let found = franchise(app, &self.tenant).await?;
+        self.admit(app, found)
+    }
+
+    /// The caller, with `found`: the franchise a batch read (`None`: there
+    /// is no such franchise). Checked, then cached.
+    pub fn admit(&self, app: &App, found: Option<Franchise>) -> Result<Caller> {
+        let franchise = found
+            .ok_or_else(|| Error::forbidden("The franchise of this API key is not available"))?;
+        // A key names franchises of its own account only; one that names
+        // another's (a bad write, a tampered item) acts for none of them.
+        if franchise.account_id != self.key.account_id || franchise.tenant_key != self.tenant {
+            return Err(Error::forbidden(
+                "The franchise of this API key is not available",
+            ));
+        }
+        if franchise.status == FranchiseStatus::Offboarded {
+            return Err(Error::forbidden("This franchise is offboarded"));
+        }
+        app.franchises
+            .insert(self.tenant.as_str(), franchise.clone(), app.now_ms());
+        Ok(Caller {
+            key: self.key.clone(),
+            franchise,
+        })
+    }
+}
+
+impl Caller {
+    /// The caller's key, as a [`KeyAuth`] (its franchise known).
+    pub fn key_auth(&self) -> KeyAuth {
+        KeyAuth {
+            key: self.key.clone(),
+            tenant: self.franchise.tenant_key.clone(),
+        }
+    }
+}
+
+/// [`authenticate_key`], then the franchise (from the cache or read alone).
 pub async fn authenticate(
     app: &App,
     api_key: Option<&str>,
     tenant: Option<&str>,
 ) -> Result<Caller> {
+    authenticate_key(app, api_key, tenant)
+        .await?
+        .caller(app)
+        .await
+}
+
+/// The API key of a vendor call, checked, and the franchise it acts for
+/// (`X-Tenant-Key`, or the key's only one); the franchise's record is not
+/// read here ([`KeyAuth`]).
+pub async fn authenticate_key(
+    app: &App,
+    api_key: Option<&str>,
+    tenant: Option<&str>,
+) -> Result<KeyAuth> {
     let presented = api_key
         .and_then(PresentedKey::parse)
         .ok_or(Error::Unauthorized)?;
@@ -71,20 +154,7 @@ pub async fn authenticate(
             }
         },
     };
-    let franchise = franchise(app, &tenant)
-        .await?
-        .ok_or_else(|| Error::forbidden("The franchise of this API key is not available"))?;
-    // A key names franchises of its own account only; one that names
-    // another's (a bad write, a tampered item) acts for none of them.
-    if franchise.account_id != key.account_id {
-        return Err(Error::forbidden(
-            "The franchise of this API key is not available",
-        ));
-    }
-    if franchise.status == FranchiseStatus::Offboarded {
-        return Err(Error::forbidden("This franchise is offboarded"));
-    }
-    Ok(Caller { key, franchise })
+    Ok(KeyAuth { key, tenant })
 }
 
 /// The SHA-256 an unknown key id is compared with: 64 hex digits that no

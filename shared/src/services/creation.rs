@@ -5,14 +5,14 @@
 //! A creation keeps the budget of a vendor call, two round trips whatever
 //! the request: one `BatchGetItem` reads the idempotency record, the user
 //! and the key owner, the patient-key index items (and the consultation a
-//! follow-up refers to); one `TransactWriteItems` writes the idempotency
+//! follow-up refers to; and the franchise, when not cached); one `TransactWriteItems` writes the idempotency
 //! record, the user and patient changes, the entity and its outbox event —
 //! all of them, or none. When a condition of that transaction fails (a
 //! concurrent duplicate completed the same key first, or created the same
 //! patient), the whole call is planned again from a fresh read, which then
 //! sees the winner's record or patient.
 
-use super::auth::Caller;
+use super::auth::KeyAuth;
 use super::consultations::{NewConsultation, plan_consultation};
 use super::followups::{FollowupPlan, NewFollowup, plan_followup};
 use super::idempotency::{Idempotency, NextAction, StoredResponse};
@@ -56,12 +56,12 @@ pub struct ConsultationFields {
 /// response (stored with the idempotency record, so it must be final).
 pub async fn create_consultation(
     app: &App,
-    caller: &Caller,
+    auth: &KeyAuth,
     c: &Creation,
     fields: &ConsultationFields,
     respond: impl Fn(&Consultation) -> Result<StoredResponse>,
 ) -> Result<Outcome> {
-    create(app, caller, c, None, |p| {
+    create(app, auth, c, None, |p| {
         let new = NewConsultation {
             patient_id: p.patient_id.clone(),
             created_by: p.created_by.clone(),
@@ -69,7 +69,7 @@ pub async fn create_consultation(
             metadata: fields.metadata.clone(),
             send: fields.send,
         };
-        let (consultation, _, writes) = plan_consultation(app, caller.tenant(), new)?;
+        let (consultation, _, writes) = plan_consultation(app, auth.tenant(), new)?;
         Ok((writes, respond(&consultation)?))
     })
     .await
@@ -79,17 +79,17 @@ pub async fn create_consultation(
 /// to, if any, must be that patient's (read in the same batch).
 pub async fn create_followup(
     app: &App,
-    caller: &Caller,
+    auth: &KeyAuth,
     c: &Creation,
     plan: &FollowupPlan,
     respond: impl Fn(&Followup) -> Result<StoredResponse>,
 ) -> Result<Outcome> {
-    let tenant = caller.tenant();
+    let tenant = auth.tenant();
     let consultation_key = plan
         .consultation_id
         .as_ref()
         .map(|id| keys::consultation_key(tenant, id));
-    create(app, caller, c, consultation_key.clone(), |p| {
+    create(app, auth, c, consultation_key.clone(), |p| {
         if let Some(key) = &consultation_key
             && p.read.owner_of(key)?.as_ref() != Some(&p.patient_id)
         {
@@ -115,7 +115,7 @@ struct Planned<'a> {
 
 async fn create(
     app: &App,
-    caller: &Caller,
+    auth: &KeyAuth,
     c: &Creation,
     extra_read: Option<Key>,
     plan: impl Fn(&Planned) -> Result<(Vec<Write>, StoredResponse)>,
@@ -126,23 +126,23 @@ async fn create(
     retry_lost_races(
         "The request conflicted with concurrent changes to the same user or patient; retry it",
         pause,
-        || try_create(app, caller, c, extra_read.clone(), &plan),
+        || try_create(app, auth, c, extra_read.clone(), &plan),
     )
     .await
 }
 
 async fn try_create(
     app: &App,
-    caller: &Caller,
+    auth: &KeyAuth,
     c: &Creation,
     extra_read: Option<Key>,
     plan: &impl Fn(&Planned) -> Result<(Vec<Write>, StoredResponse)>,
 ) -> Result<Outcome> {
-    let tenant = caller.tenant();
+    let tenant = auth.tenant();
     let now = app.now_ms();
 
     // Round trip 1: everything the call reads, in one batch.
-    let read = ReadSet::new(caller, c.user.as_ref())
+    let read = ReadSet::for_key(auth, c.user.as_ref())
         .patient_keys(
             tenant,
             &app.patient_keys,
@@ -152,6 +152,7 @@ async fn try_create(
         .with(c.idempotency.as_ref().map(|i| i.key().clone()))
         .read(app)
         .await?;
+    let caller = &read.caller(app).await?;
 
     if let Some(idem) = &c.idempotency
         && let NextAction::Replay(response) = idem.next_action(&read.items, now)?

@@ -14,7 +14,7 @@
 //! call wins the race, the whole call is planned again from a fresh read
 //! (`retry`).
 
-use super::auth::Caller;
+use super::auth::KeyAuth;
 use super::people::{self, ReadSet};
 use super::retry::{always, retry_lost_races};
 use super::revocation;
@@ -83,13 +83,15 @@ pub struct Launch {
     pub expires_at: i64,
 }
 
-pub async fn issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
+/// Issues the launch a vendor call asks for (its franchise read in the
+/// call's batch when not cached: [`KeyAuth`]).
+pub async fn issue(app: &App, auth: &KeyAuth, req: &LaunchRequest) -> Result<Launch> {
     let req = &scoped(req);
     check_needs(req)?;
     let launch = retry_lost_races(
         "The request conflicted with concurrent changes to the same user or patient; retry it",
         always,
-        || try_issue(app, caller, req),
+        || try_issue(app, auth, req),
     )
     .await?;
     app.metrics().count(Counter::LaunchesIssued, 1);
@@ -131,8 +133,8 @@ fn check_needs(req: &LaunchRequest) -> Result<()> {
     missing.map_or(Ok(()), |m| Err(Error::invalid(m)))
 }
 
-async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<Launch> {
-    let tenant = caller.tenant();
+async fn try_issue(app: &App, auth: &KeyAuth, req: &LaunchRequest) -> Result<Launch> {
+    let tenant = auth.tenant();
     let now = app.now_ms();
 
     // Round trip 1: everything the call reads, in one batch.
@@ -149,12 +151,13 @@ async fn try_issue(app: &App, caller: &Caller, req: &LaunchRequest) -> Result<La
         .followup_id
         .as_ref()
         .map(|id| keys::followup_key(tenant, id));
-    let read = ReadSet::new(caller, req.user.as_ref())
+    let read = ReadSet::for_key(auth, req.user.as_ref())
         .patient_keys(tenant, &app.patient_keys, key_values)
         .with(consultation_key.clone())
         .with(followup_key.clone())
         .read(app)
         .await?;
+    let caller = &read.caller(app).await?;
 
     let mut writes = Vec::new();
     let user = people::user_writes(caller, req.user.as_ref(), &read, now, &mut writes)?;

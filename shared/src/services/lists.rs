@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use super::auth::KeyAuth;
 use super::followups::archive_if_due;
 use super::people;
 use crate::app::App;
@@ -50,6 +51,24 @@ impl<S> ListRequest<S> {
             cursor: None,
         }
     }
+}
+
+/// A vendor's list request with its patient key resolved to the patient's
+/// id, in one batch with the franchise of its key when the cache does not
+/// hold it (a cold vendor call: the key, this batch, the query); the
+/// franchise checked first.
+pub async fn resolve_for_key<S>(
+    app: &App,
+    auth: &KeyAuth,
+    mut req: ListRequest<S>,
+) -> Result<ListRequest<S>> {
+    if let PatientFilter::ByKey { key, sub_system } = &req.patient {
+        let id = people::find_by_key_for(app, auth, key, sub_system.as_deref()).await?;
+        req.patient = PatientFilter::ById(id);
+    } else {
+        auth.caller(app).await?;
+    }
+    Ok(req)
 }
 
 /// A page of a list, and the sealed cursor of the next one.

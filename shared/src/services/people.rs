@@ -3,7 +3,9 @@
 //! the key's owner to clone from, the patient-key index items of the
 //! request, and whatever else the call needs), then plans their upserts
 //! into writes that go with the call's own, in one write: two round trips,
-//! whatever the request; an unchanged user or patient adds no write.
+//! whatever the request; an unchanged user or patient adds no write. A cold
+//! call ([`ReadSet::for_key`]) reads its franchise in the same batch, after
+//! the key's own read: three.
 //!
 //! A user the vendor names with `"provider": true` also gets a provider
 //! profile in the call's franchise if they have none (read in the same
@@ -12,14 +14,15 @@
 
 use std::collections::BTreeSet;
 
-use super::auth::Caller;
+use super::auth::{Caller, KeyAuth};
 use crate::app::App;
 use crate::crypto::KeyedDigest;
 use crate::domain::clinic::Provider;
 use crate::domain::patient::{PatientPlan, plan_patient};
 use crate::domain::user::{UserPlan, plan_user};
 use crate::domain::{
-    AccountId, IntegrationUser, Patient, PatientId, PatientInput, TenantKey, User, UserId,
+    AccountId, Franchise, IntegrationUser, Patient, PatientId, PatientInput, TenantKey, User,
+    UserId,
 };
 use crate::error::{Error, Result};
 use crate::store::clinic_items::provider_item;
@@ -34,18 +37,34 @@ pub struct ReadSet {
     owner_key: Key,
     /// The user's provider profile, when the call names them a provider.
     provider: Option<(TenantKey, Key)>,
+    /// The key whose franchise is to be read too, when not cached
+    /// ([`ReadSet::for_key`]); and, once [`ReadSet::read`] decided, its item.
+    fold_franchise: Option<KeyAuth>,
+    franchise: Option<Key>,
 }
 
 impl ReadSet {
-    /// The acting user (`user`, or the key's owner) and the owner.
+    /// The acting user (`user`, or the key's owner) and the owner, for a
+    /// caller whose franchise is known.
     pub fn new(caller: &Caller, user: Option<&IntegrationUser>) -> Self {
-        let account = &caller.key.account_id;
-        let owner = &caller.key.owner_user_id;
+        Self::of(&caller.key_auth(), user, None)
+    }
+
+    /// The same for a key whose franchise may not be read yet: the batch
+    /// reads it too when the cache does not hold it, and [`Read::caller`]
+    /// checks it.
+    pub fn for_key(auth: &KeyAuth, user: Option<&IntegrationUser>) -> Self {
+        Self::of(auth, user, Some(auth.clone()))
+    }
+
+    fn of(auth: &KeyAuth, user: Option<&IntegrationUser>, fold_franchise: Option<KeyAuth>) -> Self {
+        let account = &auth.key.account_id;
+        let owner = &auth.key.owner_user_id;
         let user_id = user.map_or(owner, |u| &u.user_id);
         let user_key = keys::user_key(account, user_id);
         let owner_key = keys::user_key(account, owner);
         let provider = user.filter(|u| u.provider).map(|u| {
-            let tenant = caller.tenant().clone();
+            let tenant = auth.tenant().clone();
             let key = keys::provider_key(&tenant, &u.user_id);
             (tenant, key)
         });
@@ -56,6 +75,8 @@ impl ReadSet {
             user_key,
             owner_key,
             provider,
+            fold_franchise,
+            franchise: None,
         }
     }
 
@@ -81,8 +102,11 @@ impl ReadSet {
     }
 
     /// Round trip 1.
-    pub async fn read(self, app: &App) -> Result<Read> {
-        let keys: Vec<Key> = self.keys.iter().cloned().collect();
+    pub async fn read(mut self, app: &App) -> Result<Read> {
+        if let Some(auth) = &self.fold_franchise {
+            self.franchise = auth.franchise_to_read(app);
+        }
+        let keys: Vec<Key> = self.keys.iter().chain(&self.franchise).cloned().collect();
         let items = app.store.batch_get(&keys).await?;
         Ok(Read { set: self, items })
     }
@@ -98,6 +122,25 @@ pub struct Read {
 impl Read {
     pub fn find(&self, key: &Key) -> Option<&Item> {
         self.items.iter().find(|i| i.key == *key)
+    }
+
+    /// The caller of a [`ReadSet::for_key`] read: its franchise as the
+    /// batch found it (when it was folded in), else from the cache (or read
+    /// alone, should the cache have dropped it since); checked
+    /// ([`KeyAuth::admit`]).
+    pub async fn caller(&self, app: &App) -> Result<Caller> {
+        let auth = self
+            .set
+            .fold_franchise
+            .as_ref()
+            .ok_or_else(|| Error::internal("the caller of a read set of a known caller"))?;
+        match &self.set.franchise {
+            Some(key) => {
+                let found: Option<Franchise> = self.find(key).map(items::entity_of).transpose()?;
+                auth.admit(app, found)
+            }
+            None => auth.caller(app).await,
+        }
     }
 
     /// Whose patient the consultation or follow-up at `key` is, if it was
@@ -213,6 +256,31 @@ pub fn patient_by_key(index_item: Option<&Item>, sub_system: Option<&str>) -> Re
             "Several patients have this patientKey; add subSystem to choose one",
         )),
     }
+}
+
+/// [`find_by_key`] for a key whose franchise may not be read yet: the index
+/// item and the franchise (when not cached) in one batch; the franchise is
+/// checked before the key is looked at.
+pub async fn find_by_key_for(
+    app: &App,
+    auth: &KeyAuth,
+    key: &str,
+    sub_system: Option<&str>,
+) -> Result<PatientId> {
+    let index = keys::patient_key_index(auth.tenant(), &app.patient_keys, key);
+    let Some(franchise_key) = auth.franchise_to_read(app) else {
+        auth.caller(app).await?;
+        let item = app.store.get(&index).await?;
+        return patient_by_key(item.as_ref(), sub_system);
+    };
+    let found = app
+        .store
+        .batch_get(&[index.clone(), franchise_key.clone()])
+        .await?;
+    let find = |k: &Key| found.iter().find(|i| i.key == *k);
+    let franchise: Option<Franchise> = find(&franchise_key).map(items::entity_of).transpose()?;
+    auth.admit(app, franchise)?;
+    patient_by_key(find(&index), sub_system)
 }
 
 /// [`patient_by_key`], reading the index item (one `GetItem`).

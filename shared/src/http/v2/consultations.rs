@@ -8,7 +8,7 @@ use super::resources::consultation_json;
 use super::{CONSULTATIONS, created, creation, known_reason, outcome_response};
 use crate::domain::{Consultation, reasons};
 use crate::error::Result;
-use crate::http::extract::{Vendor, VendorJson};
+use crate::http::extract::{Vendor, VendorKeyJson};
 use crate::http::reply::json_response;
 use crate::http::wire::{Fields, integration_user, metadata};
 use crate::services::creation::{self as service, ConsultationFields};
@@ -23,7 +23,7 @@ pub async fn reasons(v: Vendor) -> Result<Response> {
 }
 
 /// `POST /v2/consultations`: `{patient, reason?, metadata?, send?, user?}`.
-pub async fn create(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
+pub async fn create(VendorKeyJson { vendor: v, body }: VendorKeyJson) -> Result<Response> {
     let f = Fields::new("request", &body);
     let reason = f.opt_str("reason", 64)?;
     let metadata = metadata(body.get("metadata"))?;
@@ -40,6 +40,6 @@ pub async fn create(VendorJson { vendor: v, body }: VendorJson) -> Result<Respon
     };
     let respond =
         |c: &Consultation| created("consultation", consultation_json(c, false), &c.patient_id);
-    let outcome = service::create_consultation(&v.app, &v.caller, &c, &fields, respond).await?;
+    let outcome = service::create_consultation(&v.app, &v.auth, &c, &fields, respond).await?;
     Ok(outcome_response(outcome))
 }

@@ -14,7 +14,7 @@ use super::{
 use crate::app::AppState;
 use crate::domain::View;
 use crate::error::Result;
-use crate::http::extract::{self, Vendor, VendorJson};
+use crate::http::extract::{self, VendorKey, VendorKeyJson};
 use crate::http::reply::{json_response, launch_json};
 use crate::http::wire::{Fields, body_id, integration_user};
 use crate::services::launch::{self, LaunchRequest};
@@ -29,7 +29,7 @@ enum Scoped {
 /// Issues a launch of `view` for the resource whose id the body names
 /// (`consultationId` or `followupId`): `{userId, iframeUrl, expiresAt}`.
 async fn embed(
-    v: Vendor,
+    v: VendorKey,
     body: Map<String, Value>,
     view: View,
     scoped: Scoped,
@@ -43,7 +43,7 @@ async fn embed(
     req.locale = extract::locale(f.opt_str("locale", 2)?.as_deref())?;
     req.franchise_scope = extract::franchise_scope(f.opt_str("scope", 16)?.as_deref())?;
     req.user = integration_user(&v.headers, Some(&body))?;
-    let launch = launch::issue(&v.app, &v.caller, &req).await?;
+    let launch = launch::issue(&v.app, &v.auth, &req).await?;
     Ok(json_response(StatusCode::OK, &launch_json(&launch, false)))
 }
 
@@ -76,7 +76,7 @@ const EMBEDS: &[(&str, View, Scoped)] = &[
 /// A route per launch of [`EMBEDS`].
 pub fn routes() -> Router<AppState> {
     let route = |router: Router<AppState>, &(path, view, scoped): &(&str, View, Scoped)| {
-        let handler = move |VendorJson { vendor, body }: VendorJson| async move {
+        let handler = move |VendorKeyJson { vendor, body }: VendorKeyJson| async move {
             embed(vendor, body, view, scoped).await
         };
         router.route(path, post(handler))

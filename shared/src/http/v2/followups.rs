@@ -7,14 +7,14 @@ use super::{FOLLOWUPS, created, creation, known_reason, outcome_response};
 use crate::domain::ids::ID_RULE;
 use crate::domain::{ConsultationId, Followup, Frequency};
 use crate::error::Result;
-use crate::http::extract::{self, VendorJson};
+use crate::http::extract::{self, VendorKeyJson};
 use crate::http::wire::{Fields, metadata};
 use crate::services::creation as service;
 use crate::services::followups::FollowupPlan;
 
 /// `POST /v2/followups`: `{patient, dueDate, reason?, frequency?, notes?,
 /// consultationId?, metadata?, user?}`.
-pub async fn create(VendorJson { vendor: v, body }: VendorJson) -> Result<Response> {
+pub async fn create(VendorKeyJson { vendor: v, body }: VendorKeyJson) -> Result<Response> {
     let f = Fields::new("request", &body);
     let due_date = f.required("dueDate", f.opt_str("dueDate", 10)?)?;
     let consultation_id = f.opt_parsed(
@@ -41,6 +41,6 @@ pub async fn create(VendorJson { vendor: v, body }: VendorJson) -> Result<Respon
         metadata,
     };
     let respond = |f: &Followup| created("followup", followup_json(f, false), &f.patient_id);
-    let outcome = service::create_followup(&v.app, &v.caller, &c, &plan, respond).await?;
+    let outcome = service::create_followup(&v.app, &v.auth, &c, &plan, respond).await?;
     Ok(outcome_response(outcome))
 }

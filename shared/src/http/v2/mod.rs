@@ -29,14 +29,14 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use self::resources::{Resource, cancel, get_one, list};
-use super::extract::{self, QueryParams, Vendor};
+use super::extract::{self, QueryParams, VendorKey};
 use super::wire::{integration_user, patient_of};
 use crate::app::AppState;
 use crate::clock::day_of;
 use crate::domain::types::nfc;
 use crate::domain::{Consultation, Followup, IntegrationUser, PatientId, ReasonCode};
 use crate::error::{Error, Result};
-use crate::services::auth::Caller;
+use crate::services::auth::KeyAuth;
 use crate::services::creation::{Creation, Outcome};
 use crate::services::idempotency::{Idempotency, IdempotencyKey, StoredResponse};
 use crate::services::lists::{ListRequest, PatientFilter};
@@ -158,9 +158,9 @@ pub fn events_routes() -> Router<AppState> {
 // ---- requests ----------------------------------------------------------------
 
 /// Who a request acts as, for its idempotency fingerprint.
-fn acting_user(caller: &Caller, user: Option<&IntegrationUser>) -> Value {
+fn acting_user(auth: &KeyAuth, user: Option<&IntegrationUser>) -> Value {
     match user {
-        None => json!({ "userId": caller.key.owner_user_id.as_str() }),
+        None => json!({ "userId": auth.key.owner_user_id.as_str() }),
         Some(u) => json!({
             "userId": u.user_id.as_str(),
             "firstName": u.first_name,
@@ -186,18 +186,18 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>> {
 
 /// What every creating `POST` reads: the patient, the acting user and the
 /// idempotency of the request (bound to `path`).
-fn creation(v: &Vendor, body: &Map<String, Value>, path: &str) -> Result<Creation> {
+fn creation(v: &VendorKey, body: &Map<String, Value>, path: &str) -> Result<Creation> {
     let patient = patient_of(body, day_of(v.app.now_ms()))?;
     let user = integration_user(&v.headers, Some(body))?;
     let idempotency = idempotency_key(&v.headers)?.map(|key| {
         Idempotency::new(
-            v.caller.tenant(),
-            &v.caller.key.key_id,
+            v.auth.tenant(),
+            &v.auth.key.key_id,
             &key,
             "POST",
             path,
             &Value::Object(body.clone()),
-            &acting_user(&v.caller, user.as_ref()),
+            &acting_user(&v.auth, user.as_ref()),
         )
     });
     Ok(Creation {

@@ -19,10 +19,10 @@ use crate::domain::{
     FollowupStatus, TenantKey,
 };
 use crate::error::{Error, Result};
-use crate::http::extract::Vendor;
+use crate::http::extract::{Vendor, VendorKey};
 use crate::http::reply::json_response;
 use crate::http::wire::integration_user;
-use crate::services::lists::Listable;
+use crate::services::lists::{self, Listable};
 use crate::services::{consultations, followups};
 
 /// What the shared handlers need of a resource (its lists are
@@ -126,10 +126,11 @@ pub fn cancel<R: Resource>() -> MethodRouter<AppState> {
 /// `GET /v2/{resources}?patientKey|patientId&subSystem&status&limit&cursor`:
 /// `{items, nextCursor}`.
 pub fn list<R: Resource>() -> MethodRouter<AppState> {
-    get(|v: Vendor, RawQuery(q): RawQuery| async move {
+    get(|v: VendorKey, RawQuery(q): RawQuery| async move {
         integration_user(&v.headers, None)?;
         let req = list_request::<R>(q.as_deref())?;
-        let listing = R::list(&v.app, v.caller.tenant(), &req).await?;
+        let req = lists::resolve_for_key(&v.app, &v.auth, req).await?;
+        let listing = R::list(&v.app, v.auth.tenant(), &req).await?;
         let body = json!({
             "items": listing.items.iter().map(|r| r.json(false)).collect::<Vec<_>>(),
             "nextCursor": listing.next,
