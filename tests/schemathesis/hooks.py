@@ -52,7 +52,11 @@ assert _param["contentEncoding"] == "base64" and _param["contentMediaType"] == "
 _user_schema = _document
 for part in _ref.lstrip("#/").split("/"):
     _user_schema = _user_schema[part]
-_valid_user = jsonschema_rs.validator_for(_user_schema, validate_formats=True)
+# The user schema refers to other components (`#/components/...`): they
+# are resolved from the root of the schema the validator is built from.
+_valid_user = jsonschema_rs.validator_for(
+    {**_user_schema, "components": _document["components"]}, validate_formats=True
+)
 
 
 def _decoded(value):
@@ -196,8 +200,10 @@ def filter_case(context, case):
 # - a patient the franchise does not have yet needs `firstName` and
 #   `lastName` (schema Patient): they are added when absent;
 # - a patient's keys are distinct as the server reads them, trimmed and in
-#   NFC (schema Patient): `uniqueItems` compares them as sent, so keys that
-#   differ only by surrounding spaces are dropped but the first;
+#   NFC, a whole number as its digits (schema Patient): `uniqueItems`
+#   compares them as sent (with any other member), so keys that differ only
+#   by surrounding spaces, `0.0` against `0` or an extra member are dropped
+#   but the first;
 # - a provider the franchise does not have yet needs a `displayName`
 #   (`PUT /v2/providers/{userId}`; blank is "not given"): one is added when
 #   absent or blank;
@@ -211,6 +217,14 @@ def filter_case(context, case):
 #   is after their `start`, in order, not overlapping: a comparison no
 #   schema keyword makes; the other intervals are dropped.
 _CURSORS = {"cursor"}
+
+
+def _key_text(v):
+    """A patient key's part as the server reads it: text trimmed and in
+    NFC; a whole number as its digits (`0.0` and `0` are one key)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer():
+        return str(int(v))
+    return unicodedata.normalize("NFC", str(v).strip())
 
 
 def _positive(case, location):
@@ -243,10 +257,7 @@ def _keep_state_rules(case):
             seen, kept = set(), []
             for k in patient["keys"]:
                 if isinstance(k, dict):
-                    read = tuple(
-                        unicodedata.normalize("NFC", str(k.get(f, "")).strip())
-                        for f in ("subSystem", "key")
-                    )
+                    read = tuple(_key_text(k.get(f, "")) for f in ("subSystem", "key"))
                     if read in seen:
                         continue
                     seen.add(read)

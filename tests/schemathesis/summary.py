@@ -7,7 +7,8 @@ generated, passed and failed (from its summary), failures and operations
 With KNOWN (tests/schemathesis/known.txt), the failures it lists are counted
 apart; the last two lines are `new conformance failures: N` (an ST201 or
 ST202 it does not list) and `other failures: N` (every other failed check:
-a server error, a response that breaks the document; and errors).
+a server error, a response that breaks the document; errors; and a run
+that did not complete).
 """
 
 import re
@@ -72,4 +73,10 @@ other = [n for n in new if n not in conformance]
 for n in new:
     print(f"new failure: {n}")
 print(f"new conformance failures: {len(conformance)}")
-print(f"other failures: {len(other) + errors}")
+# A run that did not run (hooks that fail to load, a document that does not
+# parse: exit status 2 or more, no operation tested, no closing line) is a
+# failure too, never a pass with nothing counted.
+broken = 1 if (status not in ("0", "1") or operations == 0 or not m) else 0
+if broken:
+    print("the run did not complete: no operation tested, or schemathesis failed to start")
+print(f"other failures: {len(other) + errors + broken}")
