@@ -28,6 +28,8 @@ use crate::warm::WireLog;
 /// API key (or session) and the franchise come from the warm caches, so at
 /// most the item read and the item written.
 pub const DEFAULT_BUDGET: usize = 2;
+/// What the table says of a call held at its measured count.
+pub const GUARD: &str = "over the default of 2: its count as measured when this table was added, held so that one more round trip fails quick mode; the reads before its work (e.g. a patient's session token, the visit) are in the requests column";
 
 /// One counted call.
 pub struct Counted {
@@ -89,16 +91,21 @@ impl<'a> Call<'a> {
         self.ok = ok;
         self
     }
-    fn budget(mut self, n: usize, why: &'static str) -> Self {
+    /// A call over `DEFAULT_BUDGET` today: held at its measured count
+    /// (a regression guard, so that quick mode fails on one more round
+    /// trip), and reported as over the default.
+    fn guard(mut self, n: usize) -> Self {
         self.budget = n;
-        self.why = why;
+        self.why = GUARD;
         self
     }
 }
 
 impl Run {
     async fn send(&mut self, call: Call<'_>) -> Res<Value> {
-        let mut b = Request::builder().method(call.method.clone()).uri(&call.uri);
+        let mut b = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.uri);
         match call.who {
             Who::Key => b = b.header("api-key", &self.key),
             Who::Provider(p) => {
@@ -164,67 +171,94 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     let sso = r
         .send(
             c("POST /v2/patients/sso (new patient)", Method::POST, "/v2/patients/sso", Who::Key)
-                .json(json!({"patient": {"keys": [{"subSystem": "portal", "key": portal}], "firstName": "Ana", "lastName": "Lopez", "email": "ana.warm@example.com"}}))
-                .budget(4, "a new patient: the key's lookup, then one transaction writing the patient and its key index; the session token written"),
+                .json(json!({"patient": {"keys": [{"subSystem": "portal", "key": portal}], "firstName": "Ana", "lastName": "Lopez", "email": "ana.warm@example.com"}})),
         )
         .await?;
     let token = sso["token"]["token"].as_str().ok_or("no token")?.to_owned();
     let t = Who::Bearer(&token);
-    r.send(c("GET /v2/rooms", Method::GET, "/v2/rooms", Who::Key)).await?;
-    r.send(c("GET /v2/rooms/{code} (public)", Method::GET, "/v2/rooms/clinic", Who::Public))
+    r.send(c("GET /v2/rooms", Method::GET, "/v2/rooms", Who::Key))
         .await?;
-    r.send(c("GET /v2/concerns", Method::GET, "/v2/concerns", Who::Key)).await?;
-    r.send(c("GET /v2/providers", Method::GET, "/v2/providers", Who::Key)).await?;
     r.send(c(
-        "GET /v2/providers/{userId}",
+        "GET /v2/rooms/{code} (public)",
         Method::GET,
-        format!("/v2/providers/{PROVIDER}"),
+        "/v2/rooms/clinic",
+        Who::Public,
+    ))
+    .await?;
+    r.send(c("GET /v2/concerns", Method::GET, "/v2/concerns", Who::Key))
+        .await?;
+    r.send(c(
+        "GET /v2/providers",
+        Method::GET,
+        "/v2/providers",
         Who::Key,
     ))
     .await?;
     let now = shared::clock::Clock::now_ms(&SystemClock);
     let quarter = 15 * 60_000;
     let from = (now / quarter + 8) * quarter;
-    r.send(c(
-        "GET /v2/availability (1 provider, 1 h)",
-        Method::GET,
-        format!(
-            "/v2/availability?roomCode=clinic&providerId={PROVIDER}&from={}&to={}",
-            iso_ms(from),
-            iso_ms(from + 3_600_000)
-        ),
-        Who::Key,
-    ))
+    r.send(
+        c(
+            "GET /v2/availability (1 provider, 1 h)",
+            Method::GET,
+            format!(
+                "/v2/availability?roomCode=clinic&providerId={PROVIDER}&from={}&to={}",
+                iso_ms(from),
+                iso_ms(from + 3_600_000)
+            ),
+            Who::Key,
+        )
+        .guard(3),
+    )
     .await?;
     let intake = r
         .send(
-            c("POST /v2/intakes (scheduled)", Method::POST, "/v2/intakes", t)
+            c("POST /v2/intakes (scheduled)", Method::POST, "/v2/intakes", t).guard(4)
                 .json(json!({"reasonForVisit": "Sore throat", "type": "SCHEDULED", "roomCode": "clinic", "concerns": [{"text": "fever", "primary": true}]}))
                 .ok(&[201]),
         )
         .await?;
     let intake = field(&intake, "intakeId")?;
-    r.send(c("GET /v2/intakes/{id}", Method::GET, format!("/v2/intakes/{intake}"), t))
-        .await?;
+    r.send(c(
+        "GET /v2/intakes/{id}",
+        Method::GET,
+        format!("/v2/intakes/{intake}"),
+        t,
+    ))
+    .await?;
     // A booking: a slot of its own (days ahead, one per round).
     let day = 5 + (uuid::Uuid::new_v4().as_u128() % 40) as i64;
     let start = (now / quarter + day * 96 + round as i64 * 4) * quarter;
     let booked = r
         .send(
-            c("POST /v2/visits (booking)", Method::POST, "/v2/visits", t)
+            c("POST /v2/visits (booking)", Method::POST, "/v2/visits", t).guard(5)
                 .json(json!({"intakeId": intake, "providerId": PROVIDER, "start": iso_ms(start), "duration": 30}))
-                .ok(&[201])
-                .budget(4, "the intake and the provider's day read, then one transaction (the visit, its slot claims, the intake's use, the outbox event)"),
+                .ok(&[201]),
         )
         .await?;
     let booked = field(&booked, "visitId")?;
-    r.send(c("GET /v2/visits/{id} (patient)", Method::GET, format!("/v2/visits/{booked}"), t))
-        .await?;
-    r.send(c("GET /v2/visits (franchise, page)", Method::GET, "/v2/visits?limit=10", Who::Key))
-        .await?;
+    r.send(c(
+        "GET /v2/visits/{id} (patient)",
+        Method::GET,
+        format!("/v2/visits/{booked}"),
+        t,
+    ))
+    .await?;
+    r.send(c(
+        "GET /v2/visits?providerId (page)",
+        Method::GET,
+        format!("/v2/visits?providerId={PROVIDER}&limit=10"),
+        Who::Key,
+    ))
+    .await?;
     r.send(
-        c("POST /v2/visits/{id}/cancel (patient)", Method::POST, format!("/v2/visits/{booked}/cancel"), t)
-            .budget(3, "the visit read, then one transaction (the visit, its slot claims released, the outbox event)"),
+        c(
+            "POST /v2/visits/{id}/cancel (patient)",
+            Method::POST,
+            format!("/v2/visits/{booked}/cancel"),
+            t,
+        )
+        .guard(3),
     )
     .await?;
 
@@ -232,6 +266,7 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     let wi = r
         .send(
             c("POST /v2/intakes (walk-in)", Method::POST, "/v2/intakes", t)
+                .guard(4)
                 .json(json!({"reasonForVisit": "Cough", "type": "WALKIN", "roomCode": "clinic"}))
                 .ok(&[201]),
         )
@@ -239,34 +274,67 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     let wi = field(&wi, "intakeId")?;
     let walkin = r
         .send(
-            c("POST /v2/visits/walkin", Method::POST, "/v2/visits/walkin", t)
-                .json(json!({"intakeId": wi}))
-                .ok(&[201])
-                .budget(3, "the intake read, then one transaction (the visit, the room's queue entry, the intake's use, the outbox event)"),
+            c(
+                "POST /v2/visits/walkin",
+                Method::POST,
+                "/v2/visits/walkin",
+                t,
+            )
+            .guard(5)
+            .json(json!({"intakeId": wi}))
+            .ok(&[201]),
         )
         .await?;
     let v = field(&walkin, "visitId")?;
     let me = Who::Provider(PROVIDER);
-    r.send(c("POST /v2/visits/{id}/start", Method::POST, format!("/v2/visits/{v}/start"), me))
-        .await?;
     r.send(
-        c("PUT /v2/visits/{id}/intake (concerns)", Method::PUT, format!("/v2/visits/{v}/intake"), t)
+        c(
+            "POST /v2/visits/{id}/start",
+            Method::POST,
+            format!("/v2/visits/{v}/start"),
+            me,
+        )
+        .guard(5),
+    )
+    .await?;
+    r.send(
+        c("PUT /v2/visits/{id}/intake (concerns)", Method::PUT, format!("/v2/visits/{v}/intake"), t).guard(5)
             .json(json!({"concerns": [{"code": "fever", "primary": true}, {"text": "Tingling hands", "primary": false}], "allergies": ["penicillin"]})),
     )
     .await?;
     r.send(
-        c("POST /v2/visits/{id}/messages (patient)", Method::POST, format!("/v2/visits/{v}/messages"), t)
-            .json(json!({"text": "Hello doctor"}))
-            .ok(&[200, 201]),
+        c(
+            "POST /v2/visits/{id}/messages (patient)",
+            Method::POST,
+            format!("/v2/visits/{v}/messages"),
+            t,
+        )
+        .guard(4)
+        .json(json!({"text": "Hello doctor"}))
+        .ok(&[200, 201]),
     )
     .await?;
-    r.send(c("GET /v2/visits/{id}/messages", Method::GET, format!("/v2/visits/{v}/messages"), t))
-        .await?;
+    r.send(
+        c(
+            "GET /v2/visits/{id}/messages",
+            Method::GET,
+            format!("/v2/visits/{v}/messages"),
+            t,
+        )
+        .guard(4),
+    )
+    .await?;
     let g = r
         .send(
-            c("POST /v2/visits/{id}/participants (guest)", Method::POST, format!("/v2/visits/{v}/participants"), me)
-                .json(json!({"participantType": "GUEST", "firstName": "Sam", "lastName": "Lee"}))
-                .ok(&[200, 201]),
+            c(
+                "POST /v2/visits/{id}/participants (guest)",
+                Method::POST,
+                format!("/v2/visits/{v}/participants"),
+                me,
+            )
+            .guard(3)
+            .json(json!({"participantType": "GUEST", "firstName": "Sam", "lastName": "Lee"}))
+            .ok(&[200, 201]),
         )
         .await?;
     let gid = field(&g, "participantId")?;
@@ -277,6 +345,13 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
         me,
     ))
     .await?;
+    r.send(c(
+        "GET /v2/visits/{id}/participants/{pid}",
+        Method::GET,
+        format!("/v2/visits/{v}/participants/{gid}"),
+        me,
+    ))
+    .await?;
     r.send(
         c(
             "POST /v2/visits/{id}/participants/{pid}/tokens",
@@ -284,19 +359,29 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
             format!("/v2/visits/{v}/participants/{gid}/tokens"),
             me,
         )
+        .guard(3)
         .ok(&[200, 201]),
     )
     .await?;
-    r.send(c(
-        "GET /v2/visits/{id}/participants/{pid}/video-key",
-        Method::GET,
-        format!("/v2/visits/{v}/participants/{gid}/video-key"),
-        me,
-    ))
+    r.send(
+        c(
+            "GET /v2/visits/{id}/participants/{pid}/video-key",
+            Method::GET,
+            format!("/v2/visits/{v}/participants/{gid}/video-key"),
+            me,
+        )
+        .guard(5),
+    )
     .await?;
     r.send(
-        c("PUT /v2/visits/{id}/alive (patient)", Method::PUT, format!("/v2/visits/{v}/alive"), t)
-            .ok(&[200, 204]),
+        c(
+            "PUT /v2/visits/{id}/alive (patient)",
+            Method::PUT,
+            format!("/v2/visits/{v}/alive"),
+            t,
+        )
+        .guard(5)
+        .ok(&[200, 204]),
     )
     .await?;
     r.send(c(
@@ -310,31 +395,51 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
         .send(Call {
             body: Some(("image/png", png())),
             ok: &[201],
-            ..c("POST /v2/visits/{id}/snapshots", Method::POST, format!("/v2/visits/{v}/snapshots"), me)
+            ..c(
+                "POST /v2/visits/{id}/snapshots",
+                Method::POST,
+                format!("/v2/visits/{v}/snapshots"),
+                me,
+            )
+            .guard(5)
         })
         .await?;
     let sid = field(&snap, "snapshotId")?;
-    r.send(c(
-        "GET /v2/visits/{id}/snapshots",
-        Method::GET,
-        format!("/v2/visits/{v}/snapshots"),
-        me,
-    ))
+    r.send(
+        c(
+            "GET /v2/visits/{id}/snapshots",
+            Method::GET,
+            format!("/v2/visits/{v}/snapshots"),
+            me,
+        )
+        .guard(4),
+    )
     .await?;
-    r.send(c(
-        "GET /v2/visits/{id}/snapshots/{sid}",
-        Method::GET,
-        format!("/v2/visits/{v}/snapshots/{sid}"),
-        me,
-    ))
+    r.send(
+        c(
+            "GET /v2/visits/{id}/snapshots/{sid}",
+            Method::GET,
+            format!("/v2/visits/{v}/snapshots/{sid}"),
+            me,
+        )
+        .guard(4),
+    )
     .await?;
-    r.send(c("POST /v2/visits/{id}/complete", Method::POST, format!("/v2/visits/{v}/complete"), me))
-        .await?;
+    r.send(
+        c(
+            "POST /v2/visits/{id}/complete",
+            Method::POST,
+            format!("/v2/visits/{v}/complete"),
+            me,
+        )
+        .guard(4),
+    )
+    .await?;
 
     // --- an eConsult accepted --------------------------------------------------
     let ei = r
         .send(
-            c("POST /v2/intakes (eConsult)", Method::POST, "/v2/intakes", t)
+            c("POST /v2/intakes (eConsult)", Method::POST, "/v2/intakes", t).guard(4)
                 .json(json!({"reasonForVisit": "Rash", "type": "ECONSULT", "roomCode": "clinic", "concerns": [{"text": "rash", "primary": true}]}))
                 .ok(&[201]),
         )
@@ -342,27 +447,56 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     let ei = field(&ei, "intakeId")?;
     let e = r
         .send(
-            c("POST /v2/visits/econsult", Method::POST, "/v2/visits/econsult", t)
-                .json(json!({"intakeId": ei}))
-                .ok(&[201]),
+            c(
+                "POST /v2/visits/econsult",
+                Method::POST,
+                "/v2/visits/econsult",
+                t,
+            )
+            .guard(4)
+            .json(json!({"intakeId": ei}))
+            .ok(&[201]),
         )
         .await?;
     let e = field(&e, "visitId")?;
-    r.send(c("POST /v2/visits/{id}/accept", Method::POST, format!("/v2/visits/{e}/accept"), me))
-        .await?;
-
-    // --- events and webhook endpoints ----------------------------------------
-    r.send(c("GET /v2/events?limit=10", Method::GET, "/v2/events?limit=10", Who::Key))
-        .await?;
-    let qname = format!("w{}", &tag[..tag.len().min(20)].replace('-', ""));
     r.send(
-        c("POST /v2/event-queues", Method::POST, "/v2/event-queues", Who::Key)
-            .json(json!({"queueName": qname, "eventTypes": ["visit.*"]}))
-            .ok(&[200, 201]),
+        c(
+            "POST /v2/visits/{id}/accept",
+            Method::POST,
+            format!("/v2/visits/{e}/accept"),
+            me,
+        )
+        .guard(4),
     )
     .await?;
-    r.send(c("GET /v2/event-queues", Method::GET, "/v2/event-queues", Who::Key))
-        .await?;
+
+    // --- events and webhook endpoints ----------------------------------------
+    r.send(c(
+        "GET /v2/events?limit=10",
+        Method::GET,
+        "/v2/events?limit=10",
+        Who::Key,
+    ))
+    .await?;
+    let qname = format!("w{}", &tag[..tag.len().min(20)].replace('-', ""));
+    r.send(
+        c(
+            "POST /v2/event-queues",
+            Method::POST,
+            "/v2/event-queues",
+            Who::Key,
+        )
+        .json(json!({"queueName": qname, "eventTypes": ["visit.*"]}))
+        .ok(&[200, 201]),
+    )
+    .await?;
+    r.send(c(
+        "GET /v2/event-queues",
+        Method::GET,
+        "/v2/event-queues",
+        Who::Key,
+    ))
+    .await?;
     r.send(c(
         "GET /v2/event-queues/{name}",
         Method::GET,
@@ -371,8 +505,14 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     ))
     .await?;
     r.send(
-        c("DELETE /v2/event-queues/{name}", Method::DELETE, format!("/v2/event-queues/{qname}"), Who::Key)
-            .ok(&[200, 204]),
+        c(
+            "DELETE /v2/event-queues/{name}",
+            Method::DELETE,
+            format!("/v2/event-queues/{qname}"),
+            Who::Key,
+        )
+        .guard(3)
+        .ok(&[200, 204]),
     )
     .await?;
     let ep = r
@@ -383,8 +523,13 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
         )
         .await?;
     let eid = field(&ep, "id").or_else(|_| field(&ep, "endpointId"))?;
-    r.send(c("GET /v2/webhook-endpoints", Method::GET, "/v2/webhook-endpoints", Who::Key))
-        .await?;
+    r.send(c(
+        "GET /v2/webhook-endpoints",
+        Method::GET,
+        "/v2/webhook-endpoints",
+        Who::Key,
+    ))
+    .await?;
     r.send(c(
         "GET /v2/webhook-endpoints/{id}",
         Method::GET,
@@ -393,8 +538,13 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     ))
     .await?;
     r.send(
-        c("PATCH /v2/webhook-endpoints/{id}", Method::PATCH, format!("/v2/webhook-endpoints/{eid}"), Who::Key)
-            .json(json!({"description": "warm, renamed"})),
+        c(
+            "PATCH /v2/webhook-endpoints/{id}",
+            Method::PATCH,
+            format!("/v2/webhook-endpoints/{eid}"),
+            Who::Key,
+        )
+        .json(json!({"description": "warm, renamed"})),
     )
     .await?;
     r.send(c(
@@ -415,12 +565,15 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
     )
     .await?;
     r.send(
-        c("DELETE /v2/webhook-endpoints/{id}", Method::DELETE, format!("/v2/webhook-endpoints/{eid}"), Who::Key)
-            .ok(&[200, 204]),
+        c(
+            "DELETE /v2/webhook-endpoints/{id}",
+            Method::DELETE,
+            format!("/v2/webhook-endpoints/{eid}"),
+            Who::Key,
+        )
+        .ok(&[200, 204]),
     )
     .await?;
-    r.send(c("GET /v2/statistics/visits", Method::GET, "/v2/statistics/visits", Who::Key))
-        .await?;
     Ok(())
 }
 
@@ -467,9 +620,17 @@ pub async fn count_on_moto(endpoint: &str, scratch: &std::path::Path) -> Res<Vec
 /// The table of §2, and a failure per call over its budget.
 pub fn section(r: &mut crate::Report, counted: &[Counted]) {
     r.line("\n### DynamoDB requests per vendor call: the clinic, the encounter, events and webhooks (counted on the wire, moto)\n");
-    r.line(format!("One scenario (`benches/src/clinic_warm.rs`) run twice through `app_router` on one app over moto: a patient's SSO, intakes, a booking and its cancel, a walk-in through its encounter (start, the intake's concerns, the chat, a guest, its token and video key, presence, a snapshot, complete), an eConsult accepted, the events API and a webhook endpoint's life. The first run fills the caches (API key, franchise, rooms, providers); the second is counted by the same SDK interceptor as above. Budget: {DEFAULT_BUDGET} round trips (the item read, the item written), or the stated one where the call must do more.\n"));
-    r.line("| vendor call | status | round trips | requests | budget | |");
-    r.line("| --- | ---: | ---: | --- | ---: | --- |");
+    r.line(format!("One scenario (`benches/src/clinic_warm.rs`) run twice through `app_router` on one app over moto: a patient's SSO, intakes, a booking and its cancel, a walk-in through its encounter (start, the intake's concerns, the chat, a guest, its token and video key, presence, a snapshot, complete), an eConsult accepted, the events API and a webhook endpoint's life. The first run fills the caches (API key, franchise, rooms, providers); the second is counted by the same SDK interceptor as above. Budget: {DEFAULT_BUDGET} round trips (with the API key and franchise cached: the item read, the item written). The calls over it are held at their count as measured when this table was added (*guard*: quick mode fails on one more round trip), and each is reported as over the default: they are not justified budgets, they are what remains to fold.\n"));
+    let over = counted
+        .iter()
+        .filter(|c| c.ops.len() > DEFAULT_BUDGET)
+        .count();
+    r.line(format!(
+        "{over} of {} calls are over the default of {DEFAULT_BUDGET}.\n",
+        counted.len()
+    ));
+    r.line("| vendor call | status | round trips | requests | ≤ 2 | budget (assert) | |");
+    r.line("| --- | ---: | ---: | --- | --- | ---: | --- |");
     for c in counted {
         let within = c.ops.len() <= c.budget;
         if !within {
@@ -482,17 +643,14 @@ pub fn section(r: &mut crate::Report, counted: &[Counted]) {
             ));
         }
         r.line(format!(
-            "| {} | {} | {} | {} | {}{} | {} |",
+            "| {} | {} | {} | {} | {} | {}{} | {} |",
             c.name,
             c.status,
             c.ops.len(),
             c.ops.join(" + "),
+            crate::ok(c.ops.len() <= DEFAULT_BUDGET),
             c.budget,
-            if c.why.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", c.why)
-            },
+            if c.why.is_empty() { "" } else { " (guard)" },
             crate::ok(within)
         ));
     }

@@ -63,14 +63,21 @@ pub async fn bookings(api: &Http, key: &str, n: usize, rounds: usize) -> Res<Con
 /// `rounds` times.
 pub async fn accepts(api: &Http, key: &str, m: usize, rounds: usize) -> Res<Contended> {
     let mut c = Contended {
-        what: format!("{m} concurrent accepts of one eConsult (`POST /v2/visits/{{id}}/accept`, 2 providers)"),
+        what: format!(
+            "{m} concurrent accepts of one eConsult (`POST /v2/visits/{{id}}/accept`, 2 providers)"
+        ),
         rounds,
         successes: Vec::new(),
         statuses: BTreeMap::new(),
         latencies: Vec::new(),
         failures: Vec::new(),
     };
-    let token = races::sso(api, key, &format!("accept-{}", uuid::Uuid::new_v4().simple())).await?;
+    let token = races::sso(
+        api,
+        key,
+        &format!("accept-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .await?;
     for _ in 0..rounds {
         let i = api
             .send(&Req::new("POST", "/v2/intakes").bearer(&token).json(&json!({"reasonForVisit": "Rash", "type": "ECONSULT", "roomCode": "clinic", "concerns": [{"text": "rash", "primary": true}]})))
@@ -79,7 +86,11 @@ pub async fn accepts(api: &Http, key: &str, m: usize, rounds: usize) -> Res<Cont
             .str("intakeId")
             .ok_or_else(|| format!("eConsult intake: {} {}", i.status, i.body))?;
         let e = api
-            .send(&Req::new("POST", "/v2/visits/econsult").bearer(&token).json(&json!({"intakeId": intake})))
+            .send(
+                &Req::new("POST", "/v2/visits/econsult")
+                    .bearer(&token)
+                    .json(&json!({"intakeId": intake})),
+            )
             .await;
         let visit = e
             .str("visitId")
@@ -100,7 +111,8 @@ pub async fn accepts(api: &Http, key: &str, m: usize, rounds: usize) -> Res<Cont
             if a.status == 200 {
                 wins += 1;
             } else if a.status != 409 {
-                c.failures.push(format!("an accept answered {} {}", a.status, a.body));
+                c.failures
+                    .push(format!("an accept answered {} {}", a.status, a.body));
             }
         }
         if wins != 1 {

@@ -52,7 +52,13 @@ type Sink = futures_util::stream::SplitSink<
 /// (who, frame, when it arrived).
 type Seen = (usize, Value, Instant);
 
-async fn open(port: u16, visit: &str, headers: &[(&str, String)], who: usize, tx: mpsc::UnboundedSender<Seen>) -> Res<Sink> {
+async fn open(
+    port: u16,
+    visit: &str,
+    headers: &[(&str, String)],
+    who: usize,
+    tx: mpsc::UnboundedSender<Seen>,
+) -> Res<Sink> {
     let mut req = format!("ws://127.0.0.1:{port}/v2/visits/{visit}/live").into_client_request()?;
     for (k, v) in headers {
         req.headers_mut()
@@ -85,7 +91,7 @@ fn session_of(html: &str) -> Option<String> {
 async fn await_frames(
     rx: &mut mpsc::UnboundedReceiver<Seen>,
     mut pending: Vec<usize>,
-    matches: impl Fn(&Value) -> bool,
+    matches: impl Fn(usize, &Value) -> bool,
 ) -> Res<Vec<(usize, Instant)>> {
     let mut got = Vec::new();
     let deadline = Instant::now() + FRAME_WAIT;
@@ -94,7 +100,7 @@ async fn await_frames(
         let Ok(Some((who, v, at))) = tokio::time::timeout(left, rx.recv()).await else {
             return Err(format!("no frame at sockets {pending:?} within {FRAME_WAIT:?}").into());
         };
-        if matches(&v)
+        if matches(who, &v)
             && let Some(i) = pending.iter().position(|p| *p == who)
         {
             pending.swap_remove(i);
@@ -106,19 +112,39 @@ async fn await_frames(
 
 pub async fn run(port: u16, key: &str, rounds: usize) -> Res<Fanout> {
     let api = Http::new(port)?;
-    let token = races::sso(&api, key, &format!("fanout-{}", uuid::Uuid::new_v4().simple())).await?;
+    let token = races::sso(
+        &api,
+        key,
+        &format!("fanout-{}", uuid::Uuid::new_v4().simple()),
+    )
+    .await?;
     let i = api
-        .send(&Req::new("POST", "/v2/intakes").bearer(&token).json(&json!({"reasonForVisit": "Cough", "type": "WALKIN", "roomCode": "clinic"})))
+        .send(
+            &Req::new("POST", "/v2/intakes")
+                .bearer(&token)
+                .json(&json!({"reasonForVisit": "Cough", "type": "WALKIN", "roomCode": "clinic"})),
+        )
         .await;
-    let intake = i.str("intakeId").ok_or_else(|| format!("intake: {} {}", i.status, i.body))?;
+    let intake = i
+        .str("intakeId")
+        .ok_or_else(|| format!("intake: {} {}", i.status, i.body))?;
     let w = api
-        .send(&Req::new("POST", "/v2/visits/walkin").bearer(&token).json(&json!({"intakeId": intake})))
+        .send(
+            &Req::new("POST", "/v2/visits/walkin")
+                .bearer(&token)
+                .json(&json!({"intakeId": intake})),
+        )
         .await;
-    let visit = w.str("visitId").ok_or_else(|| format!("walk-in: {} {}", w.status, w.body))?;
+    let visit = w
+        .str("visitId")
+        .ok_or_else(|| format!("walk-in: {} {}", w.status, w.body))?;
     let doctor = provider_header(PROVIDER);
     let as_provider = |r: Req| r.key(key).header("x-integration-user", &doctor);
     let s = api
-        .send(&as_provider(Req::new("POST", format!("/v2/visits/{visit}/start"))))
+        .send(&as_provider(Req::new(
+            "POST",
+            format!("/v2/visits/{visit}/start"),
+        )))
         .await;
     if !s.ok() {
         return Err(format!("start: {} {}", s.status, s.body).into());
@@ -129,24 +155,43 @@ pub async fn run(port: u16, key: &str, rounds: usize) -> Res<Fanout> {
         let a = api
             .send(&as_provider(Req::new("POST", format!("/v2/visits/{visit}/participants"))).json(&json!({"participantType": "GUEST", "firstName": format!("Guest{g}"), "lastName": "Lee"})))
             .await;
-        let gid = a.str("participantId").ok_or_else(|| format!("guest: {} {}", a.status, a.body))?;
+        let gid = a
+            .str("participantId")
+            .ok_or_else(|| format!("guest: {} {}", a.status, a.body))?;
         let t = api
-            .send(&as_provider(Req::new("POST", format!("/v2/visits/{visit}/participants/{gid}/tokens"))))
+            .send(&as_provider(Req::new(
+                "POST",
+                format!("/v2/visits/{visit}/participants/{gid}/tokens"),
+            )))
             .await;
-        let link = t.str("token").ok_or_else(|| format!("guest token: {} {}", t.status, t.body))?;
+        let link = t
+            .str("token")
+            .ok_or_else(|| format!("guest token: {} {}", t.status, t.body))?;
         let page = api
-            .send(&Req::new("POST", format!("/members/invitation/{visit}")).form(&[("link", &link), ("locale", "en")]))
+            .send(
+                &Req::new("POST", format!("/members/invitation/{visit}"))
+                    .form(&[("link", &link), ("locale", "en")]),
+            )
             .await;
         let session = session_of(&page.body)
             .ok_or_else(|| format!("no session in the invitation's page ({})", page.status))?;
         guests.push(session);
     }
     let mut headers: Vec<Vec<(&str, String)>> = vec![
-        vec![("sec-websocket-protocol", format!("embedcare.live.v1, bearer.{token}"))],
-        vec![("api-key", key.to_owned()), ("x-integration-user", doctor.clone())],
+        vec![(
+            "sec-websocket-protocol",
+            format!("embedcare.live.v1, bearer.{token}"),
+        )],
+        vec![
+            ("api-key", key.to_owned()),
+            ("x-integration-user", doctor.clone()),
+        ],
     ];
     for s in &guests {
-        headers.push(vec![("sec-websocket-protocol", format!("embedcare.live.v1, bearer.{s}"))]);
+        headers.push(vec![(
+            "sec-websocket-protocol",
+            format!("embedcare.live.v1, bearer.{s}"),
+        )]);
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut sinks: Vec<Arc<Mutex<Sink>>> = Vec::new();
@@ -156,13 +201,24 @@ pub async fn run(port: u16, key: &str, rounds: usize) -> Res<Fanout> {
         let t0 = Instant::now();
         let sink = open(port, &visit, h, who, tx.clone()).await?;
         sinks.push(Arc::new(Mutex::new(sink)));
-        // Its own `ready`, and the others' `presence` of it.
-        await_frames(&mut rx, vec![who], |v| v["type"] == "ready").await?;
-        if who > 0 {
-            match await_frames(&mut rx, (0..who).collect(), |v| v["type"] == "presence").await {
-                Ok(got) => presence.extend(got.iter().map(|(_, at)| (*at - t0).as_secs_f64() * 1e3)),
-                Err(e) => failures.push(format!("presence of socket {who}: {e}")),
+        // Its own `ready`, and the others' `presence` of it (in one wait:
+        // they come in any order).
+        let new = who;
+        match await_frames(&mut rx, (0..=who).collect(), move |w, v| {
+            if w == new {
+                v["type"] == "ready"
+            } else {
+                v["type"] == "presence"
             }
+        })
+        .await
+        {
+            Ok(got) => presence.extend(
+                got.iter()
+                    .filter(|(w, _)| *w != new)
+                    .map(|(_, at)| (*at - t0).as_secs_f64() * 1e3),
+            ),
+            Err(e) => failures.push(format!("presence of socket {who}: {e}")),
         }
     }
     // Frames still queued (presence of earlier arrivals) are not samples.
@@ -176,16 +232,23 @@ pub async fn run(port: u16, key: &str, rounds: usize) -> Res<Fanout> {
         let text = format!("fan-out {round} {}", uuid::Uuid::new_v4().simple());
         let frame = json!({"type": "chat", "text": text}).to_string();
         let t0 = Instant::now();
-        sinks[from].lock().await.send(Message::Text(frame.into())).await?;
+        sinks[from]
+            .lock()
+            .await
+            .send(Message::Text(frame.into()))
+            .await?;
         let others: Vec<usize> = (0..sinks.len()).filter(|w| *w != from).collect();
         let want = text.clone();
-        match await_frames(&mut rx, others, move |v| {
+        match await_frames(&mut rx, others, move |_, v| {
             v["type"] == "chat" && v["message"]["text"] == want.as_str()
         })
         .await
         {
             Ok(got) => {
-                let ms: Vec<f64> = got.iter().map(|(_, at)| (*at - t0).as_secs_f64() * 1e3).collect();
+                let ms: Vec<f64> = got
+                    .iter()
+                    .map(|(_, at)| (*at - t0).as_secs_f64() * 1e3)
+                    .collect();
                 chat_all.push(ms.iter().copied().fold(0.0, f64::max));
                 chat.extend(ms);
             }

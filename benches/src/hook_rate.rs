@@ -43,7 +43,13 @@ async fn hook(
     body: Bytes,
 ) -> StatusCode {
     let at = Instant::now();
-    let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let h = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     let (id, signature) = (h("embedcare-event-id"), h("embedcare-signature"));
     let secret = r
         .secrets
@@ -154,7 +160,9 @@ pub async fn run(api: &Http, key: &str, events: usize, wait: Duration) -> Res<Ra
         failures.push(format!("{delivered} of {expected} deliveries received"));
     }
     if bad > 0 {
-        failures.push(format!("{bad} deliveries with a signature that does not verify"));
+        failures.push(format!(
+            "{bad} deliveries with a signature that does not verify"
+        ));
     }
     if twice > 0 {
         failures.push(format!("{twice} deliveries received twice or more"));

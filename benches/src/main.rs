@@ -323,7 +323,6 @@ async fn run(plan: Plan) -> Res<Vec<String>> {
         )
         .await?;
         let _ = growth;
-
     }
 
     // ---- §4: the new paths under contention and fan-out (local server) ---
@@ -910,6 +909,10 @@ fn targets(
         .filter(|c| c.ops.len() > c.budget)
         .map(|c| c.name.as_str())
         .collect();
+    let over_default = clinic
+        .iter()
+        .filter(|c| c.ops.len() > clinic_warm::DEFAULT_BUDGET)
+        .count();
     r.line("| target | measured | |");
     r.line("| --- | --- | --- |");
     r.line(format!(
@@ -943,9 +946,14 @@ fn targets(
         ok(max_rt <= 2)
     ));
     r.line(format!(
-        "| the new vendor calls within their budgets (§2, second table) | {} of {} over | {} |",
-        over.len(),
+        "| ≤ 2 round trips per warm vendor call: the new calls (§2, second table) | {over_default} of {} over (max {}) | {} |",
         clinic.len(),
+        clinic.iter().map(|c| c.ops.len()).max().unwrap_or(0),
+        ok(over_default == 0)
+    ));
+    r.line(format!(
+        "| the new calls within their asserted budgets (2, or the guard) | {} over | {} |",
+        over.len(),
         ok(over.is_empty())
     ));
     r.line(format!(

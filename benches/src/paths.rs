@@ -68,13 +68,29 @@ pub fn cases(floors: &[&'static str], functions: &[&'static str]) -> Vec<Case> {
     for f in functions {
         match *f {
             "visit-live" => {
-                out.push(case("visit-live $connect", f, "WebSocket `$connect` of the visit's patient (token in the subprotocol)"));
+                out.push(case(
+                    "visit-live $connect",
+                    f,
+                    "WebSocket `$connect` of the visit's patient (token in the subprotocol)",
+                ));
                 out.push(case("visit-live message", f, "WebSocket `$default`: a chat message (stored, posted to the visit's connections)"));
-                out.push(case("visit-live $disconnect", f, "WebSocket `$disconnect` of that connection"));
+                out.push(case(
+                    "visit-live $disconnect",
+                    f,
+                    "WebSocket `$disconnect` of that connection",
+                ));
             }
             "event-stream" => {
-                out.push(case("event-stream $connect", f, "WebSocket `$connect` (API key) claiming an event queue"));
-                out.push(case("event-stream $disconnect", f, "WebSocket `$disconnect` of that client"));
+                out.push(case(
+                    "event-stream $connect",
+                    f,
+                    "WebSocket `$connect` (API key) claiming an event queue",
+                ));
+                out.push(case(
+                    "event-stream $disconnect",
+                    f,
+                    "WebSocket `$disconnect` of that client",
+                ));
             }
             _ => out.push(case(f, f, event_of(f))),
         }
@@ -92,17 +108,25 @@ fn event_of(f: &str) -> &'static str {
         "v2-followups" => "`GET /v2/followups?patientKey`",
         "v2-embed" => "`POST /v2/embed/consultation/details`",
         "outbox-relay" => "DynamoDB stream, empty batch",
-        "patient-notifier" => "EventBridge `Consultation Created`, unknown consultation (error response)",
+        "patient-notifier" => {
+            "EventBridge `Consultation Created`, unknown consultation (error response)"
+        }
         "intakes" => "`POST /v2/intakes` (patient token, walk-in)",
         "patient-app" => "`POST /auth` (the sign-in form, a fresh SSO token)",
         "patient-sso" => "`POST /v2/patients/sso` (existing patient)",
         "providers" => "`GET /v2/providers`",
         "rooms" => "`GET /v2/availability` (a provider's free slots, 1 h)",
-        "visits" => "`POST /v2/visits/{id}/messages` (patient token; posted to the visit's live connections)",
-        "visit-notifier" => "EventBridge `Visit Created` of a new booking (2 reminders scheduled, 1 e-mail)",
+        "visits" => {
+            "`POST /v2/visits/{id}/messages` (patient token; posted to the visit's live connections)"
+        }
+        "visit-notifier" => {
+            "EventBridge `Visit Created` of a new booking (2 reminders scheduled, 1 e-mail)"
+        }
         "visit-sweeper" => "EventBridge Scheduler's scheduled event (the sweep)",
         "v2-events" => "`GET /v2/events?limit=10`",
-        "event-dispatcher" => "SQS record of the events queue: a new `consultation.created` (fan-out to 1 endpoint + 1 queue)",
+        "event-dispatcher" => {
+            "SQS record of the events queue: a new `consultation.created` (fan-out to 1 endpoint + 1 queue)"
+        }
         "outbox-redrive" => "EventBridge scheduled event (nothing to re-drive)",
         _ => "—",
     }
@@ -124,7 +148,10 @@ pub struct Fixture {
     sqs_arn: String,
 }
 
-fn conf_parts() -> (aws_sdk_dynamodb::config::Region, aws_sdk_dynamodb::config::Credentials) {
+fn conf_parts() -> (
+    aws_sdk_dynamodb::config::Region,
+    aws_sdk_dynamodb::config::Credentials,
+) {
     (
         aws_sdk_dynamodb::config::Region::new("us-east-1"),
         aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "bench"),
@@ -209,10 +236,7 @@ pub async fn started_walkin(router: &Router, key: &str, bearer: &str) -> Res<Str
         Some(json!({"intakeId": intake["intakeId"]})),
     )
     .await?;
-    let id = visit["visitId"]
-        .as_str()
-        .ok_or("no visitId")?
-        .to_owned();
+    let id = visit["visitId"].as_str().ok_or("no visitId")?.to_owned();
     let doctor = provider_header(PROVIDER);
     call(
         router,
@@ -337,7 +361,12 @@ impl Fixture {
 
     /// The event of `c` in round `round`, and its environment (AWS clients
     /// pointed at `aws`).
-    pub async fn event(&self, c: &Case, round: usize, aws: &str) -> Res<(Value, Vec<(String, String)>)> {
+    pub async fn event(
+        &self,
+        c: &Case,
+        round: usize,
+        aws: &str,
+    ) -> Res<(Value, Vec<(String, String)>)> {
         let mut env = self.env(aws);
         let mut add = |k: &str, v: &str| env.push((k.to_owned(), v.to_owned()));
         let key = self.key.as_str();
@@ -354,7 +383,9 @@ impl Fixture {
                 "POST",
                 "/v2/patients/sso",
                 json!({"api-key": key, "content-type": "application/json"}),
-                Some(r#"{"patient":{"keys":[{"subSystem":"portal","key":"cold-portal-1"}],"firstName":"Ana","lastName":"Lopez"}}"#),
+                Some(
+                    r#"{"patient":{"keys":[{"subSystem":"portal","key":"cold-portal-1"}],"firstName":"Ana","lastName":"Lopez"}}"#,
+                ),
             ),
             "patient-app" => {
                 let token = sso(&self.router, key, "cold-portal-1").await?;
@@ -406,7 +437,9 @@ impl Fixture {
                         &conn,
                         json!({}),
                         Value::Null,
-                        Some(&json!({"type": "chat", "text": format!("Hello {round}")}).to_string()),
+                        Some(
+                            &json!({"type": "chat", "text": format!("Hello {round}")}).to_string(),
+                        ),
                     ),
                     _ => ws_event("$disconnect", &conn, json!({}), Value::Null, None),
                 }
@@ -498,25 +531,34 @@ impl Fixture {
             if let Some(a) = &after {
                 path.push_str(&format!("&after={a}"));
             }
-            let page = call(&self.router, Method::GET, &path, &[("api-key", &self.key)], None).await?;
+            let page = call(
+                &self.router,
+                Method::GET,
+                &path,
+                &[("api-key", &self.key)],
+                None,
+            )
+            .await?;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             if let Some(e) = items
                 .iter()
-                .find(|e| e["data"]["consultationId"] == id.as_str() && e["type"] == "consultation.created")
+                .find(|e| e["data"]["consultationId"] == id.as_str())
             {
                 let detail_type = "Consultation Created";
                 shared::events::Published::parse(detail_type, e.clone())
                     .map_err(|e| format!("the listed event is not a bus event: {e}"))?;
-                return Ok(json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(),
+                return Ok(
+                    json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(),
                     "detail-type": detail_type, "source": "embedcare", "account": "123456789012",
-                    "time": "2026-11-21T06:00:00Z", "region": "us-east-1", "resources": [], "detail": e}));
+                    "time": "2026-11-21T06:00:00Z", "region": "us-east-1", "resources": [], "detail": e}),
+                );
             }
             after = page["nextCursor"].as_str().map(str::to_owned);
             if items.is_empty() || page["hasMore"] != true {
                 break;
             }
         }
-        Err(format!("the event of consultation {id} is not listed").into())
+        Err(format!("the event of consultation {id} is not listed (last page: {after:?})").into())
     }
 
     /// A scheduled visit two days ahead (a distinct quarter each round).
@@ -556,7 +598,13 @@ impl Fixture {
 }
 
 /// A WebSocket API event (`tests/lambda/live.rs`'s shape).
-fn ws_event(route: &str, connection: &str, headers: Value, query: Value, body: Option<&str>) -> Value {
+fn ws_event(
+    route: &str,
+    connection: &str,
+    headers: Value,
+    query: Value,
+    body: Option<&str>,
+) -> Value {
     json!({
         "requestContext": {
             "routeKey": route, "connectionId": connection, "eventType": route.trim_start_matches('$').to_uppercase(),
@@ -577,8 +625,13 @@ pub fn check(c: &Case, s: &Sample) -> Res<()> {
     let fine = match c.label.as_str() {
         "patient-notifier" => true,
         "outbox-relay" | "event-dispatcher" => {
-            !s.error && s.response["batchItemFailures"].as_array().is_some_and(Vec::is_empty)
-                || (c.label == "outbox-relay" && !s.error && s.response.get("batchItemFailures").is_some())
+            !s.error
+                && s.response["batchItemFailures"]
+                    .as_array()
+                    .is_some_and(Vec::is_empty)
+                || (c.label == "outbox-relay"
+                    && !s.error
+                    && s.response.get("batchItemFailures").is_some())
         }
         "hello-world" | "hello-sdk" => !s.error,
         "visit-notifier" => !s.error && s.response["done"] == "booked",
@@ -608,7 +661,10 @@ pub struct Wire {
 
 impl Wire {
     pub fn dynamodb(&self) -> usize {
-        self.ops.iter().filter(|o| o.starts_with("DynamoDB.")).count()
+        self.ops
+            .iter()
+            .filter(|o| o.starts_with("DynamoDB."))
+            .count()
     }
     pub fn total(&self) -> usize {
         self.ops.len()
@@ -622,7 +678,13 @@ impl Wire {
             return "none".into();
         }
         by.iter()
-            .map(|(k, n)| if *n > 1 { format!("{n}× {k}") } else { (*k).to_owned() })
+            .map(|(k, n)| {
+                if *n > 1 {
+                    format!("{n}× {k}")
+                } else {
+                    (*k).to_owned()
+                }
+            })
             .collect::<Vec<_>>()
             .join(" + ")
     }
@@ -704,7 +766,9 @@ async fn forward(State(p): State<Proxy>, req: Request<Body>) -> Response {
 }
 
 /// A counting proxy in front of moto: its URL, and what it saw.
-pub async fn proxy(upstream: &str) -> Res<(String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>)> {
+pub async fn proxy(
+    upstream: &str,
+) -> Res<(String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>)> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let p = Proxy {
         upstream: upstream.trim_end_matches('/').to_owned(),
@@ -732,7 +796,9 @@ pub async fn count(
     let mut out = HashMap::new();
     for c in cases {
         let (event, env) = fixture.event(c, round, &url).await?;
-        let bin = bins.get(c.bin).ok_or_else(|| format!("no binary {}", c.bin))?;
+        let bin = bins
+            .get(c.bin)
+            .ok_or_else(|| format!("no binary {}", c.bin))?;
         seen.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let s = cold::cold_start(bin, &event, &env).await?;
         check(c, &s)?;
@@ -747,7 +813,11 @@ pub async fn count(
 /// of `shared` features (cargo unifies the features of the packages of one
 /// build, which would link e.g. `visits`' Chime and S3 clients into every
 /// function). The sets are read from each `functions/<name>/Cargo.toml`.
-pub fn build_functions(root: &Path, release: bool, functions: &[&str]) -> Res<HashMap<String, PathBuf>> {
+pub fn build_functions(
+    root: &Path,
+    release: bool,
+    functions: &[&str],
+) -> Res<HashMap<String, PathBuf>> {
     let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for f in functions {
         let manifest = std::fs::read_to_string(root.join("functions").join(f).join("Cargo.toml"))?;
@@ -755,13 +825,20 @@ pub fn build_functions(root: &Path, release: bool, functions: &[&str]) -> Res<Ha
             .lines()
             .find(|l| l.trim_start().starts_with("shared"))
             .and_then(|l| l.split("features").nth(1))
-            .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+            .map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_whitespace() && !matches!(c, '=' | '{' | '}'))
+                    .collect::<String>()
+            })
             .unwrap_or_default();
         groups.entry(features).or_default().push(f);
     }
     let mut bins = HashMap::new();
     for (features, fs) in &groups {
-        eprintln!("    functions with shared features {features}: {}", fs.join(", "));
+        eprintln!(
+            "    functions with shared features {features}: {}",
+            fs.join(", ")
+        );
         bins.extend(crate::util::build(release, fs, &[], None)?);
     }
     Ok(bins)
@@ -810,7 +887,9 @@ pub fn cold_section(
     r.line("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     let mut t = ColdTargets::default();
     for c in cases {
-        let Some(v) = cold.get(&c.label) else { continue };
+        let Some(v) = cold.get(&c.label) else {
+            continue;
+        };
         let (init, _) = med(v, |s| s.init_ms);
         let (first, p90) = med(v, |s| s.first_ms);
         let rss = crate::util::sorted(v.iter().map(|s| s.rss_kib as f64).collect());
@@ -835,10 +914,21 @@ pub fn cold_section(
                 t.missed.push(format!("{} init {init_ratio:.2}×", c.label));
             }
             if first_ratio > FIRST_LIMIT {
-                t.missed.push(format!("{} first response {first_ratio:.2}× reference", c.label));
+                t.missed.push(format!(
+                    "{} first response {first_ratio:.2}× reference",
+                    c.label
+                ));
             }
         }
-        let mark = |good: bool| if is_floor { "" } else if good { " ✅" } else { " ❌" };
+        let mark = |good: bool| {
+            if is_floor {
+                ""
+            } else if good {
+                " ✅"
+            } else {
+                " ❌"
+            }
+        };
         r.line(format!(
             "| `{}` | {} | {} ({}) | {init:.2} | {init_ratio:.2}×{} | {first:.2} ({p90:.2}) | {reference:.2} | {first_ratio:.2}×{} | {:.1} | {} | {} | {} |",
             c.label,

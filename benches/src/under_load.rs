@@ -68,7 +68,10 @@ pub async fn run(r: &mut Report, plan: &Plan, embedcare: &Path, scratch: &Path) 
         n.fanout_rounds
     ));
     let fanout = fanout::run(server.port, &key, n.fanout_rounds).await?;
-    step(&format!("webhooks: {} events to 2 endpoints", n.hook_events));
+    step(&format!(
+        "webhooks: {} events to 2 endpoints",
+        n.hook_events
+    ));
     let hooks = hook_rate::run(&api, &key, n.hook_events, Duration::from_secs(120)).await?;
     drop(server);
 
@@ -105,7 +108,8 @@ impl Outcome {
             if !good {
                 r.failures.extend(c.failures.clone());
                 if c.failures.is_empty() {
-                    r.failures.push(format!("{}: successes per round {:?}", c.what, c.successes));
+                    r.failures
+                        .push(format!("{}: successes per round {:?}", c.what, c.successes));
                 }
             }
             let mut per: Vec<usize> = c.successes.clone();
@@ -114,7 +118,10 @@ impl Outcome {
                 "| {} | {} | {} | {statuses} | {:.1} | {:.1} / {:.1} | {} |",
                 c.what,
                 c.rounds,
-                per.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+                per.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 c.conflicts_per_success(),
                 c.p(50.0),
                 c.p(99.0),
@@ -123,7 +130,10 @@ impl Outcome {
         }
 
         let f = &self.fanout;
-        r.line(format!("\n### Presence and chat fan-out to {} participants\n", f.participants));
+        r.line(format!(
+            "\n### Presence and chat fan-out to {} participants\n",
+            f.participants
+        ));
         r.line(format!("One walk-in started by `dr-nguyen`; {} sockets on `GET /v2/visits/{{visitId}}/live`: the patient (its token as the subprotocol), the provider (API key) and {} guests (invited, their links redeemed through `POST /members/invitation/{{visitId}}` as a guest's browser does). *Presence*: each arrival (from the start of its connect) until its `presence` frame reaches each socket already open. *Chat*: {} rounds, the patient and the provider taking turns to send a `chat` frame; one sample = send → that frame at one other socket; *all* = send → the last of the others. The product's claim: within a second on one machine.\n", f.participants, f.participants - 2, f.rounds));
         r.line("| what | samples | p50 ms | p99 ms | max ms | within 1 s (p99) |");
         r.line("| --- | ---: | ---: | ---: | ---: | --- |");
@@ -143,6 +153,13 @@ impl Outcome {
         }
         if !f.failures.is_empty() {
             r.failures.extend(f.failures.clone());
+        }
+        let expected_presence = f.participants * (f.participants - 1) / 2;
+        if f.presence.len() != expected_presence {
+            r.failures.push(format!(
+                "fan-out: {} of {expected_presence} presence frames received",
+                f.presence.len()
+            ));
         }
         let expected_chat = f.rounds * (f.participants - 1);
         if f.chat.len() != expected_chat {
