@@ -561,7 +561,7 @@ impl Fixture {
         Err(format!("the event of consultation {id} is not listed (last page: {after:?})").into())
     }
 
-    /// A scheduled visit two days ahead (a distinct quarter each round).
+    /// A scheduled visit two days ahead (a distinct hour each round).
     async fn booked(&self, round: usize) -> Res<String> {
         let token = sso(&self.router, &self.key, &format!("cold-notify-{round}")).await?;
         let bearer = format!("Bearer {token}");
@@ -574,10 +574,9 @@ impl Fixture {
         )
         .await?;
         let now = self.app.now_ms();
-        // Two days ahead, one quarter per round (+ a random day offset so
-        // that two runs on one table do not collide).
-        let day = 2 + (uuid::Uuid::new_v4().as_u128() % 20) as i64;
-        let start = (now / QUARTER + day * 24 * 4 + round as i64) * QUARTER;
+        // Two days ahead, one hour per round (a booking is 30 minutes by
+        // default: no round's slot overlaps another's).
+        let start = (now / QUARTER + 2 * 24 * 4 + round as i64 * 4) * QUARTER;
         let v = call(
             &self.router,
             Method::POST,
