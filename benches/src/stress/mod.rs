@@ -4,11 +4,11 @@
 //! `$CARGO_TARGET_DIR/benchmarks-load/LOAD.quick.md`, and fails on a broken
 //! count. Counts are asserted, never timings.
 
-mod client;
-mod hooks;
+pub(crate) mod client;
+pub(crate) mod hooks;
 mod kill;
 mod lambda;
-mod races;
+pub(crate) mod races;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
