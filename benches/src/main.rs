@@ -4,6 +4,7 @@
 //! which installs moto and wrk first.
 
 mod cold;
+mod commit;
 mod load;
 mod stress;
 mod util;
@@ -97,6 +98,10 @@ async fn main() {
         Some("load") => {
             return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
         }
+        Some("commit") => {
+            let quick = std::env::args().nth(2).as_deref() == Some("quick");
+            return finish("commit", commit::main(quick).await);
+        }
         Some("full") => Mode::Full,
         Some("quick") => Mode::Quick,
         _ => {
@@ -137,6 +142,22 @@ async fn load_main(quick: bool) {
         }
         Err(e) => {
             eprintln!("load: a run could not complete: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Exits with the outcome of a one-section run (`commit`).
+fn finish(what: &str, outcome: Res<Vec<String>>) {
+    match outcome {
+        Ok(f) if f.is_empty() => eprintln!("{what}: every count holds"),
+        Ok(f) => {
+            eprintln!("{what}: {} failure(s):", f.len());
+            f.iter().for_each(|f| eprintln!("  - {f}"));
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("{what}: a run could not complete: {e}");
             std::process::exit(1);
         }
     }
@@ -288,6 +309,14 @@ async fn run(plan: Plan) -> Res<Vec<String>> {
     )
     .await?;
     let _ = growth;
+    commit::section(
+        &mut r,
+        &plan,
+        &bin("embedcare")?,
+        &bin("commit-floor")?,
+        &scratch,
+    )
+    .await?;
 
     targets(&mut r, &plan, &cold, &sizes, &counted);
     r.line(format!(

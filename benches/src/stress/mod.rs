@@ -6,7 +6,7 @@
 
 mod client;
 mod hooks;
-mod kill;
+pub(crate) mod kill;
 mod lambda;
 mod races;
 
