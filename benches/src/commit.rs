@@ -43,7 +43,8 @@ fn start_floor(bin: &Path, dir: &Path) -> Res<Floor> {
 /// `benchmarks commit [quick]`: this section alone (built as the full or
 /// quick run builds), written to `$CARGO_TARGET_DIR/benchmarks-commit/`.
 /// `BENCH_EMBEDCARE=path` measures another `embedcare` binary (e.g. one
-/// built before group commit); `BENCH_COMMIT_DEBUG=1` runs the full loads on
+/// built before group commit), `BENCH_COMMIT_FLOOR=path` another floor (both
+/// given: nothing is built); `BENCH_COMMIT_DEBUG=1` runs the full loads on
 /// debug builds.
 pub async fn main(quick: bool) -> Res<Vec<String>> {
     let mode = if quick { Mode::Quick } else { Mode::Full };
@@ -56,21 +57,27 @@ pub async fn main(quick: bool) -> Res<Vec<String>> {
     std::fs::create_dir_all(&scratch)?;
     // `BENCH_COMMIT_DEBUG=1`: full counts and durations on debug builds.
     let release = !quick && std::env::var("BENCH_COMMIT_DEBUG").as_deref() != Ok("1");
-    let bins = util::build(release, &["embedcare", "benchmarks"], &[], None)?;
-    let bin = |name: &str| -> Res<PathBuf> {
-        bins.get(name)
-            .cloned()
-            .ok_or_else(|| format!("no binary {name}").into())
-    };
-    let embedcare = match std::env::var("BENCH_EMBEDCARE") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => bin("embedcare")?,
+    let given = |var: &str| std::env::var(var).ok().map(PathBuf::from);
+    let (embedcare, floor) = match (given("BENCH_EMBEDCARE"), given("BENCH_COMMIT_FLOOR")) {
+        (Some(e), Some(f)) => (e, f),
+        (e, f) => {
+            let bins = util::build(release, &["embedcare", "benchmarks"], &[], None)?;
+            let bin = |name: &str| -> Res<PathBuf> {
+                bins.get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("no binary {name}").into())
+            };
+            (
+                e.map_or_else(|| bin("embedcare"), Ok)?,
+                f.map_or_else(|| bin("commit-floor"), Ok)?,
+            )
+        }
     };
     let mut r = Report {
         md: String::new(),
         failures: Vec::new(),
     };
-    section(&mut r, &plan, &embedcare, &bin("commit-floor")?, &scratch).await?;
+    section(&mut r, &plan, &embedcare, &floor, &scratch).await?;
     let out = scratch.join(if quick {
         "COMMIT.quick.md"
     } else {
