@@ -5,6 +5,7 @@
 
 mod clinic_warm;
 mod cold;
+mod commit;
 mod contention;
 mod fanout;
 mod hook_rate;
@@ -118,6 +119,10 @@ async fn main() {
         Some("load") => {
             return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
         }
+        Some("commit") => {
+            let quick = std::env::args().nth(2).as_deref() == Some("quick");
+            return finish("commit", commit::main(quick).await);
+        }
         Some("full") => Mode::Full,
         Some("quick") => Mode::Quick,
         _ => {
@@ -158,6 +163,22 @@ async fn load_main(quick: bool) {
         }
         Err(e) => {
             eprintln!("load: a run could not complete: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Exits with the outcome of a one-section run (`commit`).
+fn finish(what: &str, outcome: Res<Vec<String>>) {
+    match outcome {
+        Ok(f) if f.is_empty() => eprintln!("{what}: every count holds"),
+        Ok(f) => {
+            eprintln!("{what}: {} failure(s):", f.len());
+            f.iter().for_each(|f| eprintln!("  - {f}"));
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("{what}: a run could not complete: {e}");
             std::process::exit(1);
         }
     }
@@ -323,6 +344,17 @@ async fn run(plan: Plan) -> Res<Vec<String>> {
         )
         .await?;
         let _ = growth;
+    }
+
+    if !paths_only {
+        commit::section(
+            &mut r,
+            &plan,
+            &bin("embedcare")?,
+            &bin("commit-floor")?,
+            &scratch,
+        )
+        .await?;
     }
 
     // ---- §4: the new paths under contention and fan-out (local server) ---

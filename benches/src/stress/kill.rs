@@ -354,3 +354,113 @@ pub async fn run(bin: &Path, scratch: &Path, n: usize) -> Res<Killed> {
         failures,
     })
 }
+
+/// What the token run found.
+pub struct Tokens {
+    pub sent: usize,
+    /// Answered 200 with a launch URL before the kill was sent.
+    pub acked_before_kill: usize,
+    /// Answered 200 with a launch URL at all (some answers race the kill).
+    pub acked: usize,
+    pub unanswered: usize,
+    /// Acknowledged launch tokens that did not redeem after the restart.
+    pub lost: Vec<String>,
+    pub restart_ms: f64,
+    pub failures: Vec<String>,
+}
+
+/// Group commit's durability (`shared/src/store/embedded/group.rs`): `n`
+/// token-issuing calls (`POST /embeddable/consultation/create`, each for a
+/// new patient: the patient and its launch token written) released at once,
+/// SIGKILL once a third are answered, restart on the same data directory;
+/// then every acknowledged launch token redeems (200), once.
+pub async fn tokens(bin: &Path, scratch: &Path, n: usize) -> Res<Tokens> {
+    let dir = scratch.join("kill-tokens");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (key, _) = crate::load::prepare(&dir, 0).await?;
+    let port = free_port()?;
+    let mut server = serve(bin, &dir, port)?;
+    let api = Http::new(port)?;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let acked = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Barrier::new(n + 1));
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let req = Req::new("POST", "/embeddable/consultation/create")
+                .key(&key)
+                .json(&patient_body(&format!("tok-{run}-{i}")));
+            let (api, acked, gate) = (api.clone(), acked.clone(), gate.clone());
+            tokio::spawn(async move {
+                gate.wait().await;
+                let a = api.send(&req).await;
+                if a.ok() {
+                    acked.fetch_add(1, Ordering::SeqCst);
+                }
+                a
+            })
+        })
+        .collect();
+    gate.wait().await;
+    let kill_at = n / 3;
+    let until = Instant::now() + Duration::from_secs(120);
+    while acked.load(Ordering::SeqCst) < kill_at && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = server.0.kill(); // SIGKILL
+    let _ = server.0.wait();
+    let acked_before_kill = acked.load(Ordering::SeqCst);
+    let mut launches = Vec::new();
+    let mut unanswered = 0;
+    for t in tasks {
+        let a = t.await.unwrap_or(Resp {
+            status: 0,
+            body: String::new(),
+            ms: 0.0,
+        });
+        if a.status == 0 {
+            unanswered += 1;
+        }
+        if a.ok()
+            && let Some(l) = a.str("iframeUrl").as_deref().and_then(launch_of)
+        {
+            launches.push(l);
+        }
+    }
+
+    let t = Instant::now();
+    server = serve(bin, &dir, port)?;
+    let restart_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut lost = Vec::new();
+    let mut failures = Vec::new();
+    for (path, token) in &launches {
+        let a = api.send(&redeem(path, token, &nonce())).await;
+        if a.status != 200 {
+            lost.push(format!("{token}: {}", a.status));
+        }
+        let again = api.send(&redeem(path, token, &nonce())).await;
+        if again.status == 200 {
+            failures.push(format!("launch token {token} redeemed twice"));
+        }
+    }
+    drop(server);
+    if !lost.is_empty() {
+        failures.push(format!(
+            "{} of {} acknowledged launch tokens lost after SIGKILL: {:?}",
+            lost.len(),
+            launches.len(),
+            &lost[..lost.len().min(5)]
+        ));
+    }
+    if launches.is_empty() {
+        failures.push("no token-issuing call was acknowledged before the kill".into());
+    }
+    Ok(Tokens {
+        sent: n,
+        acked_before_kill,
+        acked: launches.len(),
+        unanswered,
+        lost,
+        restart_ms,
+        failures,
+    })
+}

@@ -6,7 +6,7 @@
 
 pub(crate) mod client;
 pub(crate) mod hooks;
-mod kill;
+pub(crate) mod kill;
 mod lambda;
 pub(crate) mod races;
 

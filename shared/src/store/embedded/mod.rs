@@ -16,14 +16,20 @@
 //! Expired items stay on disk until overwritten or deleted; every read and
 //! every condition treats them as absent, as the port requires.
 //!
-//! All redb work runs on tokio's blocking pool: redb blocks, and every commit
-//! fsyncs (`Durability::Immediate`, redb's default), so a restart loses
-//! nothing that was acknowledged.
+//! Reads run on tokio's blocking pool (redb blocks). Writes go to one
+//! writer thread that groups the requests queued while the previous commit
+//! was flushing into one write transaction and one durable commit (every
+//! commit fsyncs: `Durability::Immediate`, redb's default), and answers them
+//! only after it (`group.rs`), so a restart loses nothing that was
+//! acknowledged.
 //!
 //! Depended on by the local server (file-backed) and by the tests
 //! (in memory, through [`EmbeddedStore::in_memory`]). Writes are in
-//! `write.rs`, queries in `query.rs`.
+//! `write.rs`, their batching in `group.rs`, queries in `query.rs`.
 
+mod group;
+#[cfg(test)]
+mod group_tests;
 mod query;
 #[cfg(test)]
 mod tests;
@@ -41,6 +47,7 @@ use serde_json::Value;
 
 pub use self::work::WorkEntry;
 
+use self::group::{Done, Fault, Writer};
 use self::query::{QueryPlan, query_index, query_table};
 use self::write::{Mode, add, apply};
 use super::table::{GSIS, GsiDef};
@@ -83,6 +90,7 @@ fn unavailable(e: impl Display) -> StoreError {
 #[derive(Clone)]
 pub struct EmbeddedStore {
     inner: Arc<Inner>,
+    writer: Arc<Writer>,
 }
 
 struct Inner {
@@ -140,13 +148,20 @@ impl EmbeddedStore {
             }
         }
         txn.commit().map_err(unavailable)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                db,
-                clock,
-                changed: Arc::new(tokio::sync::Notify::new()),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            db,
+            clock,
+            changed: Arc::new(tokio::sync::Notify::new()),
+        });
+        let writer = Arc::new(Writer::start(Arc::clone(&inner))?);
+        Ok(Self { inner, writer })
+    }
+
+    /// Durable commits made since the store was opened, each carrying a
+    /// batch of write requests: for tests and benchmarks, to compare with
+    /// the number of writes.
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     /// Woken after every commit that added to the change feed.
@@ -191,25 +206,27 @@ impl EmbeddedStore {
 
     /// Marks every record up to `seq` as relayed, and forgets them.
     pub async fn acknowledge_changes(&self, seq: u64) -> StoreResult<()> {
-        self.run(move |inner| {
-            let txn = inner.db.begin_write().map_err(unavailable)?;
-            {
-                let mut meta = txn.open_table(META).map_err(unavailable)?;
-                let current = meta
-                    .get(CHECKPOINT)
-                    .map_err(unavailable)?
-                    .map_or(0, |v| v.value());
-                if seq > current {
-                    meta.insert(CHECKPOINT, seq).map_err(unavailable)?;
-                }
-                let mut stream = txn.open_table(STREAM).map_err(unavailable)?;
-                stream
-                    .retain_in(..=seq, |_, _| false)
-                    .map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer
+            .submit(move |txn, _| {
+                let ack = || {
+                    let mut meta = txn.open_table(META).map_err(unavailable)?;
+                    let current = meta
+                        .get(CHECKPOINT)
+                        .map_err(unavailable)?
+                        .map_or(0, |v| v.value());
+                    if seq > current {
+                        meta.insert(CHECKPOINT, seq).map_err(unavailable)?;
+                    }
+                    let mut stream = txn.open_table(STREAM).map_err(unavailable)?;
+                    stream.retain_in(..=seq, |_, _| false).map_err(unavailable)
+                };
+                ack().map_err(Fault::Broken)?;
+                Ok(Done {
+                    value: (),
+                    fed: false,
+                })
+            })
+            .await
     }
 
     /// Runs `f` on the blocking pool.
@@ -298,13 +315,15 @@ impl Store for EmbeddedStore {
             ));
         }
         validate_write(&write)?;
-        self.run(move |inner| apply(inner, vec![write], Mode::Single))
+        self.writer
+            .submit(move |txn, now| apply(txn, vec![write], Mode::Single, now))
             .await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
         validate_transaction(&writes)?;
-        self.run(move |inner| apply(inner, writes, Mode::Transaction))
+        self.writer
+            .submit(move |txn, now| apply(txn, writes, Mode::Transaction, now))
             .await
     }
 
@@ -318,7 +337,9 @@ impl Store for EmbeddedStore {
         let key = key.clone();
         let amounts: Vec<(String, i64)> =
             amounts.iter().map(|(n, a)| ((*n).to_owned(), *a)).collect();
-        self.run(move |inner| add(inner, key, amounts, cond)).await
+        self.writer
+            .submit(move |txn, now| add(txn, key, amounts, cond, now))
+            .await
     }
 }
 

@@ -4,6 +4,7 @@
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
+use super::group::{Done, Fault, Step};
 use super::{EmbeddedStore, unavailable};
 use crate::store::StoreResult;
 
@@ -16,18 +17,19 @@ pub type WorkEntry = (u64, String, Vec<u8>);
 impl EmbeddedStore {
     /// Adds messages.
     pub async fn work_push(&self, entries: Vec<WorkEntry>) -> StoreResult<()> {
-        self.run(move |inner| {
-            let txn = inner.db.begin_write().map_err(unavailable)?;
-            {
-                let mut work = txn.open_table(WORK).map_err(unavailable)?;
-                for (at, id, body) in &entries {
-                    work.insert((*at, id.as_str()), body.as_slice())
-                        .map_err(unavailable)?;
-                }
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer
+            .submit(move |txn, _| {
+                let push = || {
+                    let mut work = txn.open_table(WORK).map_err(unavailable)?;
+                    for (at, id, body) in &entries {
+                        work.insert((*at, id.as_str()), body.as_slice())
+                            .map_err(unavailable)?;
+                    }
+                    Ok(())
+                };
+                written(push())
+            })
+            .await
     }
 
     /// Up to `limit` messages visible at `now`, the earliest first.
@@ -63,21 +65,32 @@ impl EmbeddedStore {
 
     /// Removes a message, or makes it visible again at `again`.
     pub async fn work_settle(&self, at: u64, id: String, again: Option<u64>) -> StoreResult<()> {
-        self.run(move |inner| {
-            let txn = inner.db.begin_write().map_err(unavailable)?;
-            {
-                let mut work = txn.open_table(WORK).map_err(unavailable)?;
-                let body = work
-                    .remove((at, id.as_str()))
-                    .map_err(unavailable)?
-                    .map(|v| v.value().to_vec());
-                if let (Some(body), Some(again)) = (body, again) {
-                    work.insert((again, id.as_str()), body.as_slice())
-                        .map_err(unavailable)?;
-                }
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer
+            .submit(move |txn, _| {
+                let settle = || {
+                    let mut work = txn.open_table(WORK).map_err(unavailable)?;
+                    let body = work
+                        .remove((at, id.as_str()))
+                        .map_err(unavailable)?
+                        .map(|v| v.value().to_vec());
+                    if let (Some(body), Some(again)) = (body, again) {
+                        work.insert((again, id.as_str()), body.as_slice())
+                            .map_err(unavailable)?;
+                    }
+                    Ok(())
+                };
+                written(settle())
+            })
+            .await
     }
+}
+
+/// A write of the work table, as a request of the writer's batch: an error
+/// comes from redb while writing, so it undoes the batch.
+fn written(r: StoreResult<()>) -> Step<()> {
+    r.map_err(Fault::Broken)?;
+    Ok(Done {
+        value: (),
+        fed: false,
+    })
 }

@@ -1,10 +1,12 @@
-//! Writes: every condition checked, then every write applied, with the
-//! index tables and the change feed, in one redb write transaction.
+//! Writes: every condition checked and every new item computed, then every
+//! write applied, with the index tables and the change feed, as one request
+//! of a batch's redb write transaction (`group.rs`).
 
 use redb::{ReadableTable, WriteTransaction};
 use serde_json::Value;
 
-use super::{ITEMS, Inner, META, NEXT_SEQ, STREAM, index_table, read_attrs, unavailable};
+use super::group::{Done, Fault, Step};
+use super::{ITEMS, META, NEXT_SEQ, STREAM, index_table, read_attrs, unavailable};
 use crate::store::items::{OUTBOX, TYPE};
 use crate::store::table::{GSIS, GsiDef};
 use crate::store::{
@@ -17,62 +19,41 @@ pub(super) enum Mode {
     Transaction,
 }
 
-/// Checks every condition, then applies every write, in one write
-/// transaction. `writes` is validated (distinct keys, limits).
-pub(super) fn apply(inner: &Inner, writes: Vec<Write>, mode: Mode) -> StoreResult<()> {
-    let txn = inner.db.begin_write().map_err(unavailable)?;
-    let now = inner.clock.now_s();
-    let outcome = apply_in(&txn, writes, mode, now);
-    match outcome {
-        Ok(fed) => {
-            txn.commit().map_err(unavailable)?;
-            if fed {
-                inner.changed.notify_waiters();
-                inner.changed.notify_one();
-            }
-            Ok(())
-        }
-        Err(e) => {
-            txn.abort().map_err(unavailable)?;
-            Err(e)
-        }
-    }
+/// A request of the batch (`group.rs`): checks every condition and computes
+/// every new item (refused: nothing written), then applies every write.
+/// `writes` is validated (distinct keys, limits).
+pub(super) fn apply(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) -> Step<()> {
+    let planned = plan(txn, writes, mode, now).map_err(Fault::Refused)?;
+    let fed = store(txn, planned, now).map_err(Fault::Broken)?;
+    Ok(Done { value: (), fed })
 }
 
-/// An atomic addition, answered with the item as written: the addition
-/// is an update applied in one write transaction (which redb runs one at a
-/// time), and the item is read back in it.
+/// An atomic addition, answered with the item as written: an update
+/// applied by the single writer, in the state its batch has reached.
 pub(super) fn add(
-    inner: &Inner,
+    txn: &WriteTransaction,
     key: Key,
     amounts: Vec<(String, i64)>,
     cond: Option<Cond>,
-) -> StoreResult<Item> {
-    let txn = inner.db.begin_write().map_err(unavailable)?;
-    let now = inner.clock.now_s();
-    let outcome = (|| {
-        let write = Write::Update {
-            key: key.clone(),
-            set: Attrs::new(),
-            remove: vec![],
-            add: amounts,
-            cond,
-        };
-        apply_in(&txn, vec![write], Mode::Single, now)?;
-        let items = txn.open_table(ITEMS).map_err(unavailable)?;
-        let attrs = read_attrs(&items, &key)?.unwrap_or_default();
-        Ok(Item::new(key.clone(), attrs))
-    })();
-    match outcome {
-        Ok(item) => {
-            txn.commit().map_err(unavailable)?;
-            Ok(item)
-        }
-        Err(e) => {
-            txn.abort().map_err(unavailable)?;
-            Err(e)
-        }
-    }
+    now: i64,
+) -> Step<Item> {
+    let write = Write::Update {
+        key: key.clone(),
+        set: Attrs::new(),
+        remove: vec![],
+        add: amounts,
+        cond,
+    };
+    let planned = plan(txn, vec![write], Mode::Single, now).map_err(Fault::Refused)?;
+    let attrs = planned
+        .first()
+        .and_then(|p| p.new.clone())
+        .unwrap_or_default();
+    let fed = store(txn, planned, now).map_err(Fault::Broken)?;
+    Ok(Done {
+        value: Item::new(key, attrs),
+        fed,
+    })
 }
 
 /// Adds each amount to its number attribute (absent: 0), as DynamoDB's
@@ -93,10 +74,23 @@ fn add_to(attrs: &mut Attrs, add: Vec<(String, i64)>) -> StoreResult<()> {
     Ok(())
 }
 
-/// Applies the writes; true when something was added to the change feed.
-fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) -> StoreResult<bool> {
-    let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
-    let mut fed = false;
+/// A write, checked and computed: the stored attributes before (expired or
+/// not) and the attributes after (`None`: deleted).
+struct Planned {
+    key: Key,
+    old: Option<Attrs>,
+    new: Option<Attrs>,
+}
+
+/// Checks every condition and computes every new item, writing nothing:
+/// every error of a request is found here, before any of its writes.
+fn plan(
+    txn: &WriteTransaction,
+    writes: Vec<Write>,
+    mode: Mode,
+    now: i64,
+) -> StoreResult<Vec<Planned>> {
+    let items = txn.open_table(ITEMS).map_err(unavailable)?;
 
     // The stored attributes of every target (expired or not), read once.
     let mut stored = Vec::with_capacity(writes.len());
@@ -132,11 +126,7 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
         });
     }
 
-    let mut indexes = Vec::with_capacity(GSIS.len());
-    for def in &GSIS {
-        indexes.push((def, txn.open_table(index_table(def)).map_err(unavailable)?));
-    }
-
+    let mut planned = Vec::with_capacity(writes.len());
     for (w, old) in writes.into_iter().zip(stored) {
         let (key, new) = match w {
             Write::Check { .. } => continue,
@@ -169,7 +159,23 @@ fn apply_in(txn: &WriteTransaction, writes: Vec<Write>, mode: Mode, now: i64) ->
                 (key, Some(attrs))
             }
         };
+        planned.push(Planned { key, old, new });
+    }
+    Ok(planned)
+}
 
+/// Applies planned writes, with the index tables and the change feed; true
+/// when something was added to the change feed. An error here leaves the
+/// transaction half-written: the caller's batch must not commit.
+fn store(txn: &WriteTransaction, planned: Vec<Planned>, now: i64) -> StoreResult<bool> {
+    let mut items = txn.open_table(ITEMS).map_err(unavailable)?;
+    let mut fed = false;
+    let mut indexes = Vec::with_capacity(GSIS.len());
+    for def in &GSIS {
+        indexes.push((def, txn.open_table(index_table(def)).map_err(unavailable)?));
+    }
+
+    for Planned { key, old, new } in planned {
         for (def, table) in &mut indexes {
             let before = index_key(def, old.as_ref());
             let after = index_key(def, new.as_ref());
