@@ -525,6 +525,7 @@ fn sdk_probe(r: &mut Report, plan: &Plan, probe: &Path, endpoint: &str, table: &
         "client_build_ms",
         "first_get_ms",
         "second_get_ms",
+        "tls_config_ms",
     ];
     for _ in 0..plan.cold_starts {
         let out = std::process::Command::new(probe)
@@ -558,10 +559,11 @@ fn sdk_probe(r: &mut Report, plan: &Plan, probe: &Path, endpoint: &str, table: &
     r.line("| phase | median ms | p90 ms |");
     r.line("| --- | ---: | ---: |");
     for (k, label) in keys.iter().zip([
-        "`aws_config::defaults(..).load()`: default chain, and the default HTTPS client (system CA certificates, rustls + aws-lc)",
+        "`shared::runtime::aws_config()`: default chain, and the process's HTTP/1.1 client (`shared/src/http_client.rs`; nothing read from the CA bundle)",
         "`aws_sdk_dynamodb::Client::new` (reuses the shared HTTP client)",
         "first `GetItem` (TCP connect to moto + request)",
         "second `GetItem` (warm connection; moto's own time dominates)",
+        "building the TLS configuration (compiled-in roots; paid by the first `https://` connection, never against moto's `http://`)",
     ]) {
         let s = sorted(phases.remove(k).unwrap_or_default());
         r.line(format!("| {label} | {:.2} | {:.2} |", pct(&s, 50.0), pct(&s, 90.0)));
