@@ -93,6 +93,8 @@ impl Plan {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The harness's own reqwest clients take the SDK client's provider.
+    shared::http_client::install_default_provider();
     let mode = match std::env::args().nth(1).as_deref() {
         Some("load") => {
             return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
@@ -374,6 +376,7 @@ fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+            .http_client(shared::http_client::sdk_http_client())
             .build(),
     )
 }

@@ -79,6 +79,14 @@ pub fn tls_config() -> Arc<rustls::ClientConfig> {
     CONFIG.clone()
 }
 
+/// Makes this build's provider the process default of rustls, for the
+/// clients that look for one (a `reqwest::Client` built without
+/// [`tls_config`]: the benchmarks' own). A provider already installed
+/// stays.
+pub fn install_default_provider() {
+    let _ = crypto_provider().install_default();
+}
+
 /// The SDK's HTTP client, one per process: hand it to every SDK
 /// configuration (`aws_config::ConfigLoader::http_client`).
 pub fn sdk_http_client() -> SharedHttpClient {
