@@ -566,7 +566,7 @@ fn sdk_probe(r: &mut Report, plan: &Plan, probe: &Path, endpoint: &str, table: &
         "`aws_sdk_dynamodb::Client::new` (reuses the shared HTTP client)",
         "first `GetItem` (TCP connect to moto + request)",
         "second `GetItem` (warm connection; moto's own time dominates)",
-        "building the TLS configuration (compiled-in roots; paid by the first `https://` connection, never against moto's `http://`)",
+        "building the TLS configuration (compiled-in roots, the provider's suites; timed apart, first: otherwise paid by the first request)",
     ]) {
         let s = sorted(phases.remove(k).unwrap_or_default());
         r.line(format!("| {label} | {:.2} | {:.2} |", pct(&s, 50.0), pct(&s, 90.0)));

@@ -6,10 +6,9 @@
 //!   and the API Gateway Management API all speak it, so neither HTTP/2
 //!   (`h2`) nor its ALPN offer is in the binary;
 //! - the roots compiled in (`webpki-roots`): nothing is read from the
-//!   system's CA bundle, and the TLS configuration itself is built at the
-//!   first connection, not at init (a function's cold start pays nothing
-//!   for TLS until its first request, and a plain `http://` endpoint such
-//!   as an emulator never builds it);
+//!   system's CA bundle, and the TLS configuration itself (the roots
+//!   copied, the provider's suites) is built with the first connector, at
+//!   the process's first request, not at init;
 //! - rustls on one crypto provider, `ring` unless the crate is built with
 //!   feature `tls-aws-lc` (the measurement is in BENCHMARKS.md).
 //!
