@@ -115,6 +115,8 @@ impl Plan {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The harness's own reqwest clients take the SDK client's provider.
+    shared::http_client::install_default_provider();
     let mode = match std::env::args().nth(1).as_deref() {
         Some("load") => {
             return load_main(std::env::args().nth(2).as_deref() == Some("quick")).await;
@@ -445,6 +447,7 @@ fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+            .http_client(shared::http_client::sdk_http_client())
             .build(),
     )
 }
@@ -554,6 +557,7 @@ fn sdk_probe(r: &mut Report, plan: &Plan, probe: &Path, endpoint: &str, table: &
         "client_build_ms",
         "first_get_ms",
         "second_get_ms",
+        "tls_config_ms",
     ];
     for _ in 0..plan.cold_starts {
         let out = std::process::Command::new(probe)
@@ -587,10 +591,11 @@ fn sdk_probe(r: &mut Report, plan: &Plan, probe: &Path, endpoint: &str, table: &
     r.line("| phase | median ms | p90 ms |");
     r.line("| --- | ---: | ---: |");
     for (k, label) in keys.iter().zip([
-        "`aws_config::defaults(..).load()`: default chain, and the default HTTPS client (system CA certificates, rustls + aws-lc)",
+        "`shared::runtime::aws_config()`: default chain, and the process's HTTP/1.1 client (`shared/src/http_client.rs`; nothing read from the CA bundle)",
         "`aws_sdk_dynamodb::Client::new` (reuses the shared HTTP client)",
         "first `GetItem` (TCP connect to moto + request)",
         "second `GetItem` (warm connection; moto's own time dominates)",
+        "building the TLS configuration (compiled-in roots, the provider's suites; timed apart, first: otherwise paid by the first request)",
     ]) {
         let s = sorted(phases.remove(k).unwrap_or_default());
         r.line(format!("| {label} | {:.2} | {:.2} |", pct(&s, 50.0), pct(&s, 90.0)));

@@ -317,6 +317,7 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .http_client(shared::http_client::sdk_http_client())
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod http_client;
 pub mod lambda;
 #[cfg(any(feature = "lambda", feature = "local"))]
 pub mod logging;

@@ -48,13 +48,16 @@ pub fn table_name() -> String {
 }
 
 /// The SDK's shared configuration: region from the environment only,
-/// credentials and endpoint from the SDK's usual environment chain.
+/// credentials and endpoint from the SDK's usual environment chain, and
+/// the process's one HTTP client (`http_client.rs`: HTTP/1.1, roots
+/// compiled in, nothing read from the system's CA bundle).
 pub async fn aws_config() -> Result<aws_config::SdkConfig, String> {
     let region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .map_err(|_| "AWS_REGION must be set to use DynamoDB".to_owned())?;
     Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region))
+        .http_client(crate::http_client::sdk_http_client())
         .load()
         .await)
 }

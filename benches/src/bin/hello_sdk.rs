@@ -1,8 +1,8 @@
 //! Floor variant: the hello-world plus the AWS SDK as the functions use it —
-//! `aws-config`'s default chain (region from the environment) and a
-//! DynamoDB client built eagerly at init — and one `GetItem` per invocation
-//! (on `EMBEDCARE_TABLE`), so that its first response pays what a function's
-//! first DynamoDB request pays.
+//! the same `shared::runtime::dynamo_client` (region from the environment,
+//! the process's HTTP/1.1 client with compiled-in roots), built eagerly at
+//! init — and one `GetItem` per invocation (on `EMBEDCARE_TABLE`), so that
+//! its first response pays what a function's first DynamoDB request pays.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -10,10 +10,7 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let client = shared::runtime::dynamo_client().await?;
     let table = std::env::var("EMBEDCARE_TABLE").unwrap_or_else(|_| "embedcare".into());
     let (client, table) = (&client, table.as_str());
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {

@@ -58,6 +58,7 @@ impl Lambdas {
                 .region(Region::new("us-east-1"))
                 .endpoint_url(endpoint)
                 .credentials_provider(Credentials::new("test", "test", None, None, "load"))
+                .http_client(shared::http_client::sdk_http_client())
                 .build(),
         );
         let table = format!("load-{}", uuid::Uuid::new_v4().simple());

@@ -1,4 +1,5 @@
-//! The webhook sender on reqwest (feature `webhooks`): rustls, no proxy, no
+//! The webhook sender on reqwest (feature `webhooks`): rustls (the TLS
+//! configuration of `http_client.rs`), no proxy, no
 //! redirects followed (a 3xx is the answer, and a failure), a 10-second
 //! timeout for the whole attempt, and a resolver that refuses private,
 //! loopback, link-local and metadata addresses at every connection (so a
@@ -45,7 +46,11 @@ impl HttpSender {
     /// `allow_loopback`: local mode's exception (loopback names may
     /// resolve to loopback).
     pub fn new(resolver: Arc<dyn Resolver>, allow_loopback: bool) -> Result<Self, String> {
+        // The SDK client's TLS configuration: one crypto provider in the
+        // binary, the compiled-in roots (`http_client.rs`).
+        let tls = (*crate::http_client::tls_config()).clone();
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
