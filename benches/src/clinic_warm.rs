@@ -585,6 +585,7 @@ pub async fn count_on_moto(endpoint: &str, scratch: &std::path::Path) -> Res<Vec
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
+        .http_client(shared::http_client::sdk_http_client())
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);

@@ -166,6 +166,7 @@ fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
             .region(region)
             .endpoint_url(endpoint)
             .credentials_provider(creds)
+            .http_client(shared::http_client::sdk_http_client())
             .build(),
     )
 }
@@ -309,6 +310,7 @@ impl Fixture {
                 .region(region.clone())
                 .endpoint_url(endpoint)
                 .credentials_provider(creds.clone())
+                .http_client(shared::http_client::sdk_http_client())
                 .build(),
         );
         let schedule_group = format!("embedcare-cold-{suffix}");
@@ -323,6 +325,7 @@ impl Fixture {
                 .region(region)
                 .endpoint_url(endpoint)
                 .credentials_provider(creds)
+                .http_client(shared::http_client::sdk_http_client())
                 .build(),
         );
         let sender = "care@clinic.example".to_owned();

@@ -185,7 +185,7 @@ def filter_case(context, case):
 
 
 @schemathesis.hook
-def before_call(context, case, **kwargs):
+def before_call(context, case, kwargs):
     # The resource pool (schemathesis 4.32+) may put a value of an earlier
     # response into a positive case after it was filtered: a `patientId`
     # beside a drawn `patientKey` (GET /v2/consultations and /v2/followups:
