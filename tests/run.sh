@@ -109,6 +109,19 @@ done
 cargo tree --locked -e normal -p event-dispatcher | grep -qE '^[^a-z]*reqwest v' \
   || { echo "event-dispatcher no longer links its webhook client: this check sees nothing" >&2; exit 1; }
 echo "only event-dispatcher links the webhook client"
+# Every function reaches AWS through the one HTTP/1.1 client of
+# shared/src/http_client.rs (rustls on ring, compiled-in roots): none links
+# HTTP/2, aws-lc or the SDK's default client (and its CA-bundle reader).
+for crate in $(ls functions); do
+  [ "$crate" = local ] && continue
+  if cargo tree --locked -e normal -p "$crate" | grep -E '^[^a-z]*(h2|aws-lc-rs|aws-lc-sys|aws-smithy-http-client) v'; then
+    echo "$crate links HTTP/2, aws-lc or the SDK's default HTTP client" >&2
+    exit 1
+  fi
+done
+cargo tree --locked -e normal -p consultation-create | grep -qE '^[^a-z]*(ring|webpki-roots) v' \
+  || { echo "consultation-create links neither ring nor webpki-roots: this check sees nothing" >&2; exit 1; }
+echo "no function links h2, aws-lc or the SDK's default HTTP client"
 # ...and the packaged bootstrap holds none of the demo page's text (the
 # local binary, built for the browser step, does: the check can see it).
 DEMO_MARK=$(sed -n 's:.*<title>\(.*\)</title>.*:\1:p' shared/dev/demo.html)
