@@ -99,7 +99,7 @@ async fn concurrent_writes_share_one_durable_commit() {
         let before = s.commits();
         let (open, held) = hold(&s).await;
         let tasks: Vec<_> = (0..n)
-            .map(|i| spawn_write(&s, put(&format!("k{i}"), json!({"i": i}), None)))
+            .map(|i| spawn_write(&s, put(&format!("T#t#K#{i}"), json!({"i": i}), None)))
             .collect();
         queued(&s, n).await;
         drop(open);
@@ -113,7 +113,7 @@ async fn concurrent_writes_share_one_durable_commit() {
     // Acknowledged means on disk: all there after reopening.
     let s = EmbeddedStore::open(&path, clock()).expect("reopen");
     for i in 0..n {
-        let got = s.get(&Key::new(format!("k{i}"), "S")).await.expect("get");
+        let got = s.get(&Key::new(format!("T#t#K#{i}"), "S")).await.expect("get");
         assert_eq!(got.map(|g| g.attrs), Some(attrs(json!({"i": i}))));
     }
 }
