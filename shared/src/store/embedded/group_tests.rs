@@ -113,7 +113,10 @@ async fn concurrent_writes_share_one_durable_commit() {
     // Acknowledged means on disk: all there after reopening.
     let s = EmbeddedStore::open(&path, clock()).expect("reopen");
     for i in 0..n {
-        let got = s.get(&Key::new(format!("T#t#K#{i}"), "S")).await.expect("get");
+        let got = s
+            .get(&Key::new(format!("T#t#K#{i}"), "S"))
+            .await
+            .expect("get");
         assert_eq!(got.map(|g| g.attrs), Some(attrs(json!({"i": i}))));
     }
 }
