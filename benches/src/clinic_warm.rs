@@ -9,7 +9,6 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request};
@@ -17,7 +16,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shared::App;
 use shared::clock::SystemClock;
-use shared::store::dynamodb::{DynamoStore, create_table};
+use shared::store::dynamodb::DynamoStore;
 use tower::ServiceExt;
 
 use crate::paths::{PROVIDER, iso_ms, provider_header};
@@ -579,18 +578,7 @@ async fn scenario(r: &mut Run, round: usize) -> Res<()> {
 
 /// The scenario twice on moto; the second run's calls, counted.
 pub async fn count_on_moto(endpoint: &str, scratch: &std::path::Path) -> Res<Vec<Counted>> {
-    let log = WireLog::default();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .http_client(shared::http_client::sdk_http_client())
-        .interceptor(log.clone())
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("clinic-{}", uuid::Uuid::new_v4().simple());
-    create_table(&client, &table).await?;
+    let (log, client, table) = crate::warm::logged_table(endpoint, "clinic").await?;
     let clock = Arc::new(SystemClock);
     let store = DynamoStore::new(client, table, clock.clone());
     let mut config = crate::util::config(crate::warm::BASE_URL);

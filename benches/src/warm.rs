@@ -310,7 +310,12 @@ pub struct Counted {
     pub user_writes: Option<usize>,
 }
 
-pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
+/// A DynamoDB client on moto whose requests the returned log records, and a
+/// new table named `{prefix}-{uuid}` on it.
+pub async fn logged_table(
+    endpoint: &str,
+    prefix: &str,
+) -> Res<(WireLog, aws_sdk_dynamodb::Client, String)> {
     let log = WireLog::default();
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -321,8 +326,13 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
         .interceptor(log.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let table = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
     create_table(&client, &table).await?;
+    Ok((log, client, table))
+}
+
+pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
+    let (log, client, table) = logged_table(endpoint, "bench").await?;
     let clock = Arc::new(SystemClock);
     let store = Arc::new(MeteredStore::new(Arc::new(DynamoStore::new(
         client,
