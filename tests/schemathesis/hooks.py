@@ -184,24 +184,6 @@ def filter_case(context, case):
     return _query_ok(case)
 
 
-@schemathesis.hook
-def before_call(context, case, kwargs):
-    # The resource pool (schemathesis 4.32+) may put a value of an earlier
-    # response into a positive case after it was filtered: a `patientId`
-    # beside a drawn `patientKey` (GET /v2/consultations and /v2/followups:
-    # "give one or the other", `x-query-schema`'s `not`). The drawn key goes,
-    # then `subSystem`, which needs it.
-    if not case.query or not _positive(case, ParameterLocation.QUERY):
-        return
-    rules = _query_rules.get((case.method.upper(), case.operation.path))
-    if rules is None or rules[0] is None or _query_ok(case):
-        return
-    query = dict(case.query)
-    if "patientId" in query and "patientKey" in query:
-        del query["patientKey"]
-        query.pop("subSystem", None)
-    case.query = query
-
 
 # Rules of the document that hold between components (a header and the
 # body) or depend on the server's state, which no schema can carry; a

@@ -270,8 +270,7 @@ pub async fn find_by_key_for(
     let index = keys::patient_key_index(auth.tenant(), &app.patient_keys, key);
     let Some(franchise_key) = auth.franchise_to_read(app) else {
         auth.caller(app).await?;
-        let item = app.store.get(&index).await?;
-        return patient_by_key(item.as_ref(), sub_system);
+        return find_by_key(app, auth.tenant(), key, sub_system).await;
     };
     let found = app
         .store
