@@ -59,6 +59,21 @@ _valid_user = jsonschema_rs.validator_for(
 )
 
 
+# The characters Rust's `str::trim` removes (Unicode White_Space), which is
+# how the server reads "blank" and trims text. Python's `str.strip()` also
+# removes U+001C..U+001F (the information separators), which the server
+# keeps: a query parameter of one U+001F is given, not blank.
+_WHITE_SPACE = "".join(
+    [chr(c) for c in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680)]
+    + [chr(c) for c in range(0x2000, 0x200B)]
+    + [chr(c) for c in (0x2028, 0x2029, 0x202F, 0x205F, 0x3000)]
+)
+
+
+def _trim(value):
+    return str(value).strip(_WHITE_SPACE)
+
+
 def _decoded(value):
     try:
         raw = value.strip()
@@ -140,7 +155,7 @@ def _instant(value, end):
     day, which the margin of a day covers)."""
     from datetime import datetime, timezone
 
-    v = str(value).strip()
+    v = _trim(value)
     try:
         if "T" not in v:
             day = datetime.strptime(v, "%Y-%m-%d").replace(tzinfo=timezone.utc)
@@ -158,7 +173,7 @@ def _query_ok(case):
     info = meta.components.get(ParameterLocation.QUERY) if meta else None
     if info is not None and info.mode != GenerationMode.POSITIVE:
         return True
-    query = {k: str(v) for k, v in (case.query or {}).items() if str(v).strip()}
+    query = {k: str(v) for k, v in (case.query or {}).items() if _trim(v)}
     validator, rng = rules
     if validator is not None and not validator.is_valid(query):
         return False
@@ -217,7 +232,60 @@ def filter_case(context, case):
 # - a room's opening hours (schema WeeklyHours) are intervals whose `end`
 #   is after their `start`, in order, not overlapping: a comparison no
 #   schema keyword makes; the other intervals are dropped.
+#
+# And one rule a negative case is made to keep:
+#
+# - IntegrationUser's `if`/`then` (first name, last name and e-mail
+#   together) is the rule for a user the franchise does not have: an
+#   existing user may be updated field by field (its description). A user
+#   that gives some of those fields with a valid `userId` is made a new
+#   user (a `userId` unique to the case), so that the case tests the rule
+#   the schema states.
 _CURSORS = {"cursor"}
+_NAME_FIELDS = ("firstName", "lastName", "email", "licenseNumber")
+
+
+def _as_new_user(user):
+    """`user` with a `userId` no other case uses, when it gives name fields
+    and its own `userId` is valid; else None."""
+    if not isinstance(user, dict) or not isinstance(user.get("userId"), str):
+        return None
+    if not any(isinstance(user.get(f), str) for f in _NAME_FIELDS):
+        return None
+    if not _valid_user.is_valid({"userId": user["userId"]}):
+        return None
+    digest = hashlib.sha256(json.dumps(user, sort_keys=True, default=str).encode()).hexdigest()
+    return {**user, "userId": f"st-new-{digest[:24]}"}
+
+
+def _negative_users_new(case):
+    body = case.body if isinstance(case.body, dict) else None
+    if body is not None and not _positive(case, ParameterLocation.BODY):
+        new = _as_new_user(body.get("user"))
+        if new is not None:
+            body["user"] = new
+            case.body = body
+    headers = case.headers
+    if headers and HEADER in headers and not _positive(case, ParameterLocation.HEADER):
+        value = headers[HEADER]
+        user = _decoded(value) if isinstance(value, str) else None
+        # Only a canonical encoding is re-encoded (a violation may be in
+        # the encoding itself).
+        canonical = user is not None and base64.b64encode(
+            base64.b64decode(value, validate=True) if _is_b64(value) else b""
+        ).decode() == value
+        new = _as_new_user(user) if canonical else None
+        if new is not None:
+            headers[HEADER] = base64.b64encode(json.dumps(new).encode()).decode()
+            case.headers = headers
+
+
+def _is_b64(value):
+    try:
+        base64.b64decode(value, validate=True)
+        return True
+    except ValueError:
+        return False
 
 
 def _key_text(v):
@@ -225,7 +293,7 @@ def _key_text(v):
     NFC; a whole number as its digits (`0.0` and `0` are one key)."""
     if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer():
         return str(int(v))
-    return unicodedata.normalize("NFC", str(v).strip())
+    return unicodedata.normalize("NFC", _trim(v))
 
 
 def _positive(case, location):
@@ -235,6 +303,7 @@ def _positive(case, location):
 
 
 def _keep_state_rules(case):
+    _negative_users_new(case)
     body = case.body if isinstance(case.body, dict) else None
     body_positive = _positive(case, ParameterLocation.BODY)
     if case.headers and body is not None and body.get("user") is not None and body_positive:
@@ -253,7 +322,7 @@ def _keep_state_rules(case):
         if isinstance(patient, dict) and isinstance(patient.get("keys"), list):
             for field, value in (("firstName", "Sam"), ("lastName", "Fuzz")):
                 v = patient.get(field)
-                if not isinstance(v, str) or not v.strip():
+                if not isinstance(v, str) or not _trim(v):
                     patient[field] = value
             seen, kept = set(), []
             for k in patient["keys"]:
@@ -267,7 +336,7 @@ def _keep_state_rules(case):
             case.body = body
         if case.method.upper() == "PUT" and case.operation.path == "/v2/providers/{userId}":
             v = body.get("displayName")
-            if not isinstance(v, str) or not v.strip():
+            if not isinstance(v, str) or not _trim(v):
                 body["displayName"] = "Dr Fuzz"
                 case.body = body
         if case.method.upper() == "POST" and case.operation.path == "/v2/intakes":
