@@ -50,8 +50,17 @@ pub fn table_name() -> String {
 /// The SDK's shared configuration: region from the environment only,
 /// credentials and endpoint from the SDK's usual environment chain, and
 /// the process's one HTTP client (`http_client.rs`: HTTP/1.1, roots
-/// compiled in, nothing read from the system's CA bundle).
+/// compiled in, nothing read from the system's CA bundle). Loaded once per
+/// process: every client of a function (DynamoDB, SES, the scheduler, SQS,
+/// ...) shares it and its credentials cache, instead of each loading the
+/// chain again at cold start.
 pub async fn aws_config() -> Result<aws_config::SdkConfig, String> {
+    static LOADED: tokio::sync::OnceCell<aws_config::SdkConfig> =
+        tokio::sync::OnceCell::const_new();
+    LOADED.get_or_try_init(load_aws_config).await.cloned()
+}
+
+async fn load_aws_config() -> Result<aws_config::SdkConfig, String> {
     let region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .map_err(|_| "AWS_REGION must be set to use DynamoDB".to_owned())?;
