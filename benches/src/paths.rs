@@ -659,6 +659,9 @@ pub fn check(c: &Case, s: &Sample) -> Res<()> {
 #[derive(Debug, Clone, Default)]
 pub struct Wire {
     pub ops: Vec<String>,
+    /// The time AWS (moto) took to answer them, in ms: each request timed
+    /// at the proxy from its forwarding to the answer, summed.
+    pub aws_ms: f64,
 }
 
 impl Wire {
@@ -697,6 +700,8 @@ struct Proxy {
     upstream: String,
     client: reqwest::Client,
     seen: Arc<Mutex<Vec<String>>>,
+    /// Microseconds moto took, summed over the requests seen.
+    upstream_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The operation of a request to an AWS endpoint: the JSON protocols'
@@ -749,11 +754,15 @@ async fn forward(State(p): State<Proxy>, req: Request<Body>) -> Response {
             b = b.header(k, v);
         }
     }
+    let sent = std::time::Instant::now();
     match b.body(bytes).send().await {
         Ok(r) => {
             let status = r.status();
             let headers = r.headers().clone();
             let body = r.bytes().await.unwrap_or_default();
+            let us = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+            p.upstream_us
+                .fetch_add(us, std::sync::atomic::Ordering::Relaxed);
             let mut res = Response::new(Body::from(body));
             *res.status_mut() = status;
             for (k, v) in &headers {
@@ -767,15 +776,23 @@ async fn forward(State(p): State<Proxy>, req: Request<Body>) -> Response {
     }
 }
 
+/// What the counting proxy saw: the operations, and moto's time (µs).
+pub struct Seen {
+    pub ops: Arc<Mutex<Vec<String>>>,
+    pub upstream_us: Arc<std::sync::atomic::AtomicU64>,
+}
+
 /// A counting proxy in front of moto: its URL, and what it saw.
-pub async fn proxy(
-    upstream: &str,
-) -> Res<(String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>)> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
+pub async fn proxy(upstream: &str) -> Res<(String, Seen, tokio::task::JoinHandle<()>)> {
+    let seen = Seen {
+        ops: Arc::new(Mutex::new(Vec::new())),
+        upstream_us: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+    };
     let p = Proxy {
         upstream: upstream.trim_end_matches('/').to_owned(),
         client: reqwest::Client::builder().build()?,
-        seen: seen.clone(),
+        seen: seen.ops.clone(),
+        upstream_us: seen.upstream_us.clone(),
     };
     let app = Router::new().fallback(forward).with_state(p);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -801,11 +818,20 @@ pub async fn count(
         let bin = bins
             .get(c.bin)
             .ok_or_else(|| format!("no binary {}", c.bin))?;
-        seen.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        seen.ops.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        seen.upstream_us
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let s = cold::cold_start(bin, &event, &env).await?;
         check(c, &s)?;
-        let ops = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
-        out.insert(c.label.clone(), Wire { ops });
+        let ops = std::mem::take(&mut *seen.ops.lock().unwrap_or_else(|e| e.into_inner()));
+        let us = seen.upstream_us.load(std::sync::atomic::Ordering::Relaxed);
+        out.insert(
+            c.label.clone(),
+            Wire {
+                ops,
+                aws_ms: us as f64 / 1000.0,
+            },
+        );
     }
     task.abort();
     Ok(out)
@@ -881,12 +907,13 @@ pub fn cold_section(
     let floor_init = med(&cold["hello-world"], |s| s.init_ms).0;
     let (sdk_first, _) = med(&cold["hello-sdk"], |s| s.first_ms);
     let sdk_n = wire.get("hello-sdk").map_or(1, Wire::total).max(1);
+    let sdk_rest = sdk_first - wire.get("hello-sdk").map_or(0.0, |w| w.aws_ms);
     r.line(format!(
-        "{} cold starts per case (cases interleaved round-robin), medians. *init* = exec → first `GET /invocation/next`; ratio to `hello-world`'s init ({floor_init:.2} ms), target ≤ {INIT_LIMIT}×. *first response* = exec → the response to its one event; its reference is `hello-sdk` (default `aws-config` chain, a DynamoDB client, one `GetItem`: {sdk_first:.2} ms) scaled to the case's number of AWS requests *n*: reference = {sdk_first:.2} ms + (n − {sdk_n}) × {moto_rtt:.2} ms (one warm `GetItem` on moto from this process, measured above), target ≤ {FIRST_LIMIT}×. *n* counts every request the first event sent to AWS — DynamoDB and the others (SQS, Scheduler, SES, the WebSocket API's `PostToConnection`), all on the same moto — counted in one more, untimed, cold start of each case whose `AWS_ENDPOINT_URL` is a counting proxy in front of moto (`benches/src/paths.rs`). Zip: deflate zip of the single `bootstrap`, as cargo-lambda ships it, target ≤ 2.5 MB. Each function is built with its own `shared` features (one `cargo build` per feature set, as `cargo lambda build` packages each crate).\n",
+        "{} cold starts per case (cases interleaved round-robin), medians. *init* = exec → first `GET /invocation/next`; ratio to `hello-world`'s init ({floor_init:.2} ms), target ≤ {INIT_LIMIT}×. *first response* = exec → the response to its one event; its reference is `hello-sdk` (default `aws-config` chain, a DynamoDB client, one `GetItem`: {sdk_first:.2} ms) scaled to the case's number of AWS requests *n*: reference = {sdk_first:.2} ms + (n − {sdk_n}) × {moto_rtt:.2} ms (one warm `GetItem` on moto from this process, measured above), target ≤ {FIRST_LIMIT}×. *n* counts every request the first event sent to AWS — DynamoDB and the others (SQS, Scheduler, SES, the WebSocket API's `PostToConnection`), all on the same moto — counted in one more, untimed, cold start of each case whose `AWS_ENDPOINT_URL` is a counting proxy in front of moto (`benches/src/paths.rs`). Zip: deflate zip of the single `bootstrap`, as cargo-lambda ships it, target ≤ 2.5 MB. Each function is built with its own `shared` features (one `cargo build` per feature set, as `cargo lambda build` packages each crate). *moto ms*: the time moto took to answer those requests in the counted start (each timed at the proxy, summed); *rest ms* = first response − moto ms: the process's own time (exec, init, its work, the runtime's round trips), against `hello-sdk`'s ({sdk_rest:.2} ms).\n",
         plan.cold_starts
     ));
-    r.line("| case | first event | AWS requests in it (DynamoDB) | init ms | init ÷ hello-world | first response ms (p90) | reference ms | ÷ reference | peak RSS MiB | binary | zip | zip ≤ 2.5 MB |");
-    r.line("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    r.line("| case | first event | AWS requests in it (DynamoDB) | init ms | init ÷ hello-world | first response ms (p90) | reference ms | ÷ reference | moto ms | rest ms | peak RSS MiB | binary | zip | zip ≤ 2.5 MB |");
+    r.line("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     let mut t = ColdTargets::default();
     for c in cases {
         let Some(v) = cold.get(&c.label) else {
@@ -932,13 +959,15 @@ pub fn cold_section(
             }
         };
         r.line(format!(
-            "| `{}` | {} | {} ({}) | {init:.2} | {init_ratio:.2}×{} | {first:.2} ({p90:.2}) | {reference:.2} | {first_ratio:.2}×{} | {:.1} | {} | {} | {} |",
+            "| `{}` | {} | {} ({}) | {init:.2} | {init_ratio:.2}×{} | {first:.2} ({p90:.2}) | {reference:.2} | {first_ratio:.2}×{} | {:.2} | {:.2} | {:.1} | {} | {} | {} |",
             c.label,
             c.event,
             w.summary(),
             w.dynamodb(),
             mark(init_ratio <= INIT_LIMIT),
             mark(first_ratio <= FIRST_LIMIT),
+            w.aws_ms,
+            first - w.aws_ms,
             crate::util::pct(&rss, 50.0) / 1024.0,
             mb(b),
             mb(z),
