@@ -641,7 +641,7 @@ class Both(unittest.TestCase):
                     if crate == VISIT_NOTIFIER:
                         expected_env |= {"EMBEDCARE_SES_SENDER"} | SCHEDULER_ENV
                     if crate == "visits":
-                        expected_env |= {"EMBEDCARE_VIDEO", "EMBEDCARE_SNAPSHOT_BUCKET"}
+                        expected_env |= {"EMBEDCARE_VIDEO", "EMBEDCARE_SNAPSHOT_BUCKET", "EMBEDCARE_SES_SENDER"}
                     if crate in ("patient-app", "embed-pages"):
                         expected_env.add("EMBEDCARE_VISIT_LIVE_URL")
                     self.assertEqual(set(s["env"]), expected_env)
@@ -843,8 +843,10 @@ class Both(unittest.TestCase):
             | {("dynamodb:Query", "table-index"), ("execute-api:ManageConnections", "websocket-api")}
             | {(a, "literal:arn::chime:::meeting/*")
                for a in ("chime:CreateMeeting", "chime:CreateAttendee", "chime:DeleteMeeting")}
-            # ... and the snapshots' objects (t/* of the bucket; asserted in test_snapshot_bucket).
-            | {(a, "snapshot-bucket") for a in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")},
+            # ... and the snapshots' objects (t/* of the bucket; asserted in test_snapshot_bucket);
+            # the invitations' e-mail (only with a sender).
+            | {(a, "snapshot-bucket") for a in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")}
+            | {("ses:SendEmail", "ses-identity")},
             "patient-app": {(a, "table") for a in API_ITEM_ACTIONS | {"dynamodb:DeleteItem", "dynamodb:Query"}}
             | {("dynamodb:Query", "table-index")},
             # Its messages' records; SES on the sender's identity; the
@@ -1329,11 +1331,17 @@ class Both(unittest.TestCase):
         notifier_resources = {fn, role, log_group, rule_lid, perm_lid, dlq, *policies, *dlq_alarms, *fn_alarms, *role_policies}
         # The dispatcher's e-mail to the operator: its SES policy exists
         # exactly when the sender does, too.
-        dispatcher_role = refs(m.res[m.functions()[DISPATCHER]]["Properties"]["Role"])[0][0]
-        email = {lid for lid, x in m.of_type("AWS::IAM::Policy").items()
-                 if dispatcher_role in [r for r, _ in refs(x["Properties"].get("Roles", []))]
-                 and any("ses:SendEmail" in json.dumps(st) for st in x["Properties"]["PolicyDocument"]["Statement"])}
-        self.assertEqual(len(email), 1, f"{name}: the dispatcher's e-mail policy")
+        # So do the visits' invitations (the visits function's policy).
+        email = set()
+        for crate in (DISPATCHER, "visits"):
+            crate_role = refs(m.res[m.functions()[crate]]["Properties"]["Role"])[0][0]
+            found = {lid for lid, x in m.of_type("AWS::IAM::Policy").items()
+                     if crate_role in [r for r, _ in refs(x["Properties"].get("Roles", []))]
+                     and any("ses:SendEmail" in json.dumps(st) for st in x["Properties"]["PolicyDocument"]["Statement"])}
+            self.assertEqual(len(found), 1, f"{name}: the {crate} function's e-mail policy")
+            email |= found
+        self.assertEqual(refs(m.env_value(m.functions()["visits"], "EMBEDCARE_SES_SENDER")),
+                         [(SES_SENDER_PARAMETER, None)])
         conditional = {lid for lid, r in m.res.items() if r.get("Condition") == SES_CONDITION}
         # The visit notifier's block too (test_visit_notifier).
         visit = {lid for lid in m.res if lid.startswith("VisitNotifier")}

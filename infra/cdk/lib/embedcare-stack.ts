@@ -727,6 +727,7 @@ export class EmbedcareStack extends Stack {
           ...(spec.liveUrl ? { EMBEDCARE_VISIT_LIVE_URL: liveUrl } : {}),
           ...(spec.snapshots ? { EMBEDCARE_SNAPSHOT_BUCKET: snapshotBucket.bucketName } : {}),
           ...(spec.tellsVisits ? { EMBEDCARE_VISIT_LIVE_ENDPOINT: liveEndpoint } : {}),
+          ...(spec.invites ? { EMBEDCARE_SES_SENDER: sesSender.valueAsString } : {}),
         },
         statements: [
           tableStatement(spec.leadingKeys, spec.tableActions),
@@ -737,6 +738,22 @@ export class EmbedcareStack extends Stack {
           ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
+      // The participants' invitations by e-mail: the sender's identity
+      // only, and only with a sender (as the dispatcher's).
+      if (spec.invites) {
+        const email = new iam.Policy(this, `${spec.id}EmailPolicy`, {
+          policyName: 'email',
+          roles: [fn.role!],
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'Email',
+              actions: ['ses:SendEmail'],
+              resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
+            }),
+          ],
+        });
+        (email.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSesSender;
+      }
       // One invoke permission per function, for this API (as the SAM
       // template's): one per route would be 143 resources, and the stack
       // must stay well below CloudFormation's 500 (infra/tests).

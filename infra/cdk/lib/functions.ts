@@ -74,6 +74,9 @@ export interface ApiFunctionSpec {
   /** Whether its video keys are Chime SDK meetings' (EMBEDCARE_VIDEO=chime,
    * chime:CreateMeeting, CreateAttendee, DeleteMeeting). */
   readonly video?: boolean;
+  /** Whether it mails invitation links (EMBEDCARE_SES_SENDER; ses:SendEmail
+   * on the sender's identity, only with a sender: condition HasSesSender). */
+  readonly invites?: boolean;
   /** Whether it renders a room page, whose socket is the visit-live API's
    * (EMBEDCARE_VISIT_LIVE_URL, its origin in the CSP's connect-src). */
   readonly liveUrl?: boolean;
@@ -343,6 +346,7 @@ export const API_FUNCTIONS: ApiFunctionSpec[] = [
     cors: true,
     video: true,
     snapshots: true,
+    invites: true,
   },
   {
     crate: 'patient-app',

@@ -131,12 +131,16 @@ test('patient notifier: rule on SENT consultations, retries, DLQ, only with an S
     .filter(([, r]) => r.Condition === 'HasSesSender')
     .map(([id]) => id);
   assert.ok(conditional.length >= 10, String(conditional));
-  // And the dispatcher's e-mail to the operator.
+  // And the e-mail policies of the dispatcher (to the operator) and of the
+  // visits function (the participants' invitations).
+  const emailPolicies = ['EventDispatcherEmailPolicy', 'VisitsEmailPolicy'];
   assert.ok(
-    conditional.every((id) => id.startsWith('PatientNotifier') || id.startsWith('VisitNotifier') || id.startsWith('EventDispatcherEmailPolicy')),
+    conditional.every(
+      (id) => id.startsWith('PatientNotifier') || id.startsWith('VisitNotifier') || emailPolicies.some((p) => id.startsWith(p)),
+    ),
     String(conditional),
   );
-  assert.ok(conditional.some((id) => id.startsWith('EventDispatcherEmailPolicy')), String(conditional));
+  for (const p of emailPolicies) assert.ok(conditional.some((id) => id.startsWith(p)), String(conditional));
 });
 
 test('dispatcher: every bus event to its queue; two SQS sources with partial batch failures; DLQs', () => {
