@@ -268,22 +268,18 @@ def _negative_users_new(case):
     headers = case.headers
     if headers and HEADER in headers and not _positive(case, ParameterLocation.HEADER):
         value = headers[HEADER]
-        user = _decoded(value) if isinstance(value, str) else None
         # Only a canonical encoding is re-encoded (a violation may be in
         # the encoding itself).
-        canonical = user is not None and base64.b64encode(
-            base64.b64decode(value, validate=True) if _is_b64(value) else b""
-        ).decode() == value
-        new = _as_new_user(user) if canonical else None
-        if new is not None:
-            headers[HEADER] = base64.b64encode(json.dumps(new).encode()).decode()
-            case.headers = headers
+        if isinstance(value, str) and _canonical_base64(value):
+            new = _as_new_user(_decoded(value))
+            if new is not None:
+                headers[HEADER] = base64.b64encode(json.dumps(new).encode()).decode()
+                case.headers = headers
 
 
-def _is_b64(value):
+def _canonical_base64(value):
     try:
-        base64.b64decode(value, validate=True)
-        return True
+        return base64.b64encode(base64.b64decode(value, validate=True)).decode() == value
     except ValueError:
         return False
 
