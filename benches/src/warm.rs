@@ -339,8 +339,11 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
         table,
         clock.clone(),
     ))));
-    let config = || crate::util::config(BASE_URL);
-    let app = App::new(store.clone(), clock.clone(), config());
+    // One configuration for every instance: its secret keys the patient-key
+    // hash, so a cold instance with another secret would find no patient
+    // (as two Lambda instances share EMBEDCARE_SECRET).
+    let config = crate::util::config(BASE_URL);
+    let app = App::new(store.clone(), clock.clone(), config.clone());
     let world = demo::seed(&app, &[]).await?;
     let router = shared::http::app_router(app);
     prime(&router, &world.api_key).await?;
@@ -351,7 +354,7 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
             // (a cold Lambda's first call), over the same table.
             let cold = round == 2;
             let router = if cold {
-                shared::http::app_router(App::new(store.clone(), clock.clone(), config()))
+                shared::http::app_router(App::new(store.clone(), clock.clone(), config.clone()))
             } else {
                 router.clone()
             };
@@ -363,6 +366,16 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
                 continue; // the first round fills the caches
             }
             if cold {
+                // A cold call's count is of a call that did its work.
+                if !call.ok.contains(&r.status) {
+                    return Err(format!(
+                        "{} (cold): status {} ({})",
+                        call.name,
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                    )
+                    .into());
+                }
                 if let Some(c) = out.get_mut(i) {
                     c.cold_ops = sent.iter().map(|s| s.op.clone()).collect();
                 }
