@@ -365,17 +365,18 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
             if round == 0 {
                 continue; // the first round fills the caches
             }
+            // A count is of a call that did its work, warm or cold.
+            if !call.ok.contains(&r.status) {
+                return Err(format!(
+                    "{}{}: status {} ({})",
+                    call.name,
+                    if cold { " (cold)" } else { "" },
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                )
+                .into());
+            }
             if cold {
-                // A cold call's count is of a call that did its work.
-                if !call.ok.contains(&r.status) {
-                    return Err(format!(
-                        "{} (cold): status {} ({})",
-                        call.name,
-                        r.status,
-                        String::from_utf8_lossy(&r.body)
-                    )
-                    .into());
-                }
                 if let Some(c) = out.get_mut(i) {
                     c.cold_ops = sent.iter().map(|s| s.op.clone()).collect();
                 }
@@ -397,15 +398,6 @@ pub async fn count_on_moto(endpoint: &str) -> Res<Vec<Counted>> {
                 header_bytes: sent.iter().map(|s| s.header_bytes).sum(),
                 user_writes,
             });
-            if !call.ok.contains(&r.status) {
-                return Err(format!(
-                    "{}: status {} ({})",
-                    call.name,
-                    r.status,
-                    String::from_utf8_lossy(&r.body)
-                )
-                .into());
-            }
         }
     }
     Ok(out)

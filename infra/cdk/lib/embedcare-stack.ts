@@ -206,6 +206,23 @@ export class EmbedcareStack extends Stack {
     const hasSesSender = new CfnCondition(this, 'HasSesSender', {
       expression: Fn.conditionNot(Fn.conditionEquals(sesSender.valueAsString, '')),
     });
+    // ses:SendEmail on the sender's identity only, for a role that mails
+    // beside its work (the dispatcher's notices, the visits' invitations),
+    // and only with a sender (condition HasSesSender).
+    const emailPolicy = (id: string, role: iam.IRole) => {
+      const email = new iam.Policy(this, id, {
+        policyName: 'email',
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'Email',
+            actions: ['ses:SendEmail'],
+            resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
+          }),
+        ],
+      });
+      (email.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSesSender;
+    };
     const hasAlarmTopic = new CfnCondition(this, 'HasAlarmTopic', {
       expression: Fn.conditionNot(Fn.conditionEquals(alarmTopic.valueAsString, '')),
     });
@@ -738,22 +755,8 @@ export class EmbedcareStack extends Stack {
           ...(spec.tellsVisits ? [manageLiveConnections] : []),
         ],
       });
-      // The participants' invitations by e-mail: the sender's identity
-      // only, and only with a sender (as the dispatcher's).
-      if (spec.invites) {
-        const email = new iam.Policy(this, `${spec.id}EmailPolicy`, {
-          policyName: 'email',
-          roles: [fn.role!],
-          statements: [
-            new iam.PolicyStatement({
-              sid: 'Email',
-              actions: ['ses:SendEmail'],
-              resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
-            }),
-          ],
-        });
-        (email.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSesSender;
-      }
+      // The participants' invitations by e-mail.
+      if (spec.invites) emailPolicy(`${spec.id}EmailPolicy`, fn.role!);
       // One invoke permission per function, for this API (as the SAM
       // template's): one per route would be 143 resources, and the stack
       // must stay well below CloudFormation's 500 (infra/tests).
@@ -1008,20 +1011,8 @@ export class EmbedcareStack extends Stack {
         manageConnections,
       ],
     });
-    // The operator's e-mail when an endpoint is disabled: the sender's
-    // identity only, and only with a sender (condition HasSesSender).
-    const email = new iam.Policy(this, 'EventDispatcherEmailPolicy', {
-      policyName: 'email',
-      roles: [dispatcher.role!],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'Email',
-          actions: ['ses:SendEmail'],
-          resources: [`arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${sesSender.valueAsString}`],
-        }),
-      ],
-    });
-    (email.node.defaultChild as iam.CfnPolicy).cfnOptions.condition = hasSesSender;
+    // The operator's e-mail when an endpoint is disabled.
+    emailPolicy('EventDispatcherEmailPolicy', dispatcher.role!);
     // Plain mappings (as the relay's): no grants beyond the role's statements.
     for (const [id, queue] of [['EventDispatcherEvents', eventsQueue], ['EventDispatcherWork', workQueue]] as const) {
       const m = new lambda.CfnEventSourceMapping(this, id, {
