@@ -97,28 +97,29 @@ for crate in $(ls functions); do
   fi
 done
 echo "no lambda crate enables local, embedded or shared's defaults"
+# forbid_in_trees PATTERN WHAT SKIP...: no function crate but SKIP has a
+# crate named by PATTERN (an extended regex) among its normal dependencies.
+forbid_in_trees() {
+  local pattern="$1" what="$2"
+  shift 2
+  for crate in $(ls functions); do
+    case " $* " in *" $crate "*) continue ;; esac
+    if cargo tree --locked -e normal -p "$crate" | grep -E "^[^a-z]*($pattern) v"; then
+      echo "$crate $what" >&2
+      exit 1
+    fi
+  done
+}
 # Only what delivers webhooks builds an HTTP client (reqwest, feature
 # `webhooks` of shared): the dispatcher; no other function links one.
-for crate in $(ls functions); do
-  case "$crate" in local|event-dispatcher) continue ;; esac
-  if cargo tree --locked -e normal -p "$crate" | grep -E '^[^a-z]*reqwest v'; then
-    echo "$crate links an HTTP client (reqwest): only event-dispatcher may" >&2
-    exit 1
-  fi
-done
+forbid_in_trees 'reqwest' 'links an HTTP client (reqwest): only event-dispatcher may' local event-dispatcher
 cargo tree --locked -e normal -p event-dispatcher | grep -qE '^[^a-z]*reqwest v' \
   || { echo "event-dispatcher no longer links its webhook client: this check sees nothing" >&2; exit 1; }
 echo "only event-dispatcher links the webhook client"
 # Every function reaches AWS through the one HTTP/1.1 client of
 # shared/src/http_client.rs (rustls on ring, compiled-in roots): none links
 # HTTP/2, aws-lc or the SDK's default client (and its CA-bundle reader).
-for crate in $(ls functions); do
-  [ "$crate" = local ] && continue
-  if cargo tree --locked -e normal -p "$crate" | grep -E '^[^a-z]*(h2|aws-lc-rs|aws-lc-sys|aws-smithy-http-client) v'; then
-    echo "$crate links HTTP/2, aws-lc or the SDK's default HTTP client" >&2
-    exit 1
-  fi
-done
+forbid_in_trees 'h2|aws-lc-rs|aws-lc-sys|aws-smithy-http-client' "links HTTP/2, aws-lc or the SDK's default HTTP client" local
 cargo tree --locked -e normal -p consultation-create | grep -qE '^[^a-z]*(ring|webpki-roots) v' \
   || { echo "consultation-create links neither ring nor webpki-roots: this check sees nothing" >&2; exit 1; }
 echo "no function links h2, aws-lc or the SDK's default HTTP client"
