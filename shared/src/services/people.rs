@@ -267,11 +267,11 @@ pub async fn find_by_key_for(
     key: &str,
     sub_system: Option<&str>,
 ) -> Result<PatientId> {
-    let index = keys::patient_key_index(auth.tenant(), &app.patient_keys, key);
     let Some(franchise_key) = auth.franchise_to_read(app) else {
         auth.caller(app).await?;
         return find_by_key(app, auth.tenant(), key, sub_system).await;
     };
+    let index = keys::patient_key_index(auth.tenant(), &app.patient_keys, key);
     let found = app
         .store
         .batch_get(&[index.clone(), franchise_key.clone()])
