@@ -69,7 +69,7 @@
   function peer(id, withTracks) {
     if (peers[id]) return peers[id];
     var pc = new RTCPeerConnection({ iceServers: ice });
-    var p = { id: id, pc: pc, polite: String(me) < String(id), makingOffer: false, ignoreOffer: false, tracks: false };
+    var p = { id: id, pc: pc, polite: String(me) < String(id), makingOffer: false, ignoreOffer: false, tracks: false, at: Date.now() };
     peers[id] = p;
     pc.onnegotiationneeded = function () {
       p.makingOffer = true;
@@ -196,7 +196,27 @@
       });
   }
 
-  media().then(function () { mediaDone = true; controls(); greet(); });
+  // Signals that arrive before our own media is settled wait for it: a
+  // peer made then would offer without our tracks.
+  var early = [];
+  media().then(function () {
+    mediaDone = true; controls();
+    early.splice(0).forEach(function (f) { onSignal(f.from, f.data); });
+    greet();
+  });
+
+  // A peer not connected 10 s after it was made (a signal lost to a
+  // reconnecting socket, ICE that gave up) starts over: a hello to that
+  // connection makes it offer again.
+  setInterval(function () {
+    if (left) return;
+    Object.keys(peers).forEach(function (id) {
+      var p = peers[id];
+      if (p.pc.connectionState === "connected" || Date.now() - p.at < 10000) return;
+      drop(id);
+      send(id, { kind: "hello" });
+    });
+  }, 2500);
 
   window.embedcareVideo = {
     attach: function (s) { sock = s; },
@@ -206,7 +226,7 @@
         if (me && me !== f.connectionId) Object.keys(peers).forEach(drop);
         me = f.connectionId; greet();
       } else if (f.type === "signal") {
-        onSignal(f.from, f.data);
+        if (mediaDone) onSignal(f.from, f.data); else early.push(f);
       }
     },
     hangUp: hangUp,
